@@ -1,0 +1,53 @@
+# The two README commands are `make demo` and `make test`; everything else
+# here serves them. Each target installs what it needs into .venv itself.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST := $(BIN)/python -m pytest
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: demo test lint type pytest pytest-sqlite pytest-postgres pytest-authuser bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-%: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[$*]"
+	touch $@
+
+## demo: create .venv, migrate SQLite, create the demo superuser, serve on 127.0.0.1:8000
+demo: $(VENV)/.installed-demo
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py demo_setup
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+## test: lint, type check, the suite on SQLite, on auth.User, and on PostgreSQL when configured
+test: $(VENV)/.installed-test lint type pytest
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+type: $(VENV)/.installed-test
+	$(BIN)/mypy bearer_auth demo_project
+
+pytest: pytest-sqlite pytest-authuser pytest-postgres
+
+pytest-sqlite: $(VENV)/.installed-test
+	env -u DATABASE_URL $(PYTEST) -m "not postgres"
+
+pytest-authuser: $(VENV)/.installed-test
+	env -u DATABASE_URL $(PYTEST) --ds=tests.settings_authuser -m "not postgres and not custom_user_model and not browser and not slow"
+
+pytest-postgres: $(VENV)/.installed-test
+	@if [ -n "$${DATABASE_URL:-}" ] || [ "$${CI:-}" = "true" ]; then \
+		DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bearer_auth}" \
+		$(PYTEST) -m "not browser and not slow"; \
+	else \
+		echo "pytest-postgres: DATABASE_URL is not set; the PostgreSQL run is left out."; \
+	fi
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info demo.sqlite3 staticfiles

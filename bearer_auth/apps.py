@@ -1,0 +1,15 @@
+"""App configuration: connect checks and receivers when Django is ready."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class BearerAuthConfig(AppConfig):
+    name = "bearer_auth"
+    verbose_name = _("Bearer authentication")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from bearer_auth import settings as _settings  # noqa: F401  connects setting_changed

@@ -1,0 +1,156 @@
+"""The email-login user model and its manager.
+
+``AbstractEmailUser`` is the base for projects that want extra fields;
+``User`` is the concrete, swappable model (``AUTH_USER_MODEL =
+"bearer_auth.User"``). Everything else in bearer_auth works with any user
+model through ``get_user_model()``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class UserManager(BaseUserManager["AbstractEmailUser"]):
+    """Create users by email and find them by email, case-insensitively."""
+
+    use_in_migrations = True
+
+    @classmethod
+    def normalize_email(cls, email: str | None) -> str:
+        """Strip surrounding white space and lower-case the domain part."""
+        return super().normalize_email((email or "").strip())
+
+    def get_by_natural_key(self, username: str | None) -> AbstractEmailUser:
+        """Return the user whose email matches ``username`` ignoring case.
+
+        Both sides go through the database's ``LOWER()``, the same function
+        the unique constraint uses, so a lookup can never match an address the
+        constraint would consider different. Nothing else is folded: a
+        look-alike Unicode address is another address.
+        """
+        email = self.normalize_email(username)
+        return self.alias(_email_ci=Lower("email")).get(_email_ci=Lower(models.Value(email)))
+
+    def _create_user(
+        self, email: str | None, password: str | None, **extra_fields: Any
+    ) -> AbstractEmailUser:
+        email = self.normalize_email(email)
+        if not email:
+            raise ValueError("The given email must be set")
+        user = self.model(email=email, **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(
+        self, email: str | None, password: str | None = None, **extra_fields: Any
+    ) -> AbstractEmailUser:
+        """Create and save a user; ``password=None`` gives an unusable password."""
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    create_user.alters_data = True  # type: ignore[attr-defined]
+
+    def create_superuser(
+        self, email: str | None, password: str | None = None, **extra_fields: Any
+    ) -> AbstractEmailUser:
+        """Create and save a superuser; refuse flags that would contradict it."""
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        if extra_fields.get("is_staff") is not True:
+            raise ValueError("Superuser must have is_staff=True.")
+        if extra_fields.get("is_superuser") is not True:
+            raise ValueError("Superuser must have is_superuser=True.")
+        return self._create_user(email, password, **extra_fields)
+
+    create_superuser.alters_data = True  # type: ignore[attr-defined]
+
+
+class AbstractEmailUser(AbstractBaseUser, PermissionsMixin):
+    """A user who signs in with an email address.
+
+    Subclass it to add fields; keep ``objects = UserManager()`` (or a
+    subclass) so ``createsuperuser`` and case-insensitive sign-in keep
+    working.
+    """
+
+    public_id = models.UUIDField(
+        _("public id"),
+        default=uuid.uuid4,
+        unique=True,
+        editable=False,
+        help_text=_("Stable identifier used as the subject (sub) of access tokens."),
+    )
+    # unique=True satisfies Django's auth.E003; the functional constraint in
+    # Meta is the one that makes addresses unique regardless of case.
+    email = models.EmailField(
+        _("email address"),
+        max_length=254,
+        unique=True,
+        error_messages={"unique": _("A user with this email address already exists.")},
+    )
+    full_name = models.CharField(_("full name"), max_length=150, blank=True)
+    short_name = models.CharField(_("short name"), max_length=150, blank=True)
+    is_staff = models.BooleanField(
+        _("staff status"),
+        default=False,
+        help_text=_("Designates whether the user can log into the admin site."),
+    )
+    is_active = models.BooleanField(
+        _("active"),
+        default=True,
+        help_text=_(
+            "Designates whether this user should be treated as active. "
+            "Unselect this instead of deleting accounts."
+        ),
+    )
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+
+    objects: ClassVar[UserManager] = UserManager()
+
+    EMAIL_FIELD = "email"
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+
+    class Meta:
+        abstract = True
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        ordering = ("email",)
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(
+                Lower("email"),
+                name="%(app_label)s_%(class)s_email_ci_unique",
+                violation_error_message=_("A user with this email address already exists."),
+            ),
+        ]
+
+    def clean(self) -> None:
+        """Normalize the email the way the manager does (no Unicode folding)."""
+        super(AbstractBaseUser, self).clean()
+        self.email = type(self).objects.normalize_email(self.email)
+
+    def get_full_name(self) -> str:
+        """Return the full name, or the email when no name is set."""
+        return self.full_name.strip() or self.email
+
+    def get_short_name(self) -> str:
+        """Return the short name, or the email's local part."""
+        return self.short_name.strip() or self.email.rsplit("@", 1)[0]
+
+
+class User(AbstractEmailUser):
+    """The concrete email user: set ``AUTH_USER_MODEL = "bearer_auth.User"``."""
+
+    class Meta(AbstractEmailUser.Meta):
+        swappable = "AUTH_USER_MODEL"

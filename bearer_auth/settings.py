@@ -1,0 +1,75 @@
+"""The ``BEARER_AUTH`` settings object: every default in one place, read lazily.
+
+Read settings inside functions (``bearer_settings.ISSUER``), never at import
+time. Values are cached until Django's ``setting_changed`` signal fires for
+``BEARER_AUTH`` (pytest-django's ``settings`` fixture and ``override_settings``
+both send it). Values are validated by :mod:`bearer_auth.checks`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Final
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+DEFAULTS: Final[dict[str, Any]] = {
+    # Who issues the tokens and for whom (RFC 9068 §2.2 ``iss`` / ``aud``).
+    # ``None`` means: derive from the request in DEBUG, refuse under --deploy.
+    "ISSUER": None,
+    "AUDIENCE": None,
+    # Lifetimes.
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=5),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=14),
+    "LEEWAY": timedelta(seconds=0),
+    # Signing.
+    "SIGNING_ALGORITHM": "RS256",
+    "SIGNING_KEYS": None,
+    "KEY_ENCRYPTION_KEY": None,
+    "KEY_CACHE_SECONDS": 30,
+    "JWKS_MAX_AGE_SECONDS": 60,
+    # Verification.
+    "VERIFY_MODE": "strict",
+    "ACCESS_TOKEN_FORMAT": "jwt",
+    "JWKS_URL": None,
+    # First-party sign-in.
+    "FIRST_PARTY_CLIENT_ID": "bearer-auth-first-party",
+    "DEFAULT_SCOPES": ["read", "write"],
+    "SIGN_IN_THROTTLE_RATES": {"account": "5/min", "ip": "30/min"},
+    "REFRESH_THROTTLE_RATE": "60/min",
+    # The request header holding the client IP set by a trusted proxy, e.g.
+    # "HTTP_X_FORWARDED_FOR". ``None``: use REMOTE_ADDR only.
+    "CLIENT_IP_HEADER": None,
+}
+
+
+class BearerAuthSettings:
+    """Attribute access to ``settings.BEARER_AUTH`` with :data:`DEFAULTS`."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"Invalid BEARER_AUTH setting: {name!r}")
+        value = user_settings().get(name, DEFAULTS[name])
+        setattr(self, name, value)  # cached until reload()
+        return value
+
+    def reload(self) -> None:
+        """Forget every cached value; the next access reads settings again."""
+        self.__dict__.clear()
+
+
+def user_settings() -> dict[str, Any]:
+    """Return the project's ``BEARER_AUTH`` dict (empty when unset)."""
+    value = getattr(settings, "BEARER_AUTH", None)
+    return value if isinstance(value, dict) else {}
+
+
+bearer_settings = BearerAuthSettings()
+
+
+@receiver(setting_changed)
+def _reload(*, setting: str, **kwargs: Any) -> None:
+    if setting == "BEARER_AUTH":
+        bearer_settings.reload()

@@ -1,0 +1,14 @@
+"""URLs of the demo project; ``/`` lists every part of it."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+
+from demo_project.views import LandingView
+
+urlpatterns = [
+    path("", LandingView.as_view(), name="landing"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+]

@@ -1,0 +1,70 @@
+"""Shared fixtures, and the rule that a missing service fails under CI=true."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+
+CI = os.environ.get("CI", "").lower() == "true"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _missing(reason: str) -> None:
+    """Fail under CI (the service must be there), skip on a developer's laptop."""
+    if CI:
+        pytest.fail(f"{reason} (CI=true: a missing service is a failure, not a skip)")
+    pytest.skip(reason)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "custom_user_model: needs AUTH_USER_MODEL = bearer_auth.User"
+    )
+
+
+@pytest.fixture(autouse=True)
+def _service_requirements(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        _missing("needs PostgreSQL: set DATABASE_URL=postgres://…")
+    if request.node.get_closest_marker("redis") and not os.environ.get("REDIS_URL"):
+        _missing("needs Redis: set REDIS_URL=redis://…")
+    if request.node.get_closest_marker("browser"):
+        if not shutil.which(CHROMIUM):
+            _missing(f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)")
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            _missing("needs the playwright Python package")
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> Iterator[None]:
+    """Throttle counters and key caches never leak from one test into another."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def password() -> str:
+    return "correct horse battery staple"
+
+
+@pytest.fixture
+def user(db: Any, password: str) -> Any:
+    from tests.factories import UserFactory
+
+    return UserFactory(password=password)
+
+
+@pytest.fixture
+def admin_user_(db: Any, password: str) -> Any:
+    from tests.factories import UserFactory
+
+    return UserFactory(password=password, is_staff=True, is_superuser=True)

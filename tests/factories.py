@@ -1,0 +1,33 @@
+"""factory_boy factories that work with any AUTH_USER_MODEL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import factory
+from django.contrib.auth import get_user_model
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+
+    @factory.lazy_attribute
+    def username(self) -> str:
+        return self.email
+
+    @classmethod
+    def _adjust_kwargs(cls, **kwargs: Any) -> dict[str, Any]:
+        # Only auth.User has a username field; drop it for email-keyed models.
+        if get_user_model().USERNAME_FIELD != "username":
+            kwargs.pop("username", None)
+        return kwargs
+
+    @factory.post_generation
+    def password(obj: Any, create: bool, extracted: str | None, **kwargs: Any) -> None:
+        obj.set_password(extracted or "correct horse battery staple")
+        if create:
+            obj.save(update_fields=["password"])

@@ -1,0 +1,100 @@
+"""Run the README's commands as a user would, in a child process group."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def venv_dir() -> str:
+    """The virtualenv running the tests, so ``make`` reuses it instead of building one."""
+    return sys.prefix
+
+
+@dataclass(frozen=True)
+class DemoServer:
+    base_url: str
+    email: str
+    password: str
+    output: Path
+
+
+def _wait_for(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310  loopback only
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.2)
+    raise RuntimeError(f"server did not answer at {url} in {timeout}s:\n{log.read_text()}")
+
+
+@contextmanager
+def run_make_demo(tmp_path: Path, *, env: dict[str, str] | None = None) -> Iterator[DemoServer]:
+    """Run ``make demo`` on a fresh SQLite file and yield the printed superuser."""
+    port = free_port()
+    log = tmp_path / "demo.log"
+    child_env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}
+    }
+    child_env.update(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+        PYTHONUNBUFFERED="1",
+        **(env or {}),
+    )
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            ["make", "--no-print-directory", "demo", f"VENV={venv_dir()}", f"PORT={port}"],
+            cwd=ROOT,
+            env=child_env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/", process, log, timeout=180)
+        text = log.read_text()
+        email = re.search(r"email:\s+(\S+)", text)
+        password = re.search(r"password:\s+(\S+)", text)
+        if not (email and password):
+            raise RuntimeError(f"the demo printed no credentials:\n{text}")
+        yield DemoServer(f"http://127.0.0.1:{port}", email.group(1), password.group(1), log)
+    finally:
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """End the whole process group (make, runserver and its autoreloader child)."""
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

@@ -1,0 +1,86 @@
+"""The demo project, run as a user runs it: ``manage.py`` in a child process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.processes import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def _manage(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    child_env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY"}
+    }
+    child_env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}", **env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=child_env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def _authenticates(tmp_path: Path, email: str, password: str) -> bool:
+    code = (
+        "from django.contrib.auth import authenticate;"
+        f"print(authenticate(email={email!r}, password={password!r}) is not None)"
+    )
+    result = _manage(tmp_path, "shell", "-c", code)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1] == "True"
+
+
+def test_demo_setup_generates_a_fresh_password_each_run(tmp_path: Path) -> None:
+    assert _manage(tmp_path, "migrate", "--noinput").returncode == 0
+    first = _manage(tmp_path, "demo_setup")
+    second = _manage(tmp_path, "demo_setup")
+    assert first.returncode == 0, first.stderr
+    passwords = [
+        line.split()[-1]
+        for result in (first, second)
+        for line in result.stdout.splitlines()
+        if "password:" in line
+    ]
+    assert len(passwords) == 2
+    assert passwords[0] != passwords[1]
+    assert "email:    admin@example.com" in second.stdout
+    assert not _authenticates(tmp_path, "admin@example.com", passwords[0])
+    assert _authenticates(tmp_path, "admin@example.com", passwords[1])
+
+
+def test_demo_setup_takes_credentials_from_the_environment(tmp_path: Path) -> None:
+    assert _manage(tmp_path, "migrate", "--noinput").returncode == 0
+    result = _manage(
+        tmp_path,
+        "demo_setup",
+        DJANGO_SUPERUSER_EMAIL="Owner@Example.com",
+        DJANGO_SUPERUSER_PASSWORD="from-the-env-123",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "email:    Owner@example.com" in result.stdout
+    assert "password: from-the-env-123" in result.stdout
+    assert _authenticates(tmp_path, "owner@example.com", "from-the-env-123")
+
+
+def test_check_deploy_flags_the_demo_defaults(tmp_path: Path) -> None:
+    result = _manage(tmp_path, "check", "--deploy")
+    output = result.stdout + result.stderr
+    assert "security.W018" in output  # DEBUG on
+    assert "security.W009" in output  # the demo SECRET_KEY
+
+
+def test_check_passes_without_deploy(tmp_path: Path) -> None:
+    result = _manage(tmp_path, "check")
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
