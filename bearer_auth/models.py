@@ -11,12 +11,14 @@ from __future__ import annotations
 import uuid
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from oauth2_provider.settings import oauth2_settings
 
 
 class UserManager(BaseUserManager["AbstractEmailUser"]):
@@ -154,3 +156,107 @@ class User(AbstractEmailUser):
 
     class Meta(AbstractEmailUser.Meta):
         swappable = "AUTH_USER_MODEL"
+
+
+class SigningKey(models.Model):
+    """A key that signs (active) or only verifies (retired) access tokens.
+
+    The private key is stored encrypted (see :mod:`bearer_auth.keys`); the
+    public half is kept as a JWK. At most one key is active: a partial unique
+    constraint on ``active`` makes concurrent first-use creation end with one.
+    """
+
+    kid = models.CharField(_("key id"), max_length=64, unique=True, editable=False)
+    algorithm = models.CharField(_("algorithm"), max_length=10, editable=False)
+    public_jwk = models.JSONField(_("public JWK"), editable=False)
+    encrypted_private_key = models.TextField(_("encrypted private key"), editable=False)
+    # True while the key signs; None once retired (NULLs never collide in the
+    # unique constraint, so any number of keys can be retired).
+    active = models.BooleanField(_("active"), null=True, default=True, editable=False)
+    created = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    retired_at = models.DateTimeField(_("retired at"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("signing key")
+        verbose_name_plural = _("signing keys")
+        ordering = ("-created",)
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(
+                fields=["active"],
+                condition=models.Q(active=True),
+                name="bearer_auth_one_active_signing_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.algorithm} {self.kid}"
+
+
+class TokenSession(models.Model):
+    """What the user sees of one sign-in: a DOT refresh-token family.
+
+    Written at sign-in and refresh only, never on ordinary API requests. The
+    tokens themselves live in DOT's tables; this row is their metadata.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    token_family = models.UUIDField(_("token family"), unique=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="bearer_sessions",
+        verbose_name=_("user"),
+    )
+    application = models.ForeignKey(
+        oauth2_settings.APPLICATION_MODEL,
+        on_delete=models.CASCADE,
+        related_name="bearer_sessions",
+        verbose_name=_("application"),
+    )
+    created = models.DateTimeField(_("created"), default=timezone.now)
+    last_used = models.DateTimeField(_("last used"), default=timezone.now)
+    expires = models.DateTimeField(_("expires"))
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=512, blank=True)
+    revoked = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
+        ordering = ("-last_used",)
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["user", "revoked"], name="bearer_auth_session_user_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Session {self.pk}"
+
+
+class ApplicationPolicy(models.Model):
+    """bearer_auth's settings for one DOT application (kept beside it, not swapped in)."""
+
+    application = models.OneToOneField(
+        oauth2_settings.APPLICATION_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="bearer_policy",
+        verbose_name=_("application"),
+    )
+    allowed_scopes = models.TextField(
+        _("allowed scopes"),
+        blank=True,
+        help_text=_("Space-separated scopes this client may ask for."),
+    )
+    access_token_lifetime = models.DurationField(
+        _("access-token lifetime"),
+        null=True,
+        blank=True,
+        help_text=_("Leave empty to use BEARER_AUTH['ACCESS_TOKEN_LIFETIME']."),
+    )
+
+    class Meta:
+        verbose_name = _("application policy")
+        verbose_name_plural = _("application policies")
+
+    def __str__(self) -> str:
+        return f"Policy of application {self.pk}"

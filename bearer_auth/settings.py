@@ -73,3 +73,46 @@ bearer_settings = BearerAuthSettings()
 def _reload(*, setting: str, **kwargs: Any) -> None:
     if setting == "BEARER_AUTH":
         bearer_settings.reload()
+
+
+# What bearer_auth needs from django-oauth-toolkit. ``checks.py`` verifies
+# each of these in the project's OAUTH2_PROVIDER and names the fix.
+OAUTH2_PROVIDER_REQUIRED: Final[dict[str, Any]] = {
+    # Every access token, first-party or OAuth, is bearer_auth's RFC 9068 JWT.
+    "ACCESS_TOKEN_GENERATOR": "bearer_auth.oauth.generate_access_token",
+    # Refresh tokens stay opaque random strings (without this, oauthlib would
+    # use the JWT generator for them too).
+    "REFRESH_TOKEN_GENERATOR": "oauthlib.oauth2.rfc6749.tokens.random_token_generator",
+    # Token lifetimes come from BEARER_AUTH (and per-application policy).
+    "OAUTH2_SERVER_CLASS": "bearer_auth.oauth.Server",
+    "OAUTH2_VALIDATOR_CLASS": "bearer_auth.oauth.OAuth2Validator",
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # Hashed token storage requires a zero grace period (DOT refuses otherwise).
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+    "PKCE_REQUIRED": True,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],
+    "ALLOW_LOCALHOST_LOOPBACK": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "client_credentials", "refresh_token"],
+}
+
+
+def oauth2_provider_settings(**overrides: Any) -> dict[str, Any]:
+    """Return an ``OAUTH2_PROVIDER`` dict wired to bearer_auth, plus ``overrides``.
+
+    Use it in a project's settings module::
+
+        OAUTH2_PROVIDER = oauth2_provider_settings(SCOPES={"read": "Read your data"})
+    """
+    return {**OAUTH2_PROVIDER_REQUIRED, **overrides}

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from bearer_auth.settings import oauth2_provider_settings
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = os.environ.get("DEBUG", "1").lower() in {"1", "true", "yes", "on"}
@@ -102,4 +104,19 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 BEARER_AUTH = {
     "ISSUER": os.environ.get("BEARER_AUTH_ISSUER", "http://127.0.0.1:8000"),
+}
+
+OAUTH2_PROVIDER = oauth2_provider_settings(
+    SCOPES={
+        "read": "Read your account",
+        "write": "Change your account",
+        "notes:read": "Read your notes",
+        "notes:write": "Create, change and delete your notes",
+    },
+    DEFAULT_SCOPES=["read"],
+)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["bearer_auth.authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
 }

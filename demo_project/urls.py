@@ -11,4 +11,7 @@ urlpatterns = [
     path("", LandingView.as_view(), name="landing"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("auth/", include("bearer_auth.urls")),
+    path(".well-known/", include("bearer_auth.well_known_urls")),
+    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
 ]

@@ -11,6 +11,8 @@ import os
 
 import dj_database_url
 
+from bearer_auth.settings import oauth2_provider_settings
+
 SECRET_KEY = "tests-only-secret-key-with-enough-entropy-0123456789abcdef"
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
@@ -80,4 +82,19 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 BEARER_AUTH = {
     "ISSUER": "https://issuer.test",
+}
+
+OAUTH2_PROVIDER = oauth2_provider_settings(
+    SCOPES={
+        "read": "Read your account",
+        "write": "Change your account",
+        "notes:read": "Read your notes",
+        "notes:write": "Create, change and delete your notes",
+    },
+    DEFAULT_SCOPES=["read"],
+)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["bearer_auth.authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
 }

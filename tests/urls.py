@@ -8,4 +8,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("auth/", include("bearer_auth.urls")),
+    path(".well-known/", include("bearer_auth.well_known_urls")),
+    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
 ]

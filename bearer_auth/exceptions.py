@@ -1,0 +1,155 @@
+"""The one error tree: RFC 6750 (resource server) and RFC 6749 §5.2 (token endpoint).
+
+Every error renders as ``{"error": code, "error_description": text}``. Resource
+server errors also carry a ``WWW-Authenticate`` challenge built by
+:func:`www_authenticate`, the only place that header is written.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from django.utils.encoding import force_str
+from django.utils.translation import gettext_lazy as _
+from rest_framework import status
+from rest_framework.exceptions import APIException
+
+REALM = "api"
+
+# RFC 7230 quoted-string content we allow through unchanged; anything else is
+# dropped so a description can never break out of its quotes or the header.
+_UNSAFE_QUOTED = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
+
+
+def _quote(value: str) -> str:
+    return '"' + _UNSAFE_QUOTED.sub("", value) + '"'
+
+
+def www_authenticate(
+    *, error: str | None = None, description: str | None = None, scope: str | None = None
+) -> str:
+    """Build the ``WWW-Authenticate: Bearer`` challenge (RFC 6750 §3).
+
+    With no ``error`` the challenge is the bare one sent when the request
+    carried no credentials.
+    """
+    params = [f"realm={_quote(REALM)}"]
+    if error:
+        params.append(f"error={_quote(error)}")
+    if description:
+        params.append(f"error_description={_quote(description)}")
+    if scope:
+        params.append(f"scope={_quote(scope)}")
+    return "Bearer " + ", ".join(params)
+
+
+class BearerAuthError(APIException):
+    """Base for client errors; rendered as ``{"error", "error_description"}``."""
+
+    status_code: int = status.HTTP_400_BAD_REQUEST
+    error: ClassVar[str] = "invalid_request"
+    default_detail = _("The request is missing a parameter or is otherwise malformed.")
+    default_code = "invalid_request"
+    # Resource-server errors answer with a challenge; token-endpoint errors do not.
+    challenge: ClassVar[bool] = False
+
+    def __init__(self, detail: Any = None, code: str | None = None) -> None:
+        description = force_str(detail if detail is not None else self.default_detail)
+        super().__init__({"error": self.error, "error_description": description}, self.error)
+        self.description = description
+        if self.challenge:
+            self.auth_header = www_authenticate(
+                error=self.error, description=description, scope=self.challenge_scope()
+            )
+
+    def challenge_scope(self) -> str | None:
+        return None
+
+
+# Token endpoint (RFC 6749 §5.2).
+
+
+class InvalidRequest(BearerAuthError):
+    error = "invalid_request"
+
+
+class InvalidGrant(BearerAuthError):
+    error = "invalid_grant"
+    default_detail = _("The grant is invalid, expired or revoked.")
+
+
+class InvalidClient(BearerAuthError):
+    status_code = status.HTTP_401_UNAUTHORIZED
+    error = "invalid_client"
+    default_detail = _("Client authentication failed.")
+
+
+class InvalidScope(BearerAuthError):
+    error = "invalid_scope"
+    default_detail = _("The requested scope is invalid, unknown or not allowed.")
+
+
+class UnsupportedGrantType(BearerAuthError):
+    error = "unsupported_grant_type"
+    default_detail = _("The grant type is not supported.")
+
+
+class SlowDown(BearerAuthError):
+    """Too many attempts: 429 with ``Retry-After`` (set ``wait`` in seconds)."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    error = "slow_down"
+    default_detail = _("Too many attempts. Try again later.")
+
+    def __init__(self, detail: Any = None, *, wait: float | None = None) -> None:
+        super().__init__(detail)
+        self.wait = None if wait is None else max(1, int(wait + 0.999))
+
+
+# Resource server (RFC 6750 §3.1).
+
+
+class MalformedAuthorization(BearerAuthError):
+    """A malformed ``Authorization: Bearer`` header: 400 with a challenge."""
+
+    error = "invalid_request"
+    default_detail = _("The Authorization header is malformed.")
+    challenge = True
+
+
+class InvalidToken(BearerAuthError):
+    status_code = status.HTTP_401_UNAUTHORIZED
+    error = "invalid_token"
+    default_detail = _("The access token is invalid.")
+    challenge = True
+
+
+class TokenExpired(InvalidToken):
+    default_detail = _("The access token expired.")
+
+
+class TokenRevoked(InvalidToken):
+    default_detail = _("The access token was revoked.")
+
+
+class InsufficientScope(BearerAuthError):
+    status_code = status.HTTP_403_FORBIDDEN
+    error = "insufficient_scope"
+    default_detail = _("The access token does not carry the scope this request needs.")
+    challenge = True
+
+    def __init__(self, detail: Any = None, *, scope: str = "") -> None:
+        self.required_scope = scope
+        super().__init__(detail)
+
+    def challenge_scope(self) -> str | None:
+        return self.required_scope or None
+
+
+class ServiceUnavailable(BearerAuthError):
+    """The token store cannot be reached: fail closed with 503."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    error = "temporarily_unavailable"
+    default_detail = _("The service is temporarily unavailable. Try again later.")

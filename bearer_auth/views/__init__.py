@@ -1,0 +1,1 @@
+"""HTTP views: each parses the request, calls one service, renders the result."""
