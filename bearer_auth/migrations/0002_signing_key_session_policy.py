@@ -142,6 +142,10 @@ class Migration(migrations.Migration):
                     "user_agent",
                     models.CharField(blank=True, max_length=512, verbose_name="user agent"),
                 ),
+                (
+                    "password_fingerprint",
+                    models.CharField(blank=True, editable=False, max_length=64),
+                ),
                 ("revoked", models.DateTimeField(blank=True, null=True, verbose_name="revoked")),
                 (
                     "application",
