@@ -31,3 +31,17 @@ class UserFactory(factory.django.DjangoModelFactory):
         obj.set_password(extracted or "correct horse battery staple")
         if create:
             obj.save(update_fields=["password"])
+
+
+class ApplicationFactory(factory.django.DjangoModelFactory):
+    """A confidential authorization-code client of DOT's (swappable) Application model."""
+
+    class Meta:
+        model = "oauth2_provider.Application"
+
+    name = factory.Sequence(lambda n: f"Client {n}")
+    client_id = factory.Sequence(lambda n: f"client-{n}")
+    client_type = "confidential"
+    authorization_grant_type = "authorization-code"
+    redirect_uris = "https://client.example/callback"
+    client_secret = "client-secret-for-tests"  # noqa: S105  DOT hashes it on save
