@@ -12,4 +12,8 @@ class BearerAuthConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from bearer_auth import settings as _settings  # noqa: F401  connects setting_changed
+        # Importing registers the checks and connects the setting_changed receiver.
+        from bearer_auth import checks, settings  # noqa: F401
+        from bearer_auth.receivers import connect_receivers
+
+        connect_receivers()

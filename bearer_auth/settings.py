@@ -33,12 +33,19 @@ DEFAULTS: Final[dict[str, Any]] = {
     # Verification.
     "VERIFY_MODE": "strict",
     "ACCESS_TOKEN_FORMAT": "jwt",
+    # Accept DOT's opaque access tokens too (strict mode), e.g. while moving
+    # from plain DOT: tokens issued before the switch keep working.
+    "ACCEPT_OPAQUE_TOKENS": False,
     "JWKS_URL": None,
     # First-party sign-in.
     "FIRST_PARTY_CLIENT_ID": "bearer-auth-first-party",
     "DEFAULT_SCOPES": ["read", "write"],
     "SIGN_IN_THROTTLE_RATES": {"account": "5/min", "ip": "30/min"},
     "REFRESH_THROTTLE_RATE": "60/min",
+    # OAuth endpoints (/o/token/, /o/revoke_token/, /o/introspect/): failed
+    # requests allowed per client IP, counted in the shared cache; once over,
+    # every request to that endpoint is answered 429 until the window passes.
+    "OAUTH_THROTTLE_RATES": {"token": "20/min", "revoke": "20/min", "introspect": "60/min"},
     # The request header holding the client IP set by a trusted proxy, e.g.
     # "HTTP_X_FORWARDED_FOR". ``None``: use REMOTE_ADDR only.
     "CLIENT_IP_HEADER": None,
@@ -92,7 +99,10 @@ OAUTH2_PROVIDER_REQUIRED: Final[dict[str, Any]] = {
     "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
     "PKCE_REQUIRED": True,
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
-    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],
+    # https only (RFC 9700 §2.1, no oauth2_provider.W008); plain http is
+    # accepted for loopback redirect URIs alone (RFC 8252 §7.3), by
+    # bearer_auth.policy.check_redirect_uri and the authorization view.
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
     "ALLOW_LOCALHOST_LOOPBACK": True,
     "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
     "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
@@ -105,6 +115,12 @@ OAUTH2_PROVIDER_REQUIRED: Final[dict[str, Any]] = {
     "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
     "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
     "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "client_credentials", "refresh_token"],
+    # "none": public clients (PKCE) at the token and revocation endpoints.
+    "OAUTH2_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": [
+        "client_secret_basic",
+        "client_secret_post",
+        "none",
+    ],
 }
 
 

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "oauth2_provider",
     "bearer_auth",
     "demo_project",
+    "demo_project.notes",
 ]
 
 MIDDLEWARE = [

@@ -13,5 +13,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("auth/", include("bearer_auth.urls")),
     path(".well-known/", include("bearer_auth.well_known_urls")),
-    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path("api/", include("demo_project.notes.urls")),
+    path("o/", include("bearer_auth.oauth_urls")),
 ]

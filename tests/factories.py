@@ -44,4 +44,4 @@ class ApplicationFactory(factory.django.DjangoModelFactory):
     client_type = "confidential"
     authorization_grant_type = "authorization-code"
     redirect_uris = "https://client.example/callback"
-    client_secret = "client-secret-for-tests"  # noqa: S105  DOT hashes it on save
+    client_secret = "client-secret-for-tests"

@@ -5,10 +5,15 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from tests.views import ReadWriteView, ScopedView, WhoAmIView
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("auth/", include("bearer_auth.urls")),
     path(".well-known/", include("bearer_auth.well_known_urls")),
-    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path("test-api/whoami/", WhoAmIView.as_view(), name="whoami"),
+    path("test-api/scoped/", ScopedView.as_view(), name="scoped"),
+    path("test-api/read-write/", ReadWriteView.as_view(), name="read-write"),
+    path("o/", include("bearer_auth.oauth_urls")),
 ]

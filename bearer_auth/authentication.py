@@ -1,0 +1,219 @@
+"""``BearerTokenAuthentication``: RFC 6750 bearer tokens for DRF views.
+
+Strict mode (default): signature and claims, then ONE indexed query that
+loads DOT's access-token row together with its user, so revocation and
+deactivation take effect at once. Stateless mode: signature and claims only,
+the user is built from the claims. Failures answer the RFC 6750 way.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from datetime import timezone as dt_timezone
+from typing import Any, Final
+
+from django.contrib.auth.models import AnonymousUser
+from django.db import DatabaseError
+from django.utils import timezone
+from django.utils.functional import cached_property
+from oauth2_provider.models import get_access_token_model
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request
+from rest_framework_simplejwt.models import TokenUser
+
+from bearer_auth.exceptions import (
+    BearerAuthError,
+    InvalidToken,
+    MalformedAuthorization,
+    ServiceUnavailable,
+    TokenExpired,
+    TokenRevoked,
+    www_authenticate,
+)
+from bearer_auth.settings import bearer_settings
+from bearer_auth.signals import token_rejected
+from bearer_auth.tokens import (
+    MAX_TOKEN_LENGTH,
+    PASSWORD_CLAIM,
+    decode_access_token,
+    looks_like_jwt,
+    password_fingerprint_matches,
+    token_checksum,
+)
+
+logger = logging.getLogger(__name__)
+
+# RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+_B64TOKEN: Final = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+
+
+@dataclass(frozen=True)
+class BearerToken:
+    """What ``request.auth`` holds after a successful authentication.
+
+    It also offers the methods DOT's permission classes call on a token
+    (``is_valid``, ``is_expired``, ``allow_scopes``, ``scope``), so
+    ``TokenHasScope`` and friends work unchanged.
+    """
+
+    claims: Mapping[str, Any]
+    scope: str
+    client_id: str
+    jti: str | None
+    expires_at: datetime
+    #: DOT's ``AccessToken`` row in strict mode; ``None`` in stateless mode.
+    token_row: Any = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def from_claims(cls, claims: Mapping[str, Any], token_row: Any = None) -> BearerToken:
+        return cls(
+            claims=claims,
+            scope=str(claims.get("scope", "")),
+            client_id=claims["client_id"],
+            jti=claims["jti"],
+            expires_at=datetime.fromtimestamp(claims["exp"], tz=dt_timezone.utc),
+            token_row=token_row,
+        )
+
+    @classmethod
+    def from_row(cls, row: Any) -> BearerToken:
+        """Describe an opaque DOT token, which has no claims of its own."""
+        return cls(
+            claims={},
+            scope=row.scope,
+            client_id=row.application.client_id if row.application_id else "",
+            jti=None,
+            expires_at=row.expires,
+            token_row=row,
+        )
+
+    @cached_property
+    def scopes(self) -> frozenset[str]:
+        """The granted scopes; membership is exact (RFC 6749 §3.3)."""
+        return frozenset(self.scope.split())
+
+    def is_expired(self) -> bool:
+        return timezone.now() >= self.expires_at
+
+    def allow_scopes(self, scopes: Iterable[str] | None) -> bool:
+        return not scopes or set(scopes) <= self.scopes
+
+    def is_valid(self, scopes: Iterable[str] | None = None) -> bool:
+        return not self.is_expired() and self.allow_scopes(scopes)
+
+
+class ClaimsUser(TokenUser):
+    """The stateless-mode user: its id is the token's ``sub``; it has no privileges."""
+
+    is_staff = False
+    is_superuser = False
+
+    @cached_property
+    def id(self) -> str:
+        return str(self.token["sub"])
+
+    @cached_property
+    def username(self) -> str:
+        return str(self.token["sub"])
+
+
+class BearerTokenAuthentication(BaseAuthentication):
+    """Authenticate ``Authorization: Bearer <token>`` (RFC 6750 §2.1 only).
+
+    Another scheme is left to the next authentication class; tokens in the
+    query string or body are never read.
+    """
+
+    def authenticate(self, request: Request) -> tuple[Any, BearerToken] | None:
+        token = bearer_credentials(request)
+        if token is None:
+            return None
+        try:
+            return authenticate_token(token)
+        except BearerAuthError as exc:
+            reason = type(exc).__name__
+            logger.info("Bearer token rejected: %s", reason)
+            token_rejected.send(sender=type(self), request=request, reason=reason)
+            raise
+
+    def authenticate_header(self, request: Request) -> str:
+        return www_authenticate()
+
+
+def bearer_credentials(request: Request) -> str | None:
+    """Return the token of an ``Authorization: Bearer`` header, or ``None``.
+
+    Raises :class:`MalformedAuthorization` (400) for a bearer header without
+    exactly one b64token, and :class:`InvalidToken` for one over 8 KB.
+    """
+    header = request.META.get("HTTP_AUTHORIZATION")
+    if not header:
+        return None
+    scheme, _, credentials = str(header).partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    credentials = credentials.strip(" ")
+    if not credentials:
+        raise MalformedAuthorization
+    if len(credentials) > MAX_TOKEN_LENGTH:
+        raise InvalidToken
+    if not _B64TOKEN.fullmatch(credentials):
+        raise MalformedAuthorization
+    return credentials
+
+
+def authenticate_token(token: str) -> tuple[Any, BearerToken]:
+    """Check ``token`` per ``VERIFY_MODE`` and return ``(user, BearerToken)``."""
+    if not looks_like_jwt(token):
+        if not accepts_opaque_tokens():
+            raise InvalidToken
+        row = _load_token_row(token, with_application=True)
+        if row.is_expired():
+            raise TokenExpired
+        return _row_user(row), BearerToken.from_row(row)
+    claims = decode_access_token(token)
+    if bearer_settings.VERIFY_MODE == "stateless":
+        return ClaimsUser(claims), BearerToken.from_claims(claims)  # type: ignore[arg-type]
+    row = _load_token_row(token, with_application=False)
+    user = _row_user(row)
+    if row.user_id is not None and not password_fingerprint_matches(
+        user, claims.get(PASSWORD_CLAIM)
+    ):
+        raise TokenRevoked
+    return user, BearerToken.from_claims(claims, row)
+
+
+def accepts_opaque_tokens() -> bool:
+    """Opaque DOT tokens are checked when issued (``ACCESS_TOKEN_FORMAT``) or still honoured."""
+    return bool(
+        bearer_settings.ACCESS_TOKEN_FORMAT == "opaque" or bearer_settings.ACCEPT_OPAQUE_TOKENS
+    )
+
+
+def _load_token_row(token: str, *, with_application: bool) -> Any:
+    """Fetch DOT's row for ``token`` and its user in one indexed query."""
+    related = ("user", "application") if with_application else ("user",)
+    access_token_model = get_access_token_model()
+    try:
+        return access_token_model.objects.select_related(*related).get(
+            token_checksum=token_checksum(token)
+        )
+    except access_token_model.DoesNotExist as exc:
+        raise TokenRevoked from exc
+    except DatabaseError as exc:
+        # Fail closed: without the token store there is no revocation check.
+        raise ServiceUnavailable from exc
+
+
+def _row_user(row: Any) -> Any:
+    """Return the token's user, refusing inactive ones; client tokens have none."""
+    user = row.user
+    if user is None:
+        return AnonymousUser()
+    if not getattr(user, "is_active", True):
+        raise TokenRevoked
+    return user

@@ -1,0 +1,269 @@
+"""RFC 9068 JWT access tokens: the only module that calls PyJWT.
+
+:func:`mint_access_token` makes every access token the project issues (first
+party and OAuth, through :func:`bearer_auth.oauth.generate_access_token`);
+:func:`decode_access_token` is the one verifier. simplejwt's backend cannot
+write ``kid``/``typ`` headers, so PyJWT is wrapped here directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+from typing import Any, Final
+
+import jwt
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext_lazy as _
+
+from bearer_auth import keys
+from bearer_auth.exceptions import InvalidToken, TokenExpired
+from bearer_auth.settings import bearer_settings
+
+#: RFC 9068 §2.1 media type, compared case-insensitively, ``application/`` optional.
+TOKEN_TYPE: Final = "at+jwt"
+#: Tokens longer than this are refused before any decoding (DESIGN.md).
+MAX_TOKEN_LENGTH: Final = 8 * 1024
+#: RFC 9068 §2.2: claims every access token carries.
+REQUIRED_CLAIMS: Final = ("iss", "sub", "aud", "exp", "iat", "jti", "client_id")
+#: Claim holding the password fingerprint of the user the token was issued to.
+PASSWORD_CLAIM: Final = "pfp"
+#: Asymmetric algorithms accepted from a remote JWKS (HS256 never is).
+ASYMMETRIC_ALGORITHMS: Final = frozenset({"RS256", "ES256", "EdDSA"})
+# Header parameters that would let a token bring or point at its own key, or
+# change how it is processed (RFC 8725 §3.10, §2.8; RFC 7515 §4.1.11).
+_FORBIDDEN_HEADERS: Final = frozenset({"jku", "jwk", "x5u", "x5c", "crit", "zip", "enc"})
+_MAX_KID_LENGTH: Final = 128
+# 9999-12-31T23:59:59Z: any later exp/iat/nbf is hostile, not a date.
+_MAX_TIMESTAMP: Final = 253402300799
+# What a hostile token can make PyJWT or json raise besides PyJWTError.
+_DECODE_ERRORS: Final = (
+    jwt.PyJWTError,
+    ValueError,
+    TypeError,
+    KeyError,
+    OverflowError,
+    RecursionError,
+    UnicodeError,
+)
+_PASSWORD_SALT: Final = "bearer_auth.tokens.password_fingerprint"
+
+
+@dataclass(frozen=True)
+class MintedToken:
+    """A freshly signed access token and the facts about it the caller stores."""
+
+    token: str
+    jti: str
+    expires_at: datetime
+    claims: Mapping[str, Any]
+
+
+def user_subject(user: AbstractBaseUser) -> str:
+    """Return the ``sub`` of ``user``: its public id, or its primary key.
+
+    bearer_auth's user model has a UUID ``public_id`` so database ids never
+    leave the server; any other user model falls back to ``pk``.
+    """
+    public_id = getattr(user, "public_id", None)
+    return str(public_id if public_id is not None else user.pk)
+
+
+def password_fingerprint(user: AbstractBaseUser) -> str:
+    """Return a short keyed digest of the user's password hash.
+
+    It changes whenever the stored hash changes, by any path (``set_password``,
+    the admin, ``changepassword``, a queryset update), like Django's session
+    auth hash. It is an HMAC keyed with ``SECRET_KEY``: it reveals nothing
+    about the password.
+    """
+    return salted_hmac(_PASSWORD_SALT, user.password, algorithm="sha256").hexdigest()[:32]
+
+
+def password_fingerprint_matches(user: AbstractBaseUser, fingerprint: object) -> bool:
+    """Compare a stored or claimed fingerprint with the user's current one."""
+    return isinstance(fingerprint, str) and hmac.compare_digest(
+        fingerprint, password_fingerprint(user)
+    )
+
+
+#: The ``iss`` used when ``ISSUER`` is unset and ``DEBUG`` is on.
+DEBUG_ISSUER: Final = "http://localhost:8000"
+
+
+def issuer() -> str:
+    """Return the configured ``iss``; outside ``DEBUG`` refuse to work without one."""
+    value = bearer_settings.ISSUER
+    if not value:
+        if settings.DEBUG:
+            return DEBUG_ISSUER
+        raise ImproperlyConfigured(
+            'Set BEARER_AUTH["ISSUER"] to the URL of this server, e.g. "https://auth.example.com".'
+        )
+    return str(value)
+
+
+def audience() -> str:
+    """Return the ``aud`` of issued tokens: ``AUDIENCE``, else the issuer itself."""
+    return str(bearer_settings.AUDIENCE or issuer())
+
+
+def mint_access_token(
+    *,
+    user: AbstractBaseUser | None,
+    client_id: str,
+    scope: str,
+    lifetime: timedelta | None = None,
+) -> MintedToken:
+    """Sign an RFC 9068 access token with the active key.
+
+    ``user`` is ``None`` for client-credentials tokens; their ``sub`` is the
+    client id (RFC 9068 §2.2).
+    """
+    key = keys.current_signing_key()
+    issued_at = int(timezone.now().timestamp())
+    expires = issued_at + int((lifetime or bearer_settings.ACCESS_TOKEN_LIFETIME).total_seconds())
+    claims: dict[str, Any] = {
+        "iss": issuer(),
+        "sub": user_subject(user) if user is not None else client_id,
+        "aud": audience(),
+        "exp": expires,
+        "iat": issued_at,
+        "jti": secrets.token_urlsafe(16),  # 128 random bits
+        "client_id": client_id,
+        "scope": scope,
+    }
+    if user is not None:
+        claims[PASSWORD_CLAIM] = password_fingerprint(user)
+    token = jwt.encode(
+        claims,
+        key.private_key,
+        algorithm=key.algorithm,
+        headers={"kid": key.kid, "typ": TOKEN_TYPE},
+    )
+    return MintedToken(
+        token=token,
+        jti=claims["jti"],
+        expires_at=datetime.fromtimestamp(expires, tz=dt_timezone.utc),
+        claims=claims,
+    )
+
+
+def looks_like_jwt(token: str) -> bool:
+    """Tell a compact JWS (three dot-separated parts) from an opaque DOT token."""
+    return token.count(".") == 2
+
+
+def decode_access_token(token: str) -> dict[str, Any]:
+    """Verify ``token`` and return its claims.
+
+    Checks, in order: size, header (``typ``, ``kid``, no key-bearing or
+    critical parameters), the key and its one algorithm, the signature, then
+    every claim (RFC 9068 §4, RFC 8725). Raises :class:`TokenExpired` or
+    :class:`InvalidToken` with a generic description; never anything else.
+    """
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise InvalidToken
+    try:
+        header = jwt.get_unverified_header(token)
+        key, algorithm = _verification_key(header)
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[algorithm],
+            audience=audience(),
+            issuer=issuer(),
+            leeway=bearer_settings.LEEWAY,
+            options={"require": list(REQUIRED_CLAIMS), "strict_aud": True},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise TokenExpired from exc
+    except _DECODE_ERRORS as exc:
+        raise InvalidToken from exc
+    _check_claim_types(claims)
+    return claims
+
+
+def _verification_key(header: Mapping[str, Any]) -> tuple[Any, str]:
+    """Return the key and the one algorithm allowed for the token's ``kid``."""
+    _check_header(header)
+    kid = header["kid"]
+    if bearer_settings.JWKS_URL:
+        return _remote_key(kid)
+    key = keys.verification_key(kid)
+    if key is None:
+        raise InvalidToken
+    return key.public_key, key.algorithm
+
+
+def _check_header(header: Mapping[str, Any]) -> None:
+    typ = header.get("typ")
+    if not isinstance(typ, str) or typ.lower().removeprefix("application/") != TOKEN_TYPE:
+        raise InvalidToken(_("The token is not an access token."))
+    if _FORBIDDEN_HEADERS.intersection(header):
+        raise InvalidToken
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not kid or len(kid) > _MAX_KID_LENGTH:
+        raise InvalidToken
+
+
+def _check_claim_types(claims: Mapping[str, Any]) -> None:
+    """Enforce the shapes PyJWT does not check (RFC 9068 §2.2)."""
+    for name in ("sub", "jti", "client_id", "iss"):
+        if not isinstance(claims.get(name), str) or not claims[name]:
+            raise InvalidToken
+    if not isinstance(claims.get("scope", ""), str):
+        raise InvalidToken
+    for name in ("exp", "iat", "nbf"):
+        value = claims.get(name, 0)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidToken
+        if not 0 <= value <= _MAX_TIMESTAMP:
+            raise InvalidToken
+
+
+_jwks_clients: dict[str, jwt.PyJWKClient] = {}
+
+
+def _remote_key(kid: str) -> tuple[Any, str]:
+    """Find ``kid`` in the configured remote JWKS (stateless resource servers)."""
+    url = str(bearer_settings.JWKS_URL)
+    client = _jwks_clients.get(url)
+    if client is None:
+        client = jwt.PyJWKClient(
+            url,
+            cache_keys=True,
+            lifespan=int(bearer_settings.KEY_CACHE_SECONDS) or 30,
+            timeout=5,
+        )
+        _jwks_clients[url] = client
+    try:
+        signing_key = client.get_signing_key(kid)
+    except jwt.PyJWKClientError as exc:
+        raise InvalidToken from exc
+    algorithm = signing_key.algorithm_name
+    if algorithm not in ASYMMETRIC_ALGORITHMS:
+        raise InvalidToken
+    return signing_key.key, algorithm
+
+
+@receiver(setting_changed)
+def _forget_remote_keys(*, setting: str, **kwargs: Any) -> None:
+    if setting == "BEARER_AUTH":
+        _jwks_clients.clear()
+
+
+def token_checksum(raw_token: str) -> str:
+    """Return the digest DOT stores for a token (``TokenChecksumField``): SHA-256 hex."""
+    return hashlib.sha256(raw_token.encode("utf-8")).hexdigest()

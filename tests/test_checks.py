@@ -1,0 +1,143 @@
+"""System checks: exact messages, ids and hints."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.core import checks
+
+from bearer_auth.checks import (
+    check_bearer_settings,
+    check_issuer,
+    check_oauth2_provider,
+    check_rest_framework,
+)
+
+
+def ids(messages: list[checks.CheckMessage]) -> list[str]:
+    return [message.id or "" for message in messages]
+
+
+def with_bearer(settings: Any, **values: Any) -> None:
+    settings.BEARER_AUTH = {**settings.BEARER_AUTH, **values}
+
+
+def test_shipped_test_settings_pass_every_check() -> None:
+    assert check_bearer_settings(None) == []
+    assert check_issuer(None) == []
+    assert check_oauth2_provider(None) == []
+    assert check_rest_framework(None) == []
+
+
+def test_unknown_key_is_an_error_with_exact_hint(settings: Any) -> None:
+    with_bearer(settings, ACESS_TOKEN_LIFETIME=timedelta(minutes=1))
+    (message,) = check_bearer_settings(None)
+    assert message.id == "bearer_auth.E001"
+    assert message.msg == "Unknown BEARER_AUTH setting 'ACESS_TOKEN_LIFETIME'."
+    assert message.hint.startswith("Remove 'ACESS_TOKEN_LIFETIME' from BEARER_AUTH; valid keys:")
+    assert "ACCESS_TOKEN_LIFETIME" in message.hint
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "check_id"),
+    [
+        ("SIGNING_ALGORITHM", "none", "bearer_auth.E002"),
+        ("SIGNING_ALGORITHM", "RS512", "bearer_auth.E002"),
+        ("VERIFY_MODE", "lenient", "bearer_auth.E003"),
+        ("ACCESS_TOKEN_FORMAT", "jwe", "bearer_auth.E004"),
+    ],
+)
+def test_values_outside_the_allow_list(settings: Any, name: str, value: str, check_id: str) -> None:
+    with_bearer(settings, **{name: value})
+    messages = check_bearer_settings(None)
+    assert check_id in ids(messages)
+    message = messages[ids(messages).index(check_id)]
+    assert isinstance(message, checks.Error)
+    assert message.hint.startswith(f"Set BEARER_AUTH[{name!r}] to one of:")
+
+
+def test_stateless_with_opaque_tokens_is_an_error(settings: Any) -> None:
+    with_bearer(settings, VERIFY_MODE="stateless", ACCESS_TOKEN_FORMAT="opaque")
+    assert ids(check_bearer_settings(None)) == ["bearer_auth.E005"]
+
+
+def test_lifetime_must_be_a_timedelta(settings: Any) -> None:
+    with_bearer(settings, ACCESS_TOKEN_LIFETIME=300)
+    (message,) = check_bearer_settings(None)
+    assert message.id == "bearer_auth.E006"
+    assert (
+        message.hint
+        == "Set BEARER_AUTH['ACCESS_TOKEN_LIFETIME'] = datetime.timedelta(seconds=300)."
+    )
+
+
+def test_long_access_token_lifetime_is_a_warning(settings: Any) -> None:
+    with_bearer(settings, ACCESS_TOKEN_LIFETIME=timedelta(minutes=16))
+    (message,) = check_bearer_settings(None)
+    assert isinstance(message, checks.Warning)
+    assert message.id == "bearer_auth.W001"
+    with_bearer(settings, ACCESS_TOKEN_LIFETIME=timedelta(minutes=15))
+    assert check_bearer_settings(None) == []
+
+
+def test_hs256_without_secret_and_with_short_secret(settings: Any) -> None:
+    with_bearer(settings, SIGNING_ALGORITHM="HS256")
+    assert ids(check_bearer_settings(None)) == ["bearer_auth.E007"]
+    with_bearer(settings, SIGNING_KEYS=["x" * 31, "y" * 32])
+    (message,) = check_bearer_settings(None)
+    assert message.id == "bearer_auth.E008"
+    assert message.msg.startswith("HS256 secret number 1 ")
+
+
+def test_missing_issuer_is_a_deploy_error(settings: Any) -> None:
+    settings.BEARER_AUTH = {}
+    (message,) = check_issuer(None)
+    assert message == checks.Error(
+        "BEARER_AUTH['ISSUER'] is not set.",
+        hint='Set BEARER_AUTH["ISSUER"] to the public https URL of this server, '
+        'e.g. "https://auth.example.com".',
+        id="bearer_auth.E009",
+    )
+    registered = checks.run_checks(include_deployment_checks=True, tags=[checks.Tags.security])
+    assert "bearer_auth.E009" in ids(registered)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["ACCESS_TOKEN_GENERATOR", "REFRESH_TOKEN_GENERATOR", "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE"],
+)
+def test_oauth2_provider_not_wired(settings: Any, name: str) -> None:
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, name: None}
+    (message,) = check_oauth2_provider(None)
+    assert message.id == "bearer_auth.E010"
+    assert message.msg == f"OAUTH2_PROVIDER[{name!r}] is not bearer_auth's value."
+
+
+def test_oauth2_provider_accepts_imported_callables(settings: Any) -> None:
+    from bearer_auth.oauth import generate_access_token
+
+    settings.OAUTH2_PROVIDER = {
+        **settings.OAUTH2_PROVIDER,
+        "ACCESS_TOKEN_GENERATOR": generate_access_token,
+    }
+    assert check_oauth2_provider(None) == []
+
+
+@pytest.mark.parametrize(
+    "rest_framework",
+    [
+        {},
+        {
+            "DEFAULT_AUTHENTICATION_CLASSES": [
+                "bearer_auth.authentication.BearerTokenAuthentication",
+                "rest_framework.authentication.BasicAuthentication",
+            ]
+        },
+    ],
+)
+def test_basic_authentication_is_a_warning(settings: Any, rest_framework: dict[str, Any]) -> None:
+    settings.REST_FRAMEWORK = rest_framework
+    (message,) = check_rest_framework(None)
+    assert message.id == "bearer_auth.W002"
