@@ -1,0 +1,207 @@
+"""The only glue to django-oauth-toolkit and oauthlib.
+
+``OAUTH2_PROVIDER`` points DOT here (see
+:data:`bearer_auth.settings.OAUTH2_PROVIDER_REQUIRED`): the JWT generator,
+the server class that takes token lifetimes from ``BEARER_AUTH``, and the
+request validator.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.core.cache import cache
+from oauth2_provider import oauth2_validators
+from oauth2_provider.models import (
+    get_access_token_model,
+    get_grant_model,
+    get_refresh_token_model,
+)
+from oauthlib.common import Request
+from oauthlib.oauth2 import Server as OAuthlibServer
+from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
+from oauthlib.oauth2.rfc6749.tokens import random_token_generator
+
+from bearer_auth import policy
+from bearer_auth.settings import bearer_settings
+from bearer_auth.tokens import mint_access_token, token_checksum
+
+
+def access_token_lifetime(request: Request) -> timedelta:
+    """Return the lifetime of the access token about to be issued for ``request``."""
+    return bearer_settings.ACCESS_TOKEN_LIFETIME  # type: ignore[no-any-return]
+
+
+def access_token_expires_in(request: Request) -> int:
+    """oauthlib's ``token_expires_in``: seconds until the new access token expires."""
+    return int(access_token_lifetime(request).total_seconds())
+
+
+def generate_access_token(request: Request) -> str:
+    """Mint the RFC 9068 JWT for an oauthlib token request (DOT's ``ACCESS_TOKEN_GENERATOR``).
+
+    oauthlib calls this after ``token_expires_in`` has set
+    ``request.expires_in``; client-credentials tokens have no user. With
+    ``ACCESS_TOKEN_FORMAT = "opaque"`` it returns oauthlib's random token.
+    """
+    if bearer_settings.ACCESS_TOKEN_FORMAT == "opaque":
+        return random_token_generator(request)  # type: ignore[no-any-return]
+    user = None if request.grant_type == "client_credentials" else request.user
+    return mint_access_token(
+        user=user,
+        client_id=request.client.client_id,
+        scope=" ".join(request.scopes or ()),
+        lifetime=timedelta(seconds=request.expires_in),
+    ).token
+
+
+class Server(OAuthlibServer):  # type: ignore[misc]
+    """oauthlib's all-grants server with lifetimes from ``BEARER_AUTH``.
+
+    DOT passes ``ACCESS_TOKEN_EXPIRE_SECONDS`` (10 hours by default); the
+    access-token lifetime is bearer_auth's setting instead, so it is replaced.
+    """
+
+    def __init__(self, request_validator: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs["token_expires_in"] = access_token_expires_in
+        super().__init__(request_validator, *args, **kwargs)
+
+
+class OAuth2Validator(oauth2_validators.OAuth2Validator):  # type: ignore[misc]
+    """DOT's validator with bearer_auth's client policy."""
+
+    def validate_scopes(
+        self,
+        client_id: str,
+        scopes: list[str],
+        client: Any,
+        request: Request,
+        *args: Any,
+        **kwargs: Any,
+    ) -> bool:
+        """Refuse a scope outside the application's allowed set (→ ``invalid_scope``)."""
+        return bool(
+            super().validate_scopes(client_id, scopes, client, request, *args, **kwargs)
+            and set(scopes) <= policy.allowed_scopes(client)
+        )
+
+    def get_default_scopes(
+        self, client_id: str, request: Request, *args: Any, **kwargs: Any
+    ) -> list[str]:
+        """Scopes granted when the client asks for none: defaults it is allowed (RFC 6749 §3.3)."""
+        return sorted(policy.default_scopes(request.client))
+
+    def validate_grant_type(
+        self,
+        client_id: str,
+        grant_type: str,
+        client: Any,
+        request: Request,
+        *args: Any,
+        **kwargs: Any,
+    ) -> bool:
+        """Client credentials are for confidential clients only (RFC 6749 §4.4)."""
+        if grant_type == "client_credentials" and client.client_type != client.CLIENT_CONFIDENTIAL:
+            return False
+        return bool(
+            super().validate_grant_type(client_id, grant_type, client, request, *args, **kwargs)
+        )
+
+    def save_authorization_code(
+        self, client_id: str, code: dict[str, str], request: Request, *args: Any, **kwargs: Any
+    ) -> None:
+        """Issue a code only for an ``S256`` PKCE challenge (RFC 9700 §2.1.1).
+
+        oauthlib turns a missing ``code_challenge_method`` into ``plain``;
+        both are refused here, whatever path reaches code creation.
+        """
+        require_s256(request.code_challenge_method, request=request)
+        super().save_authorization_code(client_id, code, request, *args, **kwargs)
+
+    def save_bearer_token(
+        self, token: dict[str, Any], request: Request, *args: Any, **kwargs: Any
+    ) -> None:
+        """Save the tokens; remember what an authorization code was exchanged for."""
+        super().save_bearer_token(token, request, *args, **kwargs)
+        if request.grant_type == "authorization_code":
+            request.bearer_issued = _issued_tokens(token)
+
+    def invalidate_authorization_code(
+        self, client_id: str, code: str, request: Request, *args: Any, **kwargs: Any
+    ) -> None:
+        """Consume the code once; a concurrent second redemption revokes both results.
+
+        What the code was exchanged for is recorded (atomically, ``cache.add``)
+        before the grant row is deleted: of two racing exchanges exactly one
+        records, and the other finds the record and revokes both.
+        """
+        issued = getattr(request, "bearer_issued", None)
+        key = _code_cache_key(code)
+        recorded = issued is None or cache.add(key, issued, timeout=_code_record_seconds())
+        deleted = 0
+        if recorded:
+            deleted, _ = (
+                get_grant_model().objects.filter(code=code, application=request.client).delete()
+            )
+        if not deleted:
+            revoke_issued_tokens(issued)
+            revoke_issued_tokens(cache.get(key))
+            raise oauth2_errors.InvalidGrantError(request=request)
+
+    def validate_code(
+        self, client_id: str, code: str, client: Any, request: Request, *args: Any, **kwargs: Any
+    ) -> bool:
+        """Refuse an unknown or expired code; a reused one revokes what it was exchanged for.
+
+        RFC 6749 §4.1.2: "If an authorization code is used more than once, the
+        authorization server MUST deny the request and SHOULD revoke (when
+        possible) all tokens previously issued based on that authorization code."
+        """
+        if super().validate_code(client_id, code, client, request, *args, **kwargs):
+            return True
+        revoke_issued_tokens(cache.get(_code_cache_key(code)))
+        return False
+
+
+def require_s256(method: str | None, *, request: Request | None = None) -> None:
+    """Raise oauthlib's ``invalid_request`` unless the PKCE method is ``S256``."""
+    if method != "S256":
+        raise oauth2_errors.UnsupportedCodeChallengeMethodError(
+            description='Only the "S256" code_challenge_method is supported.', request=request
+        )
+
+
+def _issued_tokens(token: dict[str, Any]) -> dict[str, Any]:
+    """Describe the rows just saved for ``token``: the access token and refresh family."""
+    access = get_access_token_model().objects.get(
+        token_checksum=token_checksum(token["access_token"])
+    )
+    family = None
+    if token.get("refresh_token"):
+        family = (
+            get_refresh_token_model()
+            .objects.filter(token_checksum=token_checksum(token["refresh_token"]), revoked=None)
+            .values_list("token_family", flat=True)
+            .first()
+        )
+    return {"access_token_id": access.pk, "token_family": str(family) if family else None}
+
+
+def revoke_issued_tokens(issued: dict[str, Any] | None) -> None:
+    """Revoke the access token and the whole refresh-token family recorded in ``issued``."""
+    if not issued:
+        return
+    if issued.get("token_family"):
+        get_refresh_token_model().revoke_family(uuid.UUID(issued["token_family"]))
+    get_access_token_model().objects.filter(pk=issued["access_token_id"]).delete()
+
+
+def _code_cache_key(code: str) -> str:
+    return f"bearer_auth:code:{token_checksum(code)}"
+
+
+def _code_record_seconds() -> int:
+    """Keep a redeemed code's record as long as anything it produced can live."""
+    return int(bearer_settings.REFRESH_TOKEN_LIFETIME.total_seconds())

@@ -1,0 +1,32 @@
+"""bearer_auth's replacement for ``oauth2_provider.urls``.
+
+Mount it where DOT's URLs would go::
+
+    path("o/", include("bearer_auth.oauth_urls"))
+
+It keeps DOT's namespace (``oauth2_provider``) and URL names, so DOT's
+templates and ``reverse("oauth2_provider:token")`` keep working, and serves
+only the four endpoints the server offers: authorize, token, revoke_token
+and introspect. DOT's application-management, device and OIDC views are not
+mounted (clients are managed in the admin).
+"""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, URLResolver, path
+
+from bearer_auth.views.oauth import (
+    AuthorizationView,
+    IntrospectTokenView,
+    RevokeTokenView,
+    TokenView,
+)
+
+app_name = "oauth2_provider"
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("authorize/", AuthorizationView.as_view(), name="authorize"),
+    path("token/", TokenView.as_view(), name="token"),
+    path("revoke_token/", RevokeTokenView.as_view(), name="revoke-token"),
+    path("introspect/", IntrospectTokenView.as_view(), name="introspect"),
+]

@@ -1,0 +1,258 @@
+"""DOT's OAuth endpoints as bearer_auth serves them (mounted by :mod:`bearer_auth.oauth_urls`).
+
+- :class:`AuthorizationView`: the consent page; ``S256`` PKCE only, RFC 9207
+  ``iss`` equal to the token issuer, ``http`` redirects for loopback only.
+- :class:`TokenView`, :class:`RevokeTokenView`, :class:`IntrospectTokenView`:
+  DOT's views behind a failure throttle (DOT's views are not DRF views, so
+  DRF's throttling is applied here, with DRF's own throttle class).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_deny
+from django.views.decorators.csrf import csrf_exempt
+from oauth2_provider import views as oauth2_views
+from oauth2_provider.compat import login_not_required
+from oauth2_provider.exceptions import OAuthToolkitError
+from oauth2_provider.http import OAuth2ResponseRedirect
+from oauth2_provider.oauth2_backends import _add_iss_to_redirect
+from oauth2_provider.settings import oauth2_settings
+from oauthlib.oauth2.rfc6749.errors import OAuth2Error, UnsupportedGrantTypeError
+from rest_framework.throttling import SimpleRateThrottle
+
+from bearer_auth.authentication import authenticate_token
+from bearer_auth.exceptions import InvalidToken, ServiceUnavailable, SlowDown
+from bearer_auth.oauth import require_s256
+from bearer_auth.policy import is_loopback_redirect_uri
+from bearer_auth.settings import bearer_settings
+from bearer_auth.tokens import issuer, user_subject
+
+DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+# Claims an active JWT access token's introspection answer repeats (RFC 7662 §2.2).
+_INTROSPECTED_CLAIMS = ("iss", "sub", "aud", "iat", "nbf", "jti")
+
+
+@method_decorator(xframe_options_deny, name="dispatch")
+@method_decorator(never_cache, name="dispatch")
+class AuthorizationView(oauth2_views.AuthorizationView):  # type: ignore[misc]
+    """The consent page and the redirect back to the client.
+
+    The template is ``bearer_auth/authorize.html``: DOT's own
+    ``oauth2_provider/authorize.html`` would win the template search when
+    ``oauth2_provider`` comes first in ``INSTALLED_APPS``.
+    """
+
+    template_name = "bearer_auth/authorize.html"
+
+    def validate_authorization_request(self, request: HttpRequest) -> tuple[list[str], Any]:
+        """Refuse a missing or ``plain`` PKCE method before asking the user anything."""
+        scopes, credentials = super().validate_authorization_request(request)
+        try:
+            require_s256(credentials.get("code_challenge_method"), request=credentials["request"])
+        except OAuth2Error as error:
+            raise OAuthToolkitError(
+                error=error, redirect_uri=credentials["redirect_uri"]
+            ) from error
+        return scopes, credentials
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context: dict[str, Any] = super().get_context_data(**kwargs)
+        context["scope_items"] = list(
+            zip(context.get("scopes", ()), context.get("scopes_descriptions", ()), strict=True)
+        )
+        return context
+
+    def redirect(self, redirect_to: str, application: Any) -> HttpResponse:
+        """Send the browser back to the client, stating this server's ``iss`` (RFC 9207).
+
+        DOT derives ``iss`` from the request; it must equal the ``iss`` of the
+        tokens and the metadata ``issuer``, so it is replaced. ``http`` is
+        allowed for loopback redirect URIs only (RFC 8252 §7.3).
+        """
+        if oauth2_settings.COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS:
+            redirect_to = _add_iss_to_redirect(redirect_to, issuer())
+        schemes = list(
+            application.get_allowed_schemes()
+            if application is not None
+            else oauth2_settings.ALLOWED_REDIRECT_URI_SCHEMES
+        )
+        if is_loopback_redirect_uri(redirect_to):
+            schemes.append("http")
+        response: HttpResponse = OAuth2ResponseRedirect(redirect_to, schemes)
+        return response
+
+
+class OAuthFailureThrottle(SimpleRateThrottle):
+    """DRF's cache-backed rate throttle, counting only failed requests per client IP.
+
+    :meth:`allow_request` checks without counting; the view calls
+    :meth:`record_failure` once the response shows a failure. Rates come
+    from ``BEARER_AUTH["OAUTH_THROTTLE_RATES"][scope]``.
+    """
+
+    cache_format = "bearer_auth:oauth-throttle:%(scope)s:%(ident)s"
+
+    def __init__(self, scope: str) -> None:
+        self.scope = scope
+        super().__init__()
+
+    def get_rate(self) -> str | None:
+        rates: Mapping[str, str | None] = bearer_settings.OAUTH_THROTTLE_RATES
+        return rates.get(self.scope or "")
+
+    def get_cache_key(self, request: Any, view: Any) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": client_ip(request)}
+
+    def throttle_success(self) -> bool:
+        # Success here only means "not over the limit yet": nothing is counted.
+        return True
+
+    def record_failure(self) -> None:
+        """Count one failed request (DRF's own history update)."""
+        if self.rate is not None:
+            super().throttle_success()
+
+
+def client_ip(request: HttpRequest) -> str:
+    """Return the client IP: ``CLIENT_IP_HEADER``'s first address when set, else REMOTE_ADDR."""
+    header = bearer_settings.CLIENT_IP_HEADER
+    if header and request.META.get(header):
+        return str(request.META[header]).split(",")[0].strip()
+    return str(request.META.get("REMOTE_ADDR", ""))
+
+
+class ThrottledOAuthMixin:
+    """Answer 429 + ``Retry-After`` once a client IP has failed too often at this endpoint."""
+
+    throttle_scope: ClassVar[str]
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        throttle = OAuthFailureThrottle(self.throttle_scope)
+        if not throttle.allow_request(request, self):  # type: ignore[arg-type]
+            return throttled_response(throttle.wait())
+        response: HttpResponse = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        if self.is_failure(response):
+            throttle.record_failure()
+        return response
+
+    def is_failure(self, response: HttpResponse) -> bool:
+        """A 4xx answer: failed client authentication, an invalid grant or request."""
+        return 400 <= response.status_code < 500
+
+
+def throttled_response(wait: float | None) -> JsonResponse:
+    """RFC 6749 §5.2-shaped 429 with ``Retry-After`` (the project's :class:`SlowDown`)."""
+    error = SlowDown(wait=wait)
+    response = JsonResponse(error.detail, status=error.status_code)
+    if error.wait is not None:
+        response["Retry-After"] = str(error.wait)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+@method_decorator(login_not_required, name="dispatch")
+class TokenView(ThrottledOAuthMixin, oauth2_views.TokenView):  # type: ignore[misc]
+    """``/o/token/``: DOT's token endpoint behind the failure throttle."""
+
+    throttle_scope = "token"
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.POST.get("grant_type") == DEVICE_CODE_GRANT:
+            # The device grant is not offered (no device endpoints are mounted);
+            # DOT's device path would look up a device grant that cannot exist.
+            error = UnsupportedGrantTypeError()
+            return _no_store(
+                HttpResponse(error.json, status=error.status_code, content_type="application/json")
+            )
+        response: HttpResponse = self.authorization_flow_token_response(request)
+        return response
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+@method_decorator(login_not_required, name="dispatch")
+class RevokeTokenView(ThrottledOAuthMixin, oauth2_views.RevokeTokenView):  # type: ignore[misc]
+    """``/o/revoke_token/`` (RFC 7009): a client revokes only its own tokens."""
+
+    throttle_scope = "revoke"
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+@method_decorator(login_not_required, name="dispatch")
+class IntrospectTokenView(ThrottledOAuthMixin, oauth2_views.IntrospectTokenView):  # type: ignore[misc]
+    """``/o/introspect/`` (RFC 7662): POST only, for an authenticated caller.
+
+    A token is active exactly when the API would accept it
+    (:func:`bearer_auth.authentication.authenticate_token`); anything else
+    is ``{"active": false}`` and nothing more. Inactive answers count as
+    failures for the throttle, so token scanning is throttled.
+    """
+
+    throttle_scope = "introspect"
+    http_method_names: ClassVar[list[str]] = ["post", "options"]
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        token = request.POST.get("token")
+        if not token:
+            return _no_store(
+                JsonResponse(
+                    {"error": "invalid_request", "error_description": _("The token is missing.")},
+                    status=400,
+                )
+            )
+        try:
+            data = introspect(token)
+        except ServiceUnavailable as error:
+            return _no_store(JsonResponse(error.detail, status=error.status_code))
+        return _no_store(JsonResponse(data))
+
+    def unauthenticated_response(
+        self, request: HttpRequest, oauthlib_request: Any = None
+    ) -> HttpResponse:
+        """RFC 7662 §2.3: an unauthenticated caller gets 401, not an answer."""
+        response = JsonResponse(
+            {"error": "invalid_client", "error_description": _("Client authentication failed.")},
+            status=401,
+        )
+        response["WWW-Authenticate"] = 'Basic realm="oauth"'
+        return _no_store(response)
+
+    def is_failure(self, response: HttpResponse) -> bool:
+        if super().is_failure(response):
+            return True
+        return response.status_code == 200 and json.loads(response.content) == {"active": False}
+
+
+def introspect(token: str) -> dict[str, Any]:
+    """Return the RFC 7662 answer for ``token``: its facts when active, else only ``active``."""
+    try:
+        user, bearer = authenticate_token(token)
+    except InvalidToken:
+        return {"active": False}
+    data: dict[str, Any] = {
+        "active": True,
+        "token_type": "Bearer",
+        "scope": bearer.scope,
+        "client_id": bearer.client_id,
+        "exp": int(bearer.expires_at.timestamp()),
+    }
+    data.update(
+        {name: bearer.claims[name] for name in _INTROSPECTED_CLAIMS if name in bearer.claims}
+    )
+    if "sub" not in data and user.is_authenticated:
+        data["sub"] = user_subject(user)
+    return data
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
+    return response

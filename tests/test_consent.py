@@ -1,0 +1,130 @@
+"""The consent page at /o/authorize/: content, accessibility, deny, CSRF, framing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from oauth2_provider.models import get_grant_model
+
+from tests.oauth_client import (
+    authorization_params,
+    consent,
+    form_fields,
+    make_application,
+    pkce_pair,
+    query_of,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def browser(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _params(application: Any, **overrides: Any) -> dict[str, str]:
+    _, challenge = pkce_pair()
+    return authorization_params(application, challenge, **overrides)
+
+
+def test_anonymous_user_is_sent_to_sign_in_first() -> None:
+    application = make_application()
+    response = Client().get("/o/authorize/", _params(application))
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/?next=/o/authorize/")
+
+
+def test_consent_page_names_the_client_and_the_scopes_in_plain_words(
+    browser: Client, user: Any
+) -> None:
+    application = make_application(name="Note Taker")
+    response = browser.get("/o/authorize/", _params(application, scope="read notes:write"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Allow Note Taker to use your account?" in html
+    assert "Read your account" in html
+    assert "Create, change and delete your notes" in html
+    assert user.get_username() in html
+    assert "https://client.example/callback" in html
+    assert '<html lang="en' in html
+    assert "<h1" in html
+    assert 'name="csrfmiddlewaretoken"' in html
+    assert '<button type="submit" name="allow" value="on">Allow</button>' in html
+    assert '<button type="submit" class="secondary">Deny</button>' in html
+    assert response["X-Frame-Options"] == "DENY"
+    assert "no-store" in response["Cache-Control"]
+    assert not get_grant_model().objects.exists()
+
+
+def test_client_name_is_escaped(browser: Client) -> None:
+    application = make_application(name="<script>alert(1)</script>")
+    html = browser.get("/o/authorize/", _params(application)).content.decode()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_allow_redirects_with_a_code_state_and_iss(browser: Client) -> None:
+    application = make_application()
+    params = _params(application)
+    response = consent(browser, params, allow=True)
+    assert response.status_code == 302
+    result = query_of(response["Location"])
+    assert set(result) == {"code", "state", "iss"}
+    assert result["state"] == params["state"]
+    assert result["iss"] == "https://issuer.test"
+    assert get_grant_model().objects.count() == 1
+
+
+def test_deny_redirects_with_access_denied_and_issues_nothing(browser: Client) -> None:
+    application = make_application()
+    params = _params(application)
+    response = consent(browser, params, allow=False)
+    assert response.status_code == 302
+    assert response["Location"].startswith("https://client.example/callback?")
+    result = query_of(response["Location"])
+    assert result["error"] == "access_denied"
+    assert result["state"] == params["state"]
+    assert result["iss"] == "https://issuer.test"
+    assert "code" not in result
+    assert not get_grant_model().objects.exists()
+
+
+def test_consent_post_without_csrf_token_is_refused(user: Any) -> None:
+    application = make_application()
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    page = browser.get("/o/authorize/", _params(application))
+    fields = form_fields(page.content.decode())
+    fields.pop("csrfmiddlewaretoken")
+    response = browser.post("/o/authorize/", {**fields, "allow": "on"})
+    assert response.status_code == 403
+    assert not get_grant_model().objects.exists()
+    # With the token from the page the same answer goes through.
+    good = browser.post("/o/authorize/", {**form_fields(page.content.decode()), "allow": "on"})
+    assert good.status_code == 302
+    assert "code" in query_of(good["Location"])
+
+
+def test_unknown_client_gets_an_error_page_not_a_redirect(browser: Client) -> None:
+    application = make_application()
+    response = browser.get("/o/authorize/", _params(application, client_id="no-such-client"))
+    assert response.status_code == 400
+    assert "Location" not in response
+    html = response.content.decode()
+    assert "This authorization request cannot be completed" in html
+    assert 'role="alert"' in html
+    assert response["X-Frame-Options"] == "DENY"
+
+
+def test_request_without_scope_shows_the_default_scopes(browser: Client) -> None:
+    application = make_application()
+    params = _params(application)
+    params.pop("scope")
+    html = browser.get("/o/authorize/", params).content.decode()
+    assert "Read your account" in html
+    assert "Read your notes" not in html
