@@ -46,9 +46,13 @@ def _service_requirements(request: pytest.FixtureRequest) -> None:
 @pytest.fixture(autouse=True)
 def _clear_cache() -> Iterator[None]:
     """Throttle counters and key caches never leak from one test into another."""
+    from bearer_auth.keys import clear_key_cache
+
     cache.clear()
+    clear_key_cache()
     yield
     cache.clear()
+    clear_key_cache()
 
 
 @pytest.fixture
