@@ -1,0 +1,50 @@
+"""Input validation for the token endpoints: shapes and bounds only, no side effects.
+
+DRF's ``CharField`` refuses NUL characters and non-string values; every bound
+here is checked before anything is hashed or looked up.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+#: Longest password accepted; checked before any hashing.
+MAX_PASSWORD_LENGTH: Final = 4096
+MAX_IDENTIFIER_LENGTH: Final = 320
+MAX_SCOPE_LENGTH: Final = 1024
+MAX_REFRESH_TOKEN_LENGTH: Final = 512
+#: A JWT access token is at most 8 KB (DESIGN.md); anything longer is no token of ours.
+MAX_TOKEN_LENGTH: Final = 8 * 1024
+
+
+class SignInSerializer(serializers.Serializer[Any]):
+    """``email`` (or its alias ``username``), ``password`` and an optional ``scope``."""
+
+    email = serializers.CharField(max_length=MAX_IDENTIFIER_LENGTH, required=False)
+    username = serializers.CharField(max_length=MAX_IDENTIFIER_LENGTH, required=False)
+    password = serializers.CharField(max_length=MAX_PASSWORD_LENGTH, trim_whitespace=False)
+    scope = serializers.CharField(max_length=MAX_SCOPE_LENGTH, required=False, allow_blank=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        identifier = attrs.get("email") or attrs.get("username")
+        if not identifier:
+            raise serializers.ValidationError({"email": [_("This field is required.")]})
+        attrs["identifier"] = identifier
+        return attrs
+
+
+class RefreshSerializer(serializers.Serializer[Any]):
+    """``refresh_token`` and an optional narrower ``scope``."""
+
+    refresh_token = serializers.CharField(max_length=MAX_REFRESH_TOKEN_LENGTH)
+    scope = serializers.CharField(max_length=MAX_SCOPE_LENGTH, required=False, allow_blank=True)
+
+
+class RevokeSerializer(serializers.Serializer[Any]):
+    """RFC 7009 §2.1: ``token`` and an optional ``token_type_hint`` (which may be ignored)."""
+
+    token = serializers.CharField(max_length=MAX_TOKEN_LENGTH)
+    token_type_hint = serializers.CharField(max_length=64, required=False, allow_blank=True)

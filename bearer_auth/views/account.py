@@ -1,0 +1,96 @@
+"""The signed-in user's account: ``/auth/me/`` and the sessions API.
+
+Authenticated by :class:`~bearer_auth.authentication.BearerTokenAuthentication`
+in strict mode: the sessions API needs the token's database row to know which
+session is the current one and to sign sessions out.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from bearer_auth import services
+from bearer_auth.authentication import BearerTokenAuthentication
+from bearer_auth.exceptions import InvalidToken
+from bearer_auth.tokens import user_subject
+
+
+class AccountView(APIView):
+    """Base: bearer tokens only, a signed-in user with a database row."""
+
+    authentication_classes = (BearerTokenAuthentication,)
+    permission_classes = (IsAuthenticated,)
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if getattr(request.auth, "token_row", None) is None:
+            # Stateless mode or a client-credentials token: no user row to act on.
+            raise InvalidToken(_("This endpoint needs a user's token checked in strict mode."))
+
+
+class MeView(AccountView):
+    """``GET /auth/me/``: who the token belongs to."""
+
+    def get(self, request: Request) -> Response:
+        user: Any = request.user
+        email_field = user.get_email_field_name()
+        return Response(
+            {
+                "id": user_subject(user),
+                "username": user.get_username(),
+                "email": getattr(user, email_field, "") or "",
+                "full_name": _call(user, "get_full_name"),
+                "short_name": _call(user, "get_short_name"),
+                "date_joined": getattr(user, "date_joined", None),
+            }
+        )
+
+
+class SessionsView(AccountView):
+    """``GET /auth/sessions/`` lists sign-ins; ``DELETE`` signs out everywhere."""
+
+    def get(self, request: Request) -> Response:
+        current = services.token_family_of(request.auth.token_row)  # type: ignore[union-attr]
+        sessions = services.list_sessions(request.user, current_family=current)  # type: ignore[arg-type]
+        return Response(
+            [
+                {
+                    "id": str(session.id),
+                    "client_name": session.client_name,
+                    "created": session.created,
+                    "last_used": session.last_used,
+                    "expires": session.expires,
+                    "ip_address": session.ip_address,
+                    "user_agent": session.user_agent,
+                    "current": session.current,
+                }
+                for session in sessions
+            ]
+        )
+
+    def delete(self, request: Request) -> Response:
+        services.sign_out_everywhere(request.user)  # type: ignore[arg-type]
+        return Response(status=204)
+
+
+class SessionDetailView(AccountView):
+    """``DELETE /auth/sessions/<id>/``: sign out one session (404 if not the user's)."""
+
+    def delete(self, request: Request, session_id: uuid.UUID) -> Response:
+        if not services.sign_out_session(request.user, session_id):  # type: ignore[arg-type]
+            raise NotFound
+        return Response(status=204)
+
+
+def _call(user: Any, method: str) -> str:
+    """Call an optional name method of the user model (any AUTH_USER_MODEL)."""
+    function = getattr(user, method, None)
+    return str(function()) if callable(function) else ""

@@ -1,0 +1,152 @@
+"""The first-party token endpoints: sign-in, refresh and revocation.
+
+Every response carries ``Cache-Control: no-store`` and ``Pragma: no-cache``
+(RFC 6749 §5.1) and every error is RFC 6749 §5.2 JSON, including bodies DRF
+or Django refuse before a view runs (bad JSON, another media type, too many
+form fields, a body over :data:`MAX_BODY_BYTES`): DRF's ``{"detail": ...}``
+shape is never used here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final, NoReturn
+
+from django.core.exceptions import SuspiciousOperation
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+from rest_framework.exceptions import APIException, MethodNotAllowed
+from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.permissions import AllowAny
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
+from rest_framework.views import APIView
+
+from bearer_auth import services
+from bearer_auth.exceptions import BearerAuthError, InvalidRequest, SlowDown
+from bearer_auth.serializers import RefreshSerializer, RevokeSerializer, SignInSerializer
+from bearer_auth.throttling import RefreshThrottle, check_sign_in, client_ip
+
+#: Largest request body read at all; a sign-in needs far less.
+MAX_BODY_BYTES: Final = 64 * 1024
+
+
+class TokenEndpointView(APIView):
+    """Base of the token endpoints: JSON or form in, RFC 6749 JSON out."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    parser_classes = (JSONParser, FormParser)
+    renderer_classes = (JSONRenderer,)
+    throttle_classes: tuple[type[BaseThrottle], ...] = ()
+
+    def perform_content_negotiation(
+        self, request: Request, force: bool = False
+    ) -> tuple[BaseRenderer, str]:
+        # The answer is JSON whatever the Accept header says (RFC 6749 §5).
+        renderer = JSONRenderer()
+        return renderer, renderer.media_type
+
+    def throttled(self, request: Request, wait: float | None) -> NoReturn:
+        raise SlowDown(wait=wait)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, BearerAuthError):
+            return super().handle_exception(exc)
+        if isinstance(exc, MethodNotAllowed):
+            response = super().handle_exception(InvalidRequest(_("Use POST.")))
+            response.status_code = exc.status_code
+            response["Allow"] = "POST"
+            return response
+        if isinstance(exc, APIException | SuspiciousOperation):
+            return super().handle_exception(InvalidRequest())
+        return super().handle_exception(exc)
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        response["Pragma"] = "no-cache"
+        return response
+
+    def validated(
+        self, request: Request, serializer_class: type[serializers.Serializer[Any]]
+    ) -> dict[str, Any]:
+        """Parse the body and validate it; anything malformed is ``invalid_request``."""
+        serializer = serializer_class(data=_body(request))
+        if not serializer.is_valid():
+            raise InvalidRequest(_describe(serializer.errors))
+        return dict(serializer.validated_data)
+
+
+class SignInView(TokenEndpointView):
+    """``POST /auth/token/``: email (or ``username``) and password for a token pair."""
+
+    def post(self, request: Request) -> Response:
+        data = self.validated(request, SignInSerializer)
+        # Counted before authenticate() hashes anything.
+        check_sign_in(request, self, identifier=data["identifier"])
+        pair = services.sign_in(
+            request._request,
+            identifier=data["identifier"],
+            password=data["password"],
+            scope=data.get("scope") or None,
+            client=_client_info(request),
+        )
+        return Response(pair.as_response())
+
+
+class RefreshView(TokenEndpointView):
+    """``POST /auth/token/refresh/``: a refresh token for a new pair (rotation)."""
+
+    throttle_classes = (RefreshThrottle,)
+
+    def post(self, request: Request) -> Response:
+        data = self.validated(request, RefreshSerializer)
+        pair = services.refresh(
+            data["refresh_token"],
+            scope=data.get("scope") or None,
+            client=_client_info(request),
+        )
+        return Response(pair.as_response())
+
+
+class RevokeView(TokenEndpointView):
+    """``POST /auth/token/revoke/`` (RFC 7009): 200 for any well-formed request."""
+
+    throttle_classes = (RefreshThrottle,)
+
+    def post(self, request: Request) -> Response:
+        data = self.validated(request, RevokeSerializer)
+        services.revoke(data["token"])
+        return Response(status=200)
+
+
+def _body(request: Request) -> Mapping[str, Any]:
+    """Return the parsed body, refusing oversized, unparsable and non-object bodies."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_BODY_BYTES:
+        raise InvalidRequest(_("The request body is too large."))
+    try:
+        data = request.data
+    except (APIException, SuspiciousOperation, RecursionError, ValueError) as exc:
+        raise InvalidRequest(_("The request body could not be parsed.")) from exc
+    if not isinstance(data, Mapping):
+        raise InvalidRequest(_("The request body must be a JSON object or a form."))
+    return data
+
+
+def _describe(errors: Mapping[str, Any]) -> str:
+    """Turn serializer errors into one ``error_description`` line."""
+    field, messages = next(iter(errors.items()))
+    message = messages[0] if isinstance(messages, list) and messages else messages
+    return str(message) if field == "non_field_errors" else f"{field}: {message}"
+
+
+def _client_info(request: Request) -> services.ClientInfo:
+    user_agent = str(request.META.get("HTTP_USER_AGENT", "")).replace("\x00", "")
+    return services.ClientInfo(ip_address=client_ip(request), user_agent=user_agent)

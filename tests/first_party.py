@@ -1,0 +1,75 @@
+"""Helpers for the first-party endpoint tests: sign in, refresh, look at DOT's rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+from rest_framework.test import APIClient
+
+from bearer_auth.models import TokenSession
+from bearer_auth.tokens import token_checksum
+
+TOKEN_URL = "/auth/token/"
+REFRESH_URL = "/auth/token/refresh/"
+REVOKE_URL = "/auth/token/revoke/"
+ME_URL = "/auth/me/"
+SESSIONS_URL = "/auth/sessions/"
+
+
+def sign_in(user: Any, password: str, *, client: APIClient | None = None, **extra: Any) -> dict:
+    """Sign ``user`` in through the endpoint and return the token response."""
+    client = client or APIClient()
+    response = client.post(
+        TOKEN_URL, {"email": user.get_username(), "password": password, **extra}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def refresh(
+    refresh_token: str,
+    *,
+    client: APIClient | None = None,
+    headers: dict[str, str] | None = None,
+    **data: Any,
+) -> Any:
+    """POST to the refresh endpoint; ``headers`` are WSGI environ keys (``HTTP_…``)."""
+    return (client or APIClient()).post(
+        REFRESH_URL, {"refresh_token": refresh_token, **data}, format="json", **(headers or {})
+    )
+
+
+def bearer(access_token: str) -> APIClient:
+    """Return a client sending ``Authorization: Bearer <access_token>``."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token}")
+    return client
+
+
+def me_status(access_token: str) -> int:
+    return bearer(access_token).get(ME_URL).status_code
+
+
+def refresh_row(refresh_token: str) -> Any:
+    return get_refresh_token_model().objects.get(token_checksum=token_checksum(refresh_token))
+
+
+def access_row(access_token: str) -> Any:
+    return (
+        get_access_token_model().objects.filter(token_checksum=token_checksum(access_token)).first()
+    )
+
+
+def session_of(refresh_token: str) -> TokenSession:
+    return TokenSession.objects.get(token_family=refresh_row(refresh_token).token_family)
+
+
+def live_refresh_tokens(family: Any) -> int:
+    return (
+        get_refresh_token_model().objects.filter(token_family=family, revoked__isnull=True).count()
+    )
+
+
+def family_access_tokens(family: Any) -> int:
+    return get_access_token_model().objects.filter(refresh_token__token_family=family).count()

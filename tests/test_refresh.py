@@ -1,0 +1,263 @@
+"""POST /auth/token/refresh/: rotation, reuse detection, absolute lifetime."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+import time_machine
+from django.contrib.auth import get_user_model
+from django.db import DatabaseError
+from django.utils import timezone
+from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+
+from bearer_auth.models import TokenSession
+from tests.factories import ApplicationFactory
+from tests.first_party import (
+    REFRESH_URL,
+    access_row,
+    family_access_tokens,
+    live_refresh_tokens,
+    me_status,
+    refresh,
+    refresh_row,
+    session_of,
+    sign_in,
+)
+
+pytestmark = pytest.mark.django_db
+
+INVALID_GRANT = {
+    "error": "invalid_grant",
+    "error_description": "The grant is invalid, expired or revoked.",
+}
+
+
+def assert_invalid_grant(response) -> None:
+    assert response.status_code == 400, response.content
+    assert response.json() == INVALID_GRANT
+    assert response["Cache-Control"] == "no-store"
+    assert response["Pragma"] == "no-cache"
+
+
+def test_refresh_rotates_both_tokens(user, password):
+    first = sign_in(user, password)
+    response = refresh(first["refresh_token"], headers={"HTTP_USER_AGENT": "phone/2.0"})
+
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    assert response["Pragma"] == "no-cache"
+    second = response.json()
+    assert set(second) == {"access_token", "token_type", "expires_in", "refresh_token", "scope"}
+    assert second["refresh_token"] != first["refresh_token"]
+    assert second["access_token"] != first["access_token"]
+    assert second["scope"] == "read write"
+    old, new = refresh_row(first["refresh_token"]), refresh_row(second["refresh_token"])
+    assert old.revoked is not None
+    assert new.revoked is None
+    assert new.token_family == old.token_family
+    assert new.token == ""
+    assert me_status(second["access_token"]) == 200
+    session = session_of(second["refresh_token"])
+    assert session.user_agent == "phone/2.0"
+    assert session.last_used > session.created
+
+
+def test_previous_access_token_is_revoked_by_rotation_in_strict_mode(user, password):
+    # Decision (docs/api.md): DOT's rotation revokes the pair it replaces, so
+    # the previous access token stops at once in strict mode.
+    first = sign_in(user, password)
+    second = refresh(first["refresh_token"]).json()
+    assert access_row(first["access_token"]) is None
+    assert me_status(first["access_token"]) == 401
+    assert me_status(second["access_token"]) == 200
+
+
+def test_replayed_refresh_token_revokes_its_whole_family_only(user, password):
+    rt1 = sign_in(user, password)
+    other = sign_in(user, password)
+    rt2 = refresh(rt1["refresh_token"]).json()
+    family = refresh_row(rt2["refresh_token"]).token_family
+
+    assert_invalid_grant(refresh(rt1["refresh_token"]))
+
+    assert live_refresh_tokens(family) == 0
+    assert family_access_tokens(family) == 0
+    assert_invalid_grant(refresh(rt2["refresh_token"]))
+    assert me_status(rt2["access_token"]) == 401
+    assert session_of(rt2["refresh_token"]).revoked is not None
+    # The user's other sign-in is untouched.
+    assert me_status(other["access_token"]) == 200
+    assert refresh(other["refresh_token"]).status_code == 200
+
+
+def test_refresh_within_the_absolute_lifetime_never_extends_it(user, password):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        tokens = sign_in(user, password)
+    expires = session_of(tokens["refresh_token"]).expires
+    assert expires == start + timedelta(days=14)
+    with time_machine.travel(start + timedelta(days=13, hours=23), tick=False):
+        response = refresh(tokens["refresh_token"])
+        assert response.status_code == 200
+        tokens = response.json()
+    assert session_of(tokens["refresh_token"]).expires == expires
+    with time_machine.travel(start + timedelta(days=14, seconds=1), tick=False):
+        assert_invalid_grant(refresh(tokens["refresh_token"]))
+    assert live_refresh_tokens(refresh_row(tokens["refresh_token"]).token_family) == 0
+
+
+def test_lifetime_comes_from_refresh_token_lifetime(settings, user, password):
+    settings.BEARER_AUTH = {**settings.BEARER_AUTH, "REFRESH_TOKEN_LIFETIME": timedelta(hours=1)}
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        tokens = sign_in(user, password)
+    with time_machine.travel(start + timedelta(hours=1), tick=False):
+        assert_invalid_grant(refresh(tokens["refresh_token"]))
+
+
+def test_unknown_and_malformed_refresh_tokens(user, password):
+    sign_in(user, password)
+    assert_invalid_grant(refresh("not-a-token"))
+    response = refresh("x" * 513)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+    response = refresh("")
+    assert response.json()["error"] == "invalid_request"
+
+
+def test_access_token_sent_as_refresh_token_is_invalid_grant(user, password):
+    tokens = sign_in(user, password)
+    response = refresh(tokens["access_token"])
+    assert response.status_code == 400
+    assert response.json()["error"] in {"invalid_grant", "invalid_request"}
+    assert me_status(tokens["access_token"]) == 200
+
+
+def test_revoked_refresh_token_is_invalid_grant(user, password):
+    tokens = sign_in(user, password)
+    refresh_row(tokens["refresh_token"]).revoke()
+    assert_invalid_grant(refresh(tokens["refresh_token"]))
+
+
+def test_another_clients_refresh_token_is_invalid_grant_and_untouched(user):
+    application = ApplicationFactory()
+    access = get_access_token_model().objects.create(
+        user=user,
+        application=application,
+        token="oauth-access",
+        expires=timezone.now() + timedelta(minutes=5),
+        scope="read",
+    )
+    other = get_refresh_token_model().objects.create(
+        user=user, application=application, token="oauth-refresh", access_token=access
+    )
+    assert_invalid_grant(refresh("oauth-refresh"))
+    other.refresh_from_db()
+    assert other.revoked is None
+
+
+def test_inactive_user_cannot_refresh_and_the_family_is_revoked(user, password):
+    tokens = sign_in(user, password)
+    # A queryset update bypasses the deactivation receiver: refresh catches it.
+    get_user_model()._default_manager.filter(pk=user.pk).update(is_active=False)
+    assert_invalid_grant(refresh(tokens["refresh_token"]))
+    assert live_refresh_tokens(refresh_row(tokens["refresh_token"]).token_family) == 0
+
+
+def test_deleted_user_refresh_is_invalid_grant(user, password):
+    tokens = sign_in(user, password)
+    user.delete()
+    assert_invalid_grant(refresh(tokens["refresh_token"]))
+
+
+def test_password_change_by_queryset_update_stops_refresh(user, password):
+    tokens = sign_in(user, password)
+    get_user_model()._default_manager.filter(pk=user.pk).update(password="md5$new$hash")
+    assert_invalid_grant(refresh(tokens["refresh_token"]))
+    assert live_refresh_tokens(refresh_row(tokens["refresh_token"]).token_family) == 0
+
+
+def test_narrower_scope_is_honoured_wider_is_invalid_scope(user, password):
+    tokens = sign_in(user, password, scope="read")
+    response = refresh(tokens["refresh_token"], scope="read write")
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_scope"
+    # A refused scope does not consume the token.
+    assert refresh_row(tokens["refresh_token"]).revoked is None
+
+    wide = sign_in(user, password)
+    narrowed = refresh(wide["refresh_token"], scope="read")
+    assert narrowed.status_code == 200
+    assert narrowed.json()["scope"] == "read"
+    assert access_row(narrowed.json()["access_token"]).scope == "read"
+
+
+def test_database_error_mid_refresh_rolls_everything_back(user, password):
+    tokens = sign_in(user, password)
+    family = refresh_row(tokens["refresh_token"]).token_family
+    counts = (get_access_token_model().objects.count(), get_refresh_token_model().objects.count())
+    last_used = session_of(tokens["refresh_token"]).last_used
+
+    # The new access token is written, the old pair revoked, then the new
+    # refresh token's insert fails.
+    with mock.patch(
+        "oauth2_provider.oauth2_validators.OAuth2Validator._create_refresh_token",
+        side_effect=DatabaseError("connection lost"),
+    ):
+        response = refresh(tokens["refresh_token"])
+
+    assert response.status_code == 503
+    assert response.json()["error"] == "temporarily_unavailable"
+    assert (
+        get_access_token_model().objects.count(),
+        get_refresh_token_model().objects.count(),
+    ) == counts
+    assert refresh_row(tokens["refresh_token"]).revoked is None
+    assert access_row(tokens["access_token"]) is not None
+    assert session_of(tokens["refresh_token"]).last_used == last_used
+    # The old refresh token still works on retry, and leaves one live successor.
+    retry = refresh(tokens["refresh_token"])
+    assert retry.status_code == 200
+    assert live_refresh_tokens(family) == 1
+    assert get_refresh_token_model().objects.filter(access_token__isnull=True).count() == 1
+    assert get_refresh_token_model().objects.get(access_token__isnull=True).revoked is not None
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type"),
+    [
+        (b"{bad", "application/json"),
+        (b"refresh_token=x", "text/plain"),
+        (b"[]", "application/json"),
+        (b'{"refresh_token": "a\\u0000b"}', "application/json"),
+        ("&".join(f"f{i}=x" for i in range(100_000)).encode(), "application/x-www-form-urlencoded"),
+    ],
+)
+def test_malformed_refresh_requests_are_invalid_request(client, data, content_type):
+    response = client.post(REFRESH_URL, data=data, content_type=content_type)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+    assert set(response.json()) == {"error", "error_description"}
+
+
+def test_refresh_query_count(django_assert_max_num_queries, user, password):
+    tokens = sign_in(user, password)
+    with django_assert_max_num_queries(24):
+        response = refresh(tokens["refresh_token"])
+    assert response.status_code == 200
+
+
+def test_replay_query_count(django_assert_max_num_queries, user, password):
+    tokens = sign_in(user, password)
+    refresh(tokens["refresh_token"])
+    with django_assert_max_num_queries(16):
+        assert_invalid_grant(refresh(tokens["refresh_token"]))
+
+
+def test_session_row_is_kept_for_the_family(user, password):
+    tokens = sign_in(user, password)
+    refreshed = refresh(tokens["refresh_token"]).json()
+    assert TokenSession.objects.count() == 1
+    assert session_of(refreshed["refresh_token"]) == session_of(tokens["refresh_token"])
