@@ -580,6 +580,7 @@ def _public_jwk(private_key: PrivateKey, algorithm: str) -> dict[str, Any]:
     jwk: dict[str, Any] = jwt.get_algorithm_by_name(algorithm).to_jwk(
         private_key.public_key(), as_dict=True
     )
+    jwk.pop("key_ops", None)  # RFC 7517 §4.3: "use" and "key_ops" should not both appear
     return {**jwk, "kid": thumbprint(jwk), "alg": algorithm, "use": "sig"}
 
 

@@ -1,0 +1,87 @@
+"""RFC 8615 well-known documents: plain Django views, no authentication."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from django.http import HttpRequest, JsonResponse
+from django.urls import NoReverseMatch, reverse
+from django.utils.cache import patch_cache_control
+from django.views import View
+from oauth2_provider.views import OAuthServerMetadataView
+
+from bearer_auth.keys import public_jwks
+from bearer_auth.settings import bearer_settings
+from bearer_auth.tokens import issuer
+
+#: How long clients may cache the RFC 8414 document.
+METADATA_MAX_AGE_SECONDS: Final = 300
+
+
+class JWKSView(View):
+    """``GET /.well-known/jwks.json``: the public signing keys (RFC 7517 §5).
+
+    Cacheable for ``JWKS_MAX_AGE_SECONDS`` (default 60), never longer than a
+    retired key stays in the set, so a cached copy cannot outlive a key that
+    still verifies tokens.
+    """
+
+    http_method_names = ["get", "head", "options"]
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        response = JsonResponse(public_jwks())
+        patch_cache_control(response, public=True, max_age=_max_age())
+        return response
+
+
+def _max_age() -> int:
+    overlap = bearer_settings.ACCESS_TOKEN_LIFETIME + bearer_settings.LEEWAY
+    return max(0, min(int(bearer_settings.JWKS_MAX_AGE_SECONDS), int(overlap.total_seconds())))
+
+
+class AuthorizationServerMetadataView(OAuthServerMetadataView):  # type: ignore[misc]
+    """``GET /.well-known/oauth-authorization-server``: RFC 8414 metadata.
+
+    DOT's document (endpoints that are mounted, response and grant types its
+    RFC 9700 gates still allow, ``S256`` only, auth methods, scopes), with
+    bearer_auth's ``issuer`` (the ``iss`` of every token and of RFC 9207
+    authorization responses), its ``jwks_uri``, and every URL built on the
+    issuer's origin rather than on the request's ``Host``.
+    """
+
+    http_method_names = ["get", "head", "options"]
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        data = json.loads(super().get(request, *args, **kwargs).content)
+        data["issuer"] = issuer()
+        data["jwks_uri"] = _on_issuer_origin(reverse("bearer_auth_well_known:jwks"))
+        if "introspection_endpoint" in data:
+            # Introspection always needs an authenticated caller (RFC 7662 §2.1).
+            data["introspection_endpoint_auth_methods_supported"] = [
+                method
+                for method in data["introspection_endpoint_auth_methods_supported"]
+                if method != "none"
+            ]
+        response = JsonResponse(data)
+        response["Access-Control-Allow-Origin"] = "*"
+        patch_cache_control(response, public=True, max_age=METADATA_MAX_AGE_SECONDS)
+        return response
+
+    def _get_endpoint_url(
+        self, request: HttpRequest, view_name: str, required: bool = False
+    ) -> str | None:
+        try:
+            path = reverse(f"oauth2_provider:{view_name}")
+        except NoReverseMatch:
+            if required:
+                raise
+            return None
+        return _on_issuer_origin(path)
+
+
+def _on_issuer_origin(path: str) -> str:
+    """Return the absolute URL of ``path`` (already script-prefixed) on the issuer's origin."""
+    parts = urlsplit(issuer())
+    return f"{parts.scheme}://{parts.netloc}{path}"
