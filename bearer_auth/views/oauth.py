@@ -33,6 +33,7 @@ from bearer_auth.exceptions import InvalidToken, ServiceUnavailable, SlowDown
 from bearer_auth.oauth import require_s256
 from bearer_auth.policy import is_loopback_redirect_uri
 from bearer_auth.settings import bearer_settings
+from bearer_auth.throttling import client_ip
 from bearer_auth.tokens import issuer, user_subject
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -109,7 +110,9 @@ class OAuthFailureThrottle(SimpleRateThrottle):
         return rates.get(self.scope or "")
 
     def get_cache_key(self, request: Any, view: Any) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": client_ip(request)}
+        # Requests without a usable address share one budget.
+        ident = client_ip(request) or "unknown"
+        return self.cache_format % {"scope": self.scope, "ident": ident}
 
     def throttle_success(self) -> bool:
         # Success here only means "not over the limit yet": nothing is counted.
@@ -119,14 +122,6 @@ class OAuthFailureThrottle(SimpleRateThrottle):
         """Count one failed request (DRF's own history update)."""
         if self.rate is not None:
             super().throttle_success()
-
-
-def client_ip(request: HttpRequest) -> str:
-    """Return the client IP: ``CLIENT_IP_HEADER``'s first address when set, else REMOTE_ADDR."""
-    header = bearer_settings.CLIENT_IP_HEADER
-    if header and request.META.get(header):
-        return str(request.META[header]).split(",")[0].strip()
-    return str(request.META.get("REMOTE_ADDR", ""))
 
 
 class ThrottledOAuthMixin:

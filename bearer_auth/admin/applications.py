@@ -1,0 +1,212 @@
+"""OAuth applications: secret shown once, redirect URIs and scopes validated."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from oauth2_provider.generators import generate_client_secret
+from oauth2_provider.models import (
+    get_application_model,
+)
+from oauth2_provider.scopes import get_scopes_backend
+
+from bearer_auth.models import ApplicationPolicy
+from bearer_auth.policy import check_redirect_uri
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+
+from bearer_auth.admin.base import ActionPermissionMixin
+
+#: The grants bearer_auth offers (RFC 9700: no implicit, no password grant).
+OFFERED_GRANT_TYPES = (
+    ("authorization-code", _("Authorization code (with PKCE)")),
+    ("client-credentials", _("Client credentials (confidential clients only)")),
+)
+
+
+class ApplicationAdminForm(forms.ModelForm):  # type: ignore[type-arg]
+    """DOT's application fields minus the secret; redirect URIs validated per RFC 9700/8252."""
+
+    authorization_grant_type = forms.ChoiceField(
+        label=_("authorization grant type"), choices=OFFERED_GRANT_TYPES
+    )
+
+    class Meta:
+        model = get_application_model()
+        fields = (
+            "name",
+            "client_id",
+            "client_type",
+            "authorization_grant_type",
+            "redirect_uris",
+            "skip_authorization",
+            "user",
+        )
+        help_texts = {
+            "redirect_uris": _(
+                "Space-separated, matched exactly. https only; http only for loopback "
+                "(127.0.0.1, [::1], localhost), which matches on any port (RFC 8252)."
+            ),
+            "skip_authorization": _(
+                "Skip the consent page. Only for applications you run yourself."
+            ),
+        }
+
+    def clean_redirect_uris(self) -> str:
+        value = " ".join(str(self.cleaned_data.get("redirect_uris") or "").split())
+        errors: list[ValidationError] = []
+        for uri in value.split():
+            try:
+                check_redirect_uri(uri)
+            except ValidationError as error:
+                errors.extend(error.error_list)
+        if errors:
+            raise ValidationError(errors)
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        grant = cleaned.get("authorization_grant_type")
+        if (
+            grant == "authorization-code"
+            and not cleaned.get("redirect_uris")
+            and ("redirect_uris" not in self.errors)
+        ):
+            self.add_error("redirect_uris", _("An authorization-code client needs a redirect URI."))
+        if grant == "client-credentials" and cleaned.get("client_type") != "confidential":
+            self.add_error(
+                "client_type", _("Client credentials are for confidential clients only.")
+            )
+        return cleaned
+
+    def _post_clean(self) -> None:
+        redirect_uris = self.cleaned_data.get("redirect_uris")
+        super()._post_clean()  # type: ignore[misc]
+        # DOT's Application.clean() accepts ALLOWED_REDIRECT_URI_SCHEMES (https)
+        # only. clean_redirect_uris already ran DOT's validator on every URI,
+        # with http allowed for loopback URIs alone: DOT's verdict on those is
+        # the one to drop.
+        if redirect_uris is not None and "redirect_uris" in self.errors:
+            del self.errors["redirect_uris"]
+            self.cleaned_data["redirect_uris"] = redirect_uris
+
+
+class ApplicationPolicyForm(forms.ModelForm):  # type: ignore[type-arg]
+    """Allowed scopes as checkboxes of ``OAUTH2_PROVIDER["SCOPES"]``."""
+
+    allowed_scopes = forms.MultipleChoiceField(
+        label=_("allowed scopes"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked: only the default scopes."),
+    )
+
+    class Meta:
+        model = ApplicationPolicy
+        fields = ("allowed_scopes", "access_token_lifetime")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["allowed_scopes"]
+        assert isinstance(field, forms.MultipleChoiceField)  # noqa: S101  narrows the type
+        field.choices = [
+            (name, f"{name}: {description}")
+            for name, description in get_scopes_backend().get_all_scopes().items()
+        ]
+        self.initial["allowed_scopes"] = str(self.instance.allowed_scopes or "").split()
+
+    def clean_allowed_scopes(self) -> str:
+        return " ".join(sorted(self.cleaned_data.get("allowed_scopes") or ()))
+
+
+class ApplicationPolicyInline(admin.StackedInline):  # type: ignore[type-arg]
+    model = ApplicationPolicy
+    form = ApplicationPolicyForm
+    can_delete = False
+    max_num = 1
+    verbose_name = _("bearer_auth policy")
+    verbose_name_plural = _("bearer_auth policy")
+
+
+class ApplicationAdmin(ActionPermissionMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    """OAuth clients: the secret is generated, shown once, and stored as a hash."""
+
+    form = ApplicationAdminForm
+    inlines = (ApplicationPolicyInline,)
+    list_display = ("name", "client_id", "client_type", "authorization_grant_type", "created")
+    list_filter = ("client_type", "authorization_grant_type", "skip_authorization")
+    search_fields = ("name", "client_id")
+    raw_id_fields = ("user",)
+    actions = ("regenerate_secret",)
+    secret_template = "bearer_auth/admin/client_secrets.html"
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return ("client_id",) if obj is not None else ()
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if not change:
+            # Shown once by response_add; DOT's ClientSecretField stores its hash.
+            self._new_secret = generate_client_secret()
+            obj.client_secret = self._new_secret
+            obj.hash_client_secret = True
+        super().save_model(request, obj, form, change)
+
+    def response_add(
+        self, request: HttpRequest, obj: Any, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        if "_popup" in request.POST:
+            return super().response_add(request, obj, post_url_continue)
+        secret = self.__dict__.pop("_new_secret", None)
+        return self._render_secrets(request, [(obj, secret)], _("Application created"))
+
+    @admin.action(description=_("Regenerate client secret"), permissions=["change"])
+    def regenerate_secret(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse:
+        """Give each selected confidential client a new secret; show it once."""
+        shown = []
+        for application in queryset.filter(client_type="confidential"):
+            secret = generate_client_secret()
+            application.client_secret = secret
+            application.hash_client_secret = True
+            application.save(update_fields=["client_secret", "hash_client_secret", "updated"])
+            self.log_change(request, application, "Regenerated the client secret.")
+            shown.append((application, secret))
+        return self._render_secrets(request, shown, _("New client secrets"))
+
+    def _render_secrets(
+        self, request: HttpRequest, applications: list[tuple[Any, str | None]], title: StrOrPromise
+    ) -> HttpResponse:
+        """Render secrets directly: never stored, never put in a message or the session."""
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.model._meta,
+            "applications": [
+                {
+                    "application": application,
+                    "secret": secret if _confidential(application) else None,
+                }
+                for application, secret in applications
+            ],
+            "changelist_url": _changelist_url(self.model),
+        }
+        response = TemplateResponse(request, self.secret_template, context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+def _confidential(application: Any) -> bool:
+    return bool(application.client_type == "confidential")
+
+
+def _changelist_url(model: type[Model]) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")

@@ -1,0 +1,467 @@
+"""Admin for OAuth applications, tokens, sessions, signing keys, and the user actions."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.contrib.auth.hashers import check_password
+from django.contrib.auth.models import Permission
+from django.test import Client, RequestFactory
+from django.urls import reverse
+from oauth2_provider.models import (
+    get_access_token_model,
+    get_application_model,
+    get_refresh_token_model,
+)
+
+from bearer_auth import keys, services
+from bearer_auth.models import ApplicationPolicy, SigningKey, TokenSession
+from bearer_auth.tokens import token_checksum
+from tests.factories import UserFactory
+from tests.oauth_client import basic_auth, make_application
+
+pytestmark = pytest.mark.django_db
+
+APPLICATIONS = "admin:oauth2_provider_application_changelist"
+ACCESS_TOKENS = "admin:oauth2_provider_accesstoken_changelist"
+REFRESH_TOKENS = "admin:oauth2_provider_refreshtoken_changelist"
+SESSIONS = "admin:bearer_auth_tokensession_changelist"
+SIGNING_KEYS = "admin:bearer_auth_signingkey_changelist"
+
+
+@pytest.fixture
+def admin_browser(admin_user_: Any) -> Client:
+    client = Client()
+    client.force_login(admin_user_)
+    return client
+
+
+def _sign_in(user: Any, password: str) -> services.TokenPair:
+    return services.sign_in(
+        RequestFactory().post("/auth/token/"),
+        identifier=user.get_username(),
+        password=password,
+        scope=None,
+        client=services.ClientInfo(ip_address="10.0.0.1", user_agent="pytest"),
+    )
+
+
+def _client_credentials_token(application: Any) -> str:
+    response = Client().post(
+        "/o/token/",
+        {"grant_type": "client_credentials"},
+        HTTP_AUTHORIZATION=basic_auth(application.client_id),
+    )
+    assert response.status_code == 200
+    return str(response.json()["access_token"])
+
+
+def _add_form(**overrides: str) -> dict[str, str]:
+    data = {
+        "name": "Note Taker",
+        "client_id": "note-taker",
+        "client_type": "confidential",
+        "authorization_grant_type": "authorization-code",
+        "redirect_uris": "https://notes.example/callback",
+        "bearer_policy-TOTAL_FORMS": "1",
+        "bearer_policy-INITIAL_FORMS": "0",
+        "bearer_policy-MIN_NUM_FORMS": "0",
+        "bearer_policy-MAX_NUM_FORMS": "1",
+        "bearer_policy-0-allowed_scopes": "notes:read",
+        "bearer_policy-0-access_token_lifetime": "",
+    }
+    data.update(overrides)
+    return data
+
+
+# Applications
+
+
+def test_created_application_secret_is_shown_once_and_stored_hashed(admin_browser: Client) -> None:
+    add_url = reverse("admin:oauth2_provider_application_add")
+    response = admin_browser.post(add_url, _add_form())
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    html = response.content.decode()
+    match = re.search(r'<code class="client-secret">([^<]+)</code>', html)
+    assert match is not None
+    secret = match.group(1)
+    assert "shown only this once" in html
+
+    application = get_application_model().objects.get(client_id="note-taker")
+    assert application.client_secret != secret
+    assert check_password(secret, application.client_secret)
+    assert ApplicationPolicy.objects.get(application=application).allowed_scopes == "notes:read"
+
+    change = admin_browser.get(
+        reverse("admin:oauth2_provider_application_change", args=[application.pk])
+    )
+    assert change.status_code == 200
+    assert secret not in change.content.decode()
+    assert application.client_secret not in change.content.decode()
+    # The shown secret authenticates the client (which may not use this grant).
+    refused = Client().post(
+        "/o/token/",
+        {"grant_type": "client_credentials"},
+        HTTP_AUTHORIZATION=basic_auth("note-taker", secret),
+    )
+    assert refused.json()["error"] == "unauthorized_client"  # authenticated, wrong grant
+
+
+def test_scopes_are_chosen_from_the_configured_scopes(admin_browser: Client) -> None:
+    response = admin_browser.post(
+        reverse("admin:oauth2_provider_application_add"),
+        _add_form(**{"bearer_policy-0-allowed_scopes": "admin:everything"}),
+    )
+    assert response.status_code == 200
+    assert "admin:everything is not one of the available choices" in response.content.decode()
+    assert not get_application_model().objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("redirect_uris", "accepted"),
+    [
+        ("https://notes.example/callback", True),
+        ("http://127.0.0.1:8000/client/callback", True),
+        ("http://[::1]/callback http://localhost/cb", True),
+        ("http://notes.example/callback", False),
+        ("https://notes.example/callback#fragment", False),
+        ("https://*.notes.example/callback", False),
+        ("notes.example/callback", False),
+        ("", False),
+    ],
+)
+def test_redirect_uri_validation(admin_browser: Client, redirect_uris: str, accepted: bool) -> None:
+    response = admin_browser.post(
+        reverse("admin:oauth2_provider_application_add"), _add_form(redirect_uris=redirect_uris)
+    )
+    assert get_application_model().objects.exists() is accepted
+    if not accepted:
+        assert response.context["adminform"].form.errors["redirect_uris"]
+
+
+@pytest.mark.parametrize(
+    ("client_type", "grant", "accepted"),
+    [
+        ("confidential", "client-credentials", True),
+        ("public", "client-credentials", False),
+        ("public", "authorization-code", True),
+        ("confidential", "implicit", False),
+        ("confidential", "password", False),
+    ],
+)
+def test_grant_types_offered(
+    admin_browser: Client, client_type: str, grant: str, accepted: bool
+) -> None:
+    admin_browser.post(
+        reverse("admin:oauth2_provider_application_add"),
+        _add_form(client_type=client_type, authorization_grant_type=grant),
+    )
+    assert get_application_model().objects.exists() is accepted
+
+
+def test_regenerate_secret_shows_the_new_secret_once(admin_browser: Client) -> None:
+    application = make_application(grant_type="client-credentials", redirect_uris="")
+    old_token = _client_credentials_token(application)
+    assert old_token
+    response = admin_browser.post(
+        reverse(APPLICATIONS),
+        {"action": "regenerate_secret", "_selected_action": [application.pk]},
+    )
+    assert response.status_code == 200
+    secret = re.search(
+        r'<code class="client-secret">([^<]+)</code>', response.content.decode()
+    ).group(1)  # type: ignore[union-attr]
+    application.refresh_from_db()
+    assert check_password(secret, application.client_secret)
+    old = Client().post(
+        "/o/token/",
+        {"grant_type": "client_credentials"},
+        HTTP_AUTHORIZATION=basic_auth(application.client_id),
+    )
+    assert old.status_code == 401
+    new = Client().post(
+        "/o/token/",
+        {"grant_type": "client_credentials"},
+        HTTP_AUTHORIZATION=basic_auth(application.client_id, secret),
+    )
+    assert new.status_code == 200
+
+
+# Tokens and sessions
+
+
+def test_token_lists_show_masked_values_only(
+    admin_browser: Client, user: Any, password: str
+) -> None:
+    pair = _sign_in(user, password)
+    for name in (ACCESS_TOKENS, REFRESH_TOKENS, SESSIONS):
+        response = admin_browser.get(reverse(name))
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert pair.access_token not in html
+        assert pair.refresh_token not in html
+        assert token_checksum(pair.access_token) not in html
+        assert token_checksum(pair.refresh_token) not in html
+    access = get_access_token_model().objects.get()
+    page = admin_browser.get(
+        reverse("admin:oauth2_provider_accesstoken_change", args=[access.pk])
+    ).content.decode()
+    assert pair.access_token not in page
+    assert token_checksum(pair.access_token) not in page
+    assert f"…{token_checksum(pair.access_token)[-6:]}" in page
+    assert 'name="token"' not in page
+    assert 'name="token_checksum"' not in page
+
+
+def test_tokens_cannot_be_added_deleted_or_searched_by_value(
+    admin_browser: Client, user: Any, password: str
+) -> None:
+    pair = _sign_in(user, password)
+    for model in ("accesstoken", "refreshtoken"):
+        assert admin_browser.get(reverse(f"admin:oauth2_provider_{model}_add")).status_code == 403
+    assert admin_browser.get(reverse("admin:bearer_auth_tokensession_add")).status_code == 403
+    access = get_access_token_model().objects.get()
+    delete = reverse("admin:oauth2_provider_accesstoken_delete", args=[access.pk])
+    assert admin_browser.post(delete, {"post": "yes"}).status_code == 403
+    for query in (pair.access_token, token_checksum(pair.access_token)):
+        response = admin_browser.get(reverse(ACCESS_TOKENS), {"q": query})
+        assert response.context["cl"].result_count == 0
+    by_user = admin_browser.get(reverse(ACCESS_TOKENS), {"q": user.get_username()})
+    assert by_user.context["cl"].result_count == 1
+
+
+def test_filters_by_state_application_and_user(
+    admin_browser: Client, user: Any, password: str
+) -> None:
+    _sign_in(user, password)
+    _sign_in(user, password)
+    session = TokenSession.objects.first()
+    assert session is not None
+    services.sign_out_session(user, session.pk)
+    live = admin_browser.get(reverse(SESSIONS), {"state": "live"})
+    assert live.context["cl"].result_count == 1
+    revoked = admin_browser.get(reverse(REFRESH_TOKENS), {"state": "revoked"})
+    assert revoked.context["cl"].result_count == 1
+    other = UserFactory()
+    key = f"user__{user._meta.pk.name}__exact"
+    assert admin_browser.get(reverse(SESSIONS), {key: other.pk}).status_code == 200
+    assert admin_browser.get(reverse(SESSIONS), {key: user.pk}).context["cl"].result_count == 2
+    app = session.application
+    by_app = admin_browser.get(reverse(ACCESS_TOKENS), {"application__id__exact": app.pk})
+    assert by_app.context["cl"].result_count == 1
+
+
+@pytest.mark.parametrize("changelist", [ACCESS_TOKENS, REFRESH_TOKENS, SESSIONS])
+def test_revoke_action_revokes_the_whole_sign_in(
+    admin_browser: Client, user: Any, password: str, changelist: str
+) -> None:
+    revoked_pair = _sign_in(user, password)
+    kept_pair = _sign_in(user, password)
+    family = (
+        get_refresh_token_model()
+        .objects.get(token_checksum=token_checksum(revoked_pair.refresh_token))
+        .token_family
+    )
+    model = {
+        ACCESS_TOKENS: get_access_token_model(),
+        REFRESH_TOKENS: get_refresh_token_model(),
+        SESSIONS: TokenSession,
+    }[changelist]
+    checksum_lookup = {
+        ACCESS_TOKENS: {"token_checksum": token_checksum(revoked_pair.access_token)},
+        REFRESH_TOKENS: {"token_checksum": token_checksum(revoked_pair.refresh_token)},
+        SESSIONS: {"token_family": family},
+    }[changelist]
+    row = model.objects.get(**checksum_lookup)
+    response = admin_browser.post(
+        reverse(changelist), {"action": "revoke", "_selected_action": [row.pk]}
+    )
+    assert response.status_code == 302
+    assert (
+        not get_access_token_model()
+        .objects.filter(token_checksum=token_checksum(revoked_pair.access_token))
+        .exists()
+    )
+    assert (
+        not get_refresh_token_model()
+        .objects.filter(token_family=family, revoked__isnull=True)
+        .exists()
+    )
+    assert TokenSession.objects.get(token_family=family).revoked is not None
+    # The user's other sign-in is untouched.
+    assert (
+        get_access_token_model()
+        .objects.filter(token_checksum=token_checksum(kept_pair.access_token))
+        .exists()
+    )
+    api = Client().get(
+        "/test-api/whoami/", HTTP_AUTHORIZATION=f"Bearer {revoked_pair.access_token}"
+    )
+    assert api.status_code == 401
+
+
+def test_revoke_action_on_a_client_credentials_token(admin_browser: Client) -> None:
+    application = make_application(grant_type="client-credentials", redirect_uris="")
+    _client_credentials_token(application)
+    row = get_access_token_model().objects.get()
+    admin_browser.post(reverse(ACCESS_TOKENS), {"action": "revoke", "_selected_action": [row.pk]})
+    assert not get_access_token_model().objects.exists()
+
+
+# Signing keys
+
+
+def test_signing_keys_list_public_facts_and_rotate_now(admin_browser: Client) -> None:
+    keys.current_signing_key()
+    first = SigningKey.objects.get()
+    response = admin_browser.get(reverse(SIGNING_KEYS))
+    html = response.content.decode()
+    assert first.kid in html
+    assert "active" in html
+    assert first.encrypted_private_key not in html
+    assert "PRIVATE KEY" not in html
+    detail = admin_browser.get(
+        reverse("admin:bearer_auth_signingkey_change", args=[first.pk])
+    ).content.decode()
+    assert first.encrypted_private_key not in detail
+    assert '"d"' not in detail  # no private JWK member
+
+    response = admin_browser.post(
+        reverse(SIGNING_KEYS), {"action": "rotate_now", "_selected_action": [first.pk]}
+    )
+    assert response.status_code == 302
+    first.refresh_from_db()
+    assert first.active is None
+    assert first.retired_at is not None
+    assert SigningKey.objects.filter(active=True).exclude(pk=first.pk).count() == 1
+    listing = admin_browser.get(reverse(SIGNING_KEYS)).content.decode()
+    assert "retired (still verifies)" in listing
+    assert admin_browser.get(reverse("admin:bearer_auth_signingkey_add")).status_code == 403
+
+
+# User actions (bearer_auth's user admin)
+
+
+@pytest.mark.custom_user_model
+def test_user_admin_shows_sessions_and_signs_out_everywhere(
+    admin_browser: Client, user: Any, password: str
+) -> None:
+    pair = _sign_in(user, password)
+    page = admin_browser.get(reverse("admin:bearer_auth_user_change", args=[user.pk]))
+    assert "10.0.0.1" in page.content.decode()
+    assert "Manage sessions" in page.content.decode()
+    response = admin_browser.post(
+        reverse("admin:bearer_auth_user_changelist"),
+        {"action": "sign_out_everywhere", "_selected_action": [user.pk]},
+    )
+    assert response.status_code == 302
+    assert not get_access_token_model().objects.filter(user=user).exists()
+    assert not get_refresh_token_model().objects.filter(user=user, revoked__isnull=True).exists()
+    api = Client().get("/test-api/whoami/", HTTP_AUTHORIZATION=f"Bearer {pair.access_token}")
+    assert api.status_code == 401
+    user.refresh_from_db()
+    assert user.is_active
+
+
+@pytest.mark.custom_user_model
+def test_user_admin_deactivate_and_revoke(admin_browser: Client, user: Any, password: str) -> None:
+    _sign_in(user, password)
+    admin_browser.post(
+        reverse("admin:bearer_auth_user_changelist"),
+        {"action": "deactivate_and_revoke", "_selected_action": [user.pk]},
+    )
+    user.refresh_from_db()
+    assert not user.is_active
+    assert not get_access_token_model().objects.filter(user=user).exists()
+
+
+# Permissions and CSRF
+
+
+def _staff(*permissions: str) -> Client:
+    staff = UserFactory(is_staff=True)
+    for codename in permissions:
+        staff.user_permissions.add(Permission.objects.get(codename=codename))
+    client = Client()
+    client.force_login(staff)
+    return client
+
+
+@pytest.mark.parametrize(
+    "changelist", [APPLICATIONS, ACCESS_TOKENS, REFRESH_TOKENS, SESSIONS, SIGNING_KEYS]
+)
+def test_staff_without_view_permission_gets_403(changelist: str) -> None:
+    assert _staff().get(reverse(changelist)).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("changelist", "action", "view_permission"),
+    [
+        (ACCESS_TOKENS, "revoke", "view_accesstoken"),
+        (REFRESH_TOKENS, "revoke", "view_refreshtoken"),
+        (SESSIONS, "revoke", "view_tokensession"),
+        (APPLICATIONS, "regenerate_secret", "view_application"),
+        (SIGNING_KEYS, "rotate_now", "view_signingkey"),
+    ],
+)
+def test_action_without_change_permission_gets_403(
+    user: Any, password: str, changelist: str, action: str, view_permission: str
+) -> None:
+    _sign_in(user, password)
+    keys.current_signing_key()
+    application = make_application()
+    selected = {
+        ACCESS_TOKENS: get_access_token_model(),
+        REFRESH_TOKENS: get_refresh_token_model(),
+        SESSIONS: TokenSession,
+        APPLICATIONS: get_application_model(),
+        SIGNING_KEYS: SigningKey,
+    }[changelist].objects.first()
+    assert selected is not None
+    viewer = _staff(view_permission)
+    assert viewer.get(reverse(changelist)).status_code == 200
+    response = viewer.post(
+        reverse(changelist), {"action": action, "_selected_action": [selected.pk]}
+    )
+    assert response.status_code == 403
+    assert get_access_token_model().objects.filter(user=user).exists()
+    assert SigningKey.objects.count() == 1
+    application.refresh_from_db()
+    assert check_password("client-secret-for-tests", application.client_secret)
+
+
+@pytest.mark.custom_user_model
+def test_user_action_without_change_permission_gets_403(user: Any, password: str) -> None:
+    _sign_in(user, password)
+    viewer = _staff("view_user")
+    response = viewer.post(
+        reverse("admin:bearer_auth_user_changelist"),
+        {"action": "sign_out_everywhere", "_selected_action": [user.pk]},
+    )
+    assert response.status_code == 403
+    assert get_access_token_model().objects.filter(user=user).exists()
+
+
+def test_admin_actions_need_the_csrf_token(admin_user_: Any, user: Any, password: str) -> None:
+    _sign_in(user, password)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin_user_)
+    session = TokenSession.objects.get()
+    response = client.post(
+        reverse(SESSIONS), {"action": "revoke", "_selected_action": [session.pk]}
+    )
+    assert response.status_code == 403
+    session.refresh_from_db()
+    assert session.revoked is None
+    page = client.get(reverse(SESSIONS))
+    token = page.context["csrf_token"]
+    response = client.post(
+        reverse(SESSIONS),
+        {"action": "revoke", "_selected_action": [session.pk], "csrfmiddlewaretoken": str(token)},
+    )
+    assert response.status_code == 302
+    session.refresh_from_db()
+    assert session.revoked is not None
