@@ -37,7 +37,8 @@ class Command(BaseCommand):
             self._list()
         else:
             count = keys.prune_signing_keys()
-            self.stdout.write(f"Pruned {count} expired signing key(s).")
+            if options["verbosity"]:
+                self.stdout.write(f"Pruned {count} expired signing key(s).")
 
     def _rotate(self, algorithm: str | None) -> None:
         try:
