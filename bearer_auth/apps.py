@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib.util import find_spec
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -17,3 +19,5 @@ class BearerAuthConfig(AppConfig):
         from bearer_auth.receivers import connect_receivers
 
         connect_receivers()
+        if find_spec("drf_spectacular"):  # optional: importing registers the extensions
+            from bearer_auth import schema  # noqa: F401

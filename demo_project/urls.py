@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from demo_project.views import LandingView
 
@@ -13,6 +14,9 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("auth/", include("bearer_auth.urls")),
     path(".well-known/", include("bearer_auth.well_known_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("demo_project.notes.urls")),
     path("o/", include("bearer_auth.oauth_urls")),
+    path("client/", include("demo_project.client.urls")),
 ]

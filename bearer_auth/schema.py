@@ -1,0 +1,325 @@
+"""OpenAPI descriptions for drf-spectacular (optional: install the ``demo`` extra).
+
+:class:`BearerTokenScheme` makes ``BearerTokenAuthentication`` an HTTP bearer
+(JWT) security scheme and lists, per operation, the scopes its ``HasScope`` /
+``HasReadWriteScope`` permissions require. The view extensions document the
+``/auth/`` endpoints (bodies, responses, every error) without making the views
+import drf-spectacular. ``BearerAuthConfig.ready()`` imports this module only
+when drf-spectacular is installed; importing it registers the extensions.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, Final
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiViewExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
+from drf_spectacular.settings import spectacular_settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import serializers
+from rest_framework.views import APIView
+
+from bearer_auth.permissions import HasScope
+from bearer_auth.serializers import RefreshSerializer, RevokeSerializer, SignInSerializer
+
+#: Name of the security scheme in ``components.securitySchemes``.
+SCHEME_NAME: Final = "bearerAuth"
+_TAG: Final = "auth"
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    """``Authorization: Bearer <RFC 9068 JWT>``, with the operation's scopes."""
+
+    target_class = "bearer_auth.authentication.BearerTokenAuthentication"
+    match_subclasses = True
+    name = SCHEME_NAME
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, Any]:
+        definition: dict[str, Any] = build_bearer_security_scheme_object(
+            header_name="Authorization", token_prefix="Bearer", bearer_format="JWT"
+        )
+        definition["description"] = str(
+            _(
+                "An RFC 9068 access token (typ at+jwt) from /auth/token/ or /o/token/. "
+                "Failures answer per RFC 6750 with a WWW-Authenticate challenge."
+            )
+        )
+        return definition
+
+    def get_security_requirement(self, auto_schema: AutoSchema) -> dict[str, list[Any]]:
+        # OpenAPI 3.0 requires an empty list for non-OAuth schemes; 3.1 allows
+        # the roles (here: scopes) an operation needs.
+        if spectacular_settings.OAS_VERSION.startswith("3.0"):
+            return {SCHEME_NAME: []}
+        return {SCHEME_NAME: required_scopes(auto_schema.view)}
+
+
+def required_scopes(view: APIView) -> list[str]:
+    """Return the scopes the view's scope permissions require for its request's method."""
+    scopes: list[str] = []
+    for permission in view.get_permissions():
+        if isinstance(permission, HasScope):
+            for scope in permission.get_required_scopes(view.request, view):
+                if scope not in scopes:
+                    scopes.append(scope)
+    return scopes
+
+
+def _documented(view: type[APIView], **operations: Any) -> type[APIView]:
+    """Return a subclass of ``view`` carrying ``extend_schema`` per method."""
+    subclass = type(view.__name__, (view,), {"__module__": view.__module__})
+    documented: type[APIView] = extend_schema_view(**operations)(subclass)
+    return documented
+
+
+# One serializer class per component name: drf-spectacular warns when two
+# different classes claim the same name.
+@cache
+def _error_body(name: str, codes: tuple[str, ...]) -> serializers.Serializer[Any]:
+    """An RFC 6749 §5.2 / RFC 6750 §3 error body with its possible codes."""
+    return inline_serializer(
+        name=name,
+        fields={
+            "error": serializers.ChoiceField(choices=codes),
+            "error_description": serializers.CharField(),
+        },
+    )
+
+
+def _error(name: str, codes: tuple[str, ...], description: str) -> OpenApiResponse:
+    return OpenApiResponse(response=_error_body(name, codes), description=description)
+
+
+@cache
+def _token_body() -> serializers.Serializer[Any]:
+    return inline_serializer(
+        name="TokenResponse",
+        fields={
+            "access_token": serializers.CharField(help_text="RFC 9068 JWT (typ at+jwt)."),
+            "token_type": serializers.ChoiceField(choices=["Bearer"]),
+            "expires_in": serializers.IntegerField(help_text="Seconds."),
+            "refresh_token": serializers.CharField(help_text="Opaque; single use."),
+            "scope": serializers.CharField(help_text="Space-separated granted scopes."),
+        },
+    )
+
+
+def _token_response() -> OpenApiResponse:
+    return OpenApiResponse(
+        response=_token_body(),
+        description="RFC 6749 §5.1 token response (Cache-Control: no-store).",
+        examples=[
+            OpenApiExample(
+                "token",
+                value={
+                    "access_token": "eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiIsInR5cCI6ImF0K2p3dCJ9...",
+                    "token_type": "Bearer",
+                    "expires_in": 300,
+                    "refresh_token": "Xq3Qb4lE9mYw0cR2kVfZ8tH1sJ6uP5nA",
+                    "scope": "read write",
+                },
+            )
+        ],
+    )
+
+
+_RETRY_AFTER: Final = OpenApiParameter(
+    "Retry-After",
+    OpenApiTypes.INT,
+    OpenApiParameter.HEADER,
+    response=[429],
+    description="Seconds to wait before the next attempt.",
+)
+_TOKEN_ERRORS: Final = ("invalid_request", "invalid_grant", "invalid_scope")
+_SLOW_DOWN: Final = ("slow_down",)
+_UNAVAILABLE: Final = ("temporarily_unavailable",)
+_RESOURCE_ERRORS: Final = ("invalid_request", "invalid_token")
+
+
+def _unauthorized() -> OpenApiResponse:
+    return _error(
+        "ResourceError",
+        _RESOURCE_ERRORS,
+        "RFC 6750: 401 invalid_token (or no credentials: bare challenge), "
+        "400 invalid_request for a malformed Authorization header.",
+    )
+
+
+class SignInViewSchema(OpenApiViewExtension):  # type: ignore[no-untyped-call]
+    target_class = "bearer_auth.views.tokens.SignInView"
+
+    def view_replacement(self) -> type[APIView]:
+        return _documented(
+            self.target,
+            post=extend_schema(
+                tags=[_TAG],
+                operation_id="auth_sign_in",
+                summary="Sign in with email and password",
+                description=(
+                    "First-party sign-in: `email` (or its alias `username`) and "
+                    "`password`, optional `scope`. Unknown user, wrong password and "
+                    "inactive user give the same `invalid_grant` answer."
+                ),
+                request=SignInSerializer,
+                auth=[],
+                parameters=[_RETRY_AFTER],
+                responses={
+                    200: _token_response(),
+                    400: _error("TokenError", _TOKEN_ERRORS, "RFC 6749 §5.2 error."),
+                    429: _error("SlowDown", _SLOW_DOWN, "Throttled: see Retry-After."),
+                    503: _error("Unavailable", _UNAVAILABLE, "The token store is unreachable."),
+                },
+            ),
+        )
+
+
+class RefreshViewSchema(OpenApiViewExtension):  # type: ignore[no-untyped-call]
+    target_class = "bearer_auth.views.tokens.RefreshView"
+
+    def view_replacement(self) -> type[APIView]:
+        return _documented(
+            self.target,
+            post=extend_schema(
+                tags=[_TAG],
+                operation_id="auth_refresh",
+                summary="Rotate a refresh token",
+                description=(
+                    "Returns a new access token and a NEW refresh token; the old one "
+                    "stops working. Replaying a rotated token revokes the whole sign-in."
+                ),
+                request=RefreshSerializer,
+                auth=[],
+                parameters=[_RETRY_AFTER],
+                responses={
+                    200: _token_response(),
+                    400: _error("TokenError", _TOKEN_ERRORS, "RFC 6749 §5.2 error."),
+                    429: _error("SlowDown", _SLOW_DOWN, "Throttled: see Retry-After."),
+                    503: _error("Unavailable", _UNAVAILABLE, "The token store is unreachable."),
+                },
+            ),
+        )
+
+
+class RevokeViewSchema(OpenApiViewExtension):  # type: ignore[no-untyped-call]
+    target_class = "bearer_auth.views.tokens.RevokeView"
+
+    def view_replacement(self) -> type[APIView]:
+        return _documented(
+            self.target,
+            post=extend_schema(
+                tags=[_TAG],
+                operation_id="auth_revoke",
+                summary="Revoke a token (RFC 7009)",
+                description=(
+                    "Revokes the sign-in a refresh or access token belongs to. Unknown "
+                    "tokens are answered 200 too."
+                ),
+                request=RevokeSerializer,
+                auth=[],
+                parameters=[_RETRY_AFTER],
+                responses={
+                    200: OpenApiResponse(description="Revoked, or nothing to revoke."),
+                    400: _error("RevokeError", ("invalid_request",), "`token` is missing."),
+                    429: _error("SlowDown", _SLOW_DOWN, "Throttled: see Retry-After."),
+                },
+            ),
+        )
+
+
+class MeViewSchema(OpenApiViewExtension):  # type: ignore[no-untyped-call]
+    target_class = "bearer_auth.views.account.MeView"
+
+    def view_replacement(self) -> type[APIView]:
+        return _documented(
+            self.target,
+            get=extend_schema(
+                tags=[_TAG],
+                operation_id="auth_me",
+                summary="The signed-in user",
+                responses={
+                    200: inline_serializer(
+                        name="Me",
+                        fields={
+                            "id": serializers.CharField(help_text="The token's `sub`."),
+                            "username": serializers.CharField(),
+                            "email": serializers.CharField(),
+                            "full_name": serializers.CharField(),
+                            "short_name": serializers.CharField(),
+                            "date_joined": serializers.DateTimeField(allow_null=True),
+                        },
+                    ),
+                    400: _unauthorized(),
+                    401: _unauthorized(),
+                },
+            ),
+        )
+
+
+@cache
+def _session() -> serializers.Serializer[Any]:
+    return inline_serializer(
+        name="Session",
+        fields={
+            "id": serializers.UUIDField(),
+            "client_name": serializers.CharField(),
+            "created": serializers.DateTimeField(),
+            "last_used": serializers.DateTimeField(),
+            "expires": serializers.DateTimeField(),
+            "ip_address": serializers.IPAddressField(allow_null=True),
+            "user_agent": serializers.CharField(),
+            "current": serializers.BooleanField(help_text="The session of this token."),
+        },
+        many=True,
+    )
+
+
+class SessionsViewSchema(OpenApiViewExtension):  # type: ignore[no-untyped-call]
+    target_class = "bearer_auth.views.account.SessionsView"
+
+    def view_replacement(self) -> type[APIView]:
+        return _documented(
+            self.target,
+            get=extend_schema(
+                tags=[_TAG],
+                operation_id="auth_sessions_list",
+                summary="The user's active sign-ins",
+                responses={200: _session(), 401: _unauthorized()},
+            ),
+            delete=extend_schema(
+                tags=[_TAG],
+                operation_id="auth_sign_out_everywhere",
+                summary="Sign out everywhere",
+                description="Every refresh and access token of the user stops working.",
+                responses={204: None, 401: _unauthorized()},
+            ),
+        )
+
+
+class SessionDetailViewSchema(OpenApiViewExtension):  # type: ignore[no-untyped-call]
+    target_class = "bearer_auth.views.account.SessionDetailView"
+
+    def view_replacement(self) -> type[APIView]:
+        return _documented(
+            self.target,
+            delete=extend_schema(
+                tags=[_TAG],
+                operation_id="auth_session_sign_out",
+                summary="Sign out one session",
+                responses={
+                    204: None,
+                    401: _unauthorized(),
+                    404: OpenApiResponse(description="Not one of the user's active sessions."),
+                },
+            ),
+        )
