@@ -202,6 +202,24 @@ def test_code_reuse_is_refused_and_revokes_what_the_first_exchange_issued(browse
     assert refresh.json()["error"] == "invalid_grant"
 
 
+def test_racing_exchanges_of_one_code_are_both_revoked(browser: Client) -> None:
+    """The loser of a race validated the code before the winner deleted it."""
+    application = make_application()
+    code, verifier = _authorize(browser, application)
+    grant = get_grant_model().objects.get()
+    first = _exchange(application, code, verifier)
+    assert first.status_code == 200
+    # Replay the moment the second exchange had already validated the code.
+    grant.pk = None
+    grant.save()
+    second = _exchange(application, code, verifier)
+    assert second.status_code == 400
+    assert second.json()["error"] == "invalid_grant"
+    assert second["Cache-Control"] == "no-store"
+    assert not get_access_token_model().objects.exists()
+    assert not get_refresh_token_model().objects.filter(revoked__isnull=True).exists()
+
+
 def test_code_expires_after_60_seconds(browser: Client) -> None:
     application = make_application()
     code, verifier = _authorize(browser, application)
@@ -419,6 +437,9 @@ def test_successful_token_requests_are_not_counted(settings: Any) -> None:
             HTTP_AUTHORIZATION=basic_auth(application.client_id),
         )
         assert response.status_code == 200
+        assert response["Content-Type"] == "application/json"
+        assert response["Cache-Control"] == "no-store"
+        assert response["Pragma"] == "no-cache"
 
 
 def test_token_scanning_through_introspection_is_throttled(settings: Any) -> None:

@@ -169,7 +169,11 @@ class TokenView(ThrottledOAuthMixin, oauth2_views.TokenView):  # type: ignore[mi
                 HttpResponse(error.json, status=error.status_code, content_type="application/json")
             )
         response: HttpResponse = self.authorization_flow_token_response(request)
-        return response
+        # Every oauthlib token-endpoint body is JSON, but an error raised after
+        # validation (the loser of a race for one code) reaches DOT without
+        # oauthlib's default headers.
+        response["Content-Type"] = "application/json"
+        return _no_store(response)
 
 
 @method_decorator(csrf_exempt, name="dispatch")
