@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -150,12 +151,12 @@ def sign_in(
     before any password hashing. Sends ``user_logged_in`` (which updates
     ``last_login``).
     """
-    application = first_party_application()
-    scopes = _sign_in_scopes(scope, application)
-    user = authenticate(request, username=identifier, password=password)
-    if user is None or not getattr(user, "is_active", True):
-        raise InvalidGrant(_BAD_CREDENTIALS)
-    try:
+    with _token_store():
+        application = first_party_application()
+        scopes = _sign_in_scopes(scope, application)
+        user = authenticate(request, username=identifier, password=password)
+        if user is None or not getattr(user, "is_active", True):
+            raise InvalidGrant(_BAD_CREDENTIALS)
         with transaction.atomic(using=router.db_for_write(TokenSession)):
             token = _issue_tokens(user, application=application, scopes=scopes)
             family = (
@@ -177,8 +178,6 @@ def sign_in(
                 password_fingerprint=password_fingerprint(user),
             )
             user_logged_in.send(sender=type(user), request=request, user=user)
-    except DatabaseError as exc:
-        raise ServiceUnavailable from exc
     return _token_pair(token)
 
 
@@ -193,14 +192,12 @@ def refresh(raw_token: str, *, scope: str | None, client: ClientInfo) -> TokenPa
     exactly one successor survives. A wider ``scope`` raises
     :class:`InvalidScope`; a narrower one is honoured.
     """
-    application = first_party_application()
-    try:
+    with _token_store():
+        application = first_party_application()
         with transaction.atomic(using=router.db_for_write(get_refresh_token_model())):
             # Failures that revoke something are returned, not raised, so that
             # the revocation commits.
             outcome = _rotate(raw_token, scope=scope, application=application, client=client)
-    except DatabaseError as exc:
-        raise ServiceUnavailable from exc
     if isinstance(outcome, BearerAuthError):
         raise outcome
     return outcome
@@ -212,9 +209,9 @@ def revoke(raw_token: str) -> None:
     The whole family goes: every refresh token and access token of that
     sign-in. Unknown tokens and other clients' tokens are ignored (§2.2).
     """
-    application = first_party_application()
     checksum = token_checksum(raw_token)
-    with transaction.atomic(using=router.db_for_write(TokenSession)):
+    with _token_store(), transaction.atomic(using=router.db_for_write(TokenSession)):
+        application = first_party_application()
         family = (
             get_refresh_token_model()
             .objects.filter(application=application)
@@ -304,6 +301,15 @@ def token_family_of(access_token_row: Any) -> uuid.UUID | None:
         .first()
     )
     return family
+
+
+@contextmanager
+def _token_store() -> Iterator[None]:
+    """Turn a database failure into 503 ``temporarily_unavailable``: fail closed, write nothing."""
+    try:
+        yield
+    except DatabaseError as exc:
+        raise ServiceUnavailable from exc
 
 
 def _sign_in_scopes(scope: str | None, application: Any) -> list[str]:
