@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "bearer_auth",
     "demo_project",
     "demo_project.notes",
+    "demo_project.client",
 ]
 
 MIDDLEWARE = [

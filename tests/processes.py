@@ -52,11 +52,8 @@ def _wait_for(url: str, process: subprocess.Popen[bytes], log: Path, timeout: fl
     raise RuntimeError(f"server did not answer at {url} in {timeout}s:\n{log.read_text()}")
 
 
-@contextmanager
-def run_make_demo(tmp_path: Path, *, env: dict[str, str] | None = None) -> Iterator[DemoServer]:
-    """Run ``make demo`` on a fresh SQLite file and yield the printed superuser."""
-    port = free_port()
-    log = tmp_path / "demo.log"
+def _child_env(tmp_path: Path, env: dict[str, str] | None) -> dict[str, str]:
+    """The caller's environment on a fresh SQLite file, without the test run's own settings."""
     child_env = {
         key: value
         for key, value in os.environ.items()
@@ -67,9 +64,56 @@ def run_make_demo(tmp_path: Path, *, env: dict[str, str] | None = None) -> Itera
         PYTHONUNBUFFERED="1",
         **(env or {}),
     )
+    return child_env
+
+
+def _printed_server(port: int, log: Path) -> DemoServer:
+    text = log.read_text()
+    email = re.search(r"email:\s+(\S+)", text)
+    password = re.search(r"password:\s+(\S+)", text)
+    if not (email and password):
+        raise RuntimeError(f"the demo printed no credentials:\n{text}")
+    return DemoServer(f"http://127.0.0.1:{port}", email.group(1), password.group(1), log)
+
+
+@contextmanager
+def run_make_demo(tmp_path: Path, *, env: dict[str, str] | None = None) -> Iterator[DemoServer]:
+    """Run ``make demo`` on a fresh SQLite file and yield the printed superuser."""
+    port = free_port()
+    log = tmp_path / "demo.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
             ["make", "--no-print-directory", "demo", f"VENV={venv_dir()}", f"PORT={port}"],
+            cwd=ROOT,
+            env=_child_env(tmp_path, env),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/", process, log, timeout=180)
+        yield _printed_server(port, log)
+    finally:
+        _stop(process)
+
+
+@contextmanager
+def run_gunicorn_demo(
+    tmp_path: Path, *, workers: int = 2, env: dict[str, str] | None = None
+) -> Iterator[DemoServer]:
+    """Migrate, run ``demo_setup`` and serve the demo with gunicorn (``workers`` processes)."""
+    port = free_port()
+    log = tmp_path / "gunicorn.log"
+    child_env = _child_env(tmp_path, env)
+    manage = [sys.executable, "manage.py"]
+    serve = [sys.executable, "-m", "gunicorn", "demo_project.wsgi", f"--workers={workers}"]
+    with log.open("wb") as sink:
+        for command in (["migrate", "--noinput"], ["demo_setup", f"--port={port}"]):
+            subprocess.run(
+                [*manage, *command], cwd=ROOT, env=child_env, stdout=sink, stderr=sink, check=True
+            )
+        process = subprocess.Popen(
+            [*serve, f"--bind=127.0.0.1:{port}"],
             cwd=ROOT,
             env=child_env,
             stdout=sink,
@@ -77,13 +121,8 @@ def run_make_demo(tmp_path: Path, *, env: dict[str, str] | None = None) -> Itera
             start_new_session=True,
         )
     try:
-        _wait_for(f"http://127.0.0.1:{port}/", process, log, timeout=180)
-        text = log.read_text()
-        email = re.search(r"email:\s+(\S+)", text)
-        password = re.search(r"password:\s+(\S+)", text)
-        if not (email and password):
-            raise RuntimeError(f"the demo printed no credentials:\n{text}")
-        yield DemoServer(f"http://127.0.0.1:{port}", email.group(1), password.group(1), log)
+        _wait_for(f"http://127.0.0.1:{port}/", process, log, timeout=60)
+        yield _printed_server(port, log)
     finally:
         _stop(process)
 

@@ -1,24 +1,67 @@
-"""Prepare the demo: a superuser whose credentials are printed once per run."""
+"""Prepare the demo: a superuser and the demo OAuth client, printed once per run."""
 
 from __future__ import annotations
 
 import os
 import secrets
-from typing import Any
+from typing import Any, Final
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
+from django.urls import reverse
+from oauth2_provider.generators import generate_client_secret
+from oauth2_provider.models import get_application_model
+
+from bearer_auth.models import ApplicationPolicy
+from bearer_auth.policy import check_redirect_uri
+from demo_project.client.models import ClientRegistration
+
+#: The name users see on the consent page.
+CLIENT_NAME: Final = "Notes client (demo)"
+#: What the demo client may ask for: the notes API's two scopes.
+CLIENT_SCOPES: Final = "notes:read notes:write"
+#: The client answers on both loopback names; DOT matches any port on them (RFC 8252 §7.3).
+LOOPBACK_HOSTS: Final = ("127.0.0.1", "localhost")
 
 
 class Command(BaseCommand):
     help = (
-        "Create or update the demo superuser and print its credentials. The email and "
-        "password come from DJANGO_SUPERUSER_EMAIL / DJANGO_SUPERUSER_PASSWORD; without "
-        "a password in the environment a new random one is set on every run."
+        "Create or update the demo superuser and the demo OAuth client, and print the "
+        "superuser's credentials and the client's client_id. The email and password come "
+        "from DJANGO_SUPERUSER_EMAIL / DJANGO_SUPERUSER_PASSWORD; without a password in the "
+        "environment a new random one is set on every run. The client gets a new secret on "
+        "every run too; it is stored for /client/ and never printed."
     )
 
-    def handle(self, *args: Any, **options: Any) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--port",
+            type=int,
+            default=int(os.environ.get("PORT") or 8000),
+            help="The port the demo serves on, for the printed URLs and the redirect URIs "
+            "(default: $PORT, else 8000).",
+        )
+
+    def handle(self, *args: Any, port: int, **options: Any) -> None:
+        email, password = self._set_up_superuser()
+        client_id, redirect_uris = self._register_client(port)
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo superuser (sign in at http://127.0.0.1:{port}/admin/):")
+        )
+        self.stdout.write(f"  email:    {email}")
+        self.stdout.write(f"  password: {password}")
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo OAuth client {CLIENT_NAME!r} (try it at http://127.0.0.1:{port}/client/):"
+            )
+        )
+        self.stdout.write(f"  client_id:     {client_id}")
+        self.stdout.write("  client_secret: stored server-side for /client/, not shown")
+        self.stdout.write(f"  redirect URIs: {' '.join(redirect_uris)}")
+        self.stdout.write(f"  scopes:        {CLIENT_SCOPES}")
+
+    def _set_up_superuser(self) -> tuple[str, str]:
         email = os.environ.get("DJANGO_SUPERUSER_EMAIL") or "admin@example.com"
         password = os.environ.get("DJANGO_SUPERUSER_PASSWORD") or secrets.token_urlsafe(12)
         user_model = get_user_model()
@@ -31,8 +74,40 @@ class Command(BaseCommand):
                 user.is_active = user.is_staff = user.is_superuser = True
                 user.set_password(password)
                 user.save()
-        self.stdout.write(
-            self.style.SUCCESS("Demo superuser (sign in at http://127.0.0.1:8000/admin/):")
-        )
-        self.stdout.write(f"  email:    {user.get_username()}")
-        self.stdout.write(f"  password: {password}")
+        return user.get_username(), password
+
+    def _register_client(self, port: int) -> tuple[str, list[str]]:
+        """Create or update the confidential authorization-code client ``/client/`` plays.
+
+        The authorization server keeps only the secret's hash (DOT hashes it
+        on save); the plain secret goes to the client's own
+        :class:`ClientRegistration` row.
+        """
+        callback = reverse("demo_client:callback")
+        redirect_uris = [f"http://{host}:{port}{callback}" for host in LOOPBACK_HOSTS]
+        for uri in redirect_uris:
+            check_redirect_uri(uri)
+        application_model = get_application_model()
+        secret = generate_client_secret()
+        with transaction.atomic():
+            registration = ClientRegistration._default_manager.first()
+            application = (
+                application_model.objects.filter(client_id=registration.client_id).first()
+                if registration is not None
+                else None
+            ) or application_model(name=CLIENT_NAME)
+            application.client_type = application_model.CLIENT_CONFIDENTIAL
+            application.authorization_grant_type = application_model.GRANT_AUTHORIZATION_CODE
+            application.redirect_uris = " ".join(redirect_uris)
+            application.client_secret = secret
+            application.hash_client_secret = True
+            application.skip_authorization = False
+            application.save()
+            ApplicationPolicy.objects.update_or_create(
+                application=application, defaults={"allowed_scopes": CLIENT_SCOPES}
+            )
+            ClientRegistration._default_manager.exclude(client_id=application.client_id).delete()
+            ClientRegistration._default_manager.update_or_create(
+                client_id=application.client_id, defaults={"client_secret": secret}
+            )
+        return str(application.client_id), redirect_uris

@@ -1,0 +1,43 @@
+"""What the demo-client browser tests share: reading the demo's output and database, signing in."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+from tests.processes import DemoServer
+
+CLIENT_NAME = "Notes client (demo)"
+# A whole compact JWS (three base64url parts): a token that should never be on a page.
+WHOLE_JWT = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]{20,}")
+
+
+def printed_client_id(demo: DemoServer) -> str:
+    match = re.search(r"client_id:\s+(\S+)", demo.output.read_text())
+    assert match, demo.output.read_text()
+    return match.group(1)
+
+
+def demo_database(demo: DemoServer) -> Path:
+    return demo.output.parent / "demo.sqlite3"
+
+
+def query_demo(demo: DemoServer, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    with closing(sqlite3.connect(demo_database(demo))) as connection:
+        return list(connection.execute(sql, params))
+
+
+def stored_client_secret(demo: DemoServer) -> str:
+    rows = query_demo(demo, "SELECT client_secret FROM demo_client_clientregistration")
+    assert len(rows) == 1
+    return str(rows[0][0])
+
+
+def sign_in(page: Any, demo: DemoServer) -> None:
+    """Fill the demo's sign-in page, where the authorization endpoint sends an anonymous user."""
+    page.get_by_label("Email address").fill(demo.email)
+    page.get_by_label("Password").fill(demo.password)
+    page.get_by_role("button", name="Sign in").click()
