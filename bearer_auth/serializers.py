@@ -15,8 +15,9 @@ from rest_framework import serializers
 MAX_PASSWORD_LENGTH: Final = 4096
 MAX_IDENTIFIER_LENGTH: Final = 320
 MAX_SCOPE_LENGTH: Final = 1024
-MAX_REFRESH_TOKEN_LENGTH: Final = 512
 #: A JWT access token is at most 8 KB (DESIGN.md); anything longer is no token of ours.
+#: Refresh tokens are far shorter, but an access token sent by mistake to the
+#: refresh endpoint must still get ``invalid_grant``, not ``invalid_request``.
 MAX_TOKEN_LENGTH: Final = 8 * 1024
 
 
@@ -39,7 +40,7 @@ class SignInSerializer(serializers.Serializer[Any]):
 class RefreshSerializer(serializers.Serializer[Any]):
     """``refresh_token`` and an optional narrower ``scope``."""
 
-    refresh_token = serializers.CharField(max_length=MAX_REFRESH_TOKEN_LENGTH)
+    refresh_token = serializers.CharField(max_length=MAX_TOKEN_LENGTH)
     scope = serializers.CharField(max_length=MAX_SCOPE_LENGTH, required=False, allow_blank=True)
 
 

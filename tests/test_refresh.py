@@ -120,7 +120,7 @@ def test_lifetime_comes_from_refresh_token_lifetime(settings, user, password):
 def test_unknown_and_malformed_refresh_tokens(user, password):
     sign_in(user, password)
     assert_invalid_grant(refresh("not-a-token"))
-    response = refresh("x" * 513)
+    response = refresh("x" * 8193)
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
     response = refresh("")
@@ -129,9 +129,7 @@ def test_unknown_and_malformed_refresh_tokens(user, password):
 
 def test_access_token_sent_as_refresh_token_is_invalid_grant(user, password):
     tokens = sign_in(user, password)
-    response = refresh(tokens["access_token"])
-    assert response.status_code == 400
-    assert response.json()["error"] in {"invalid_grant", "invalid_request"}
+    assert_invalid_grant(refresh(tokens["access_token"]))
     assert me_status(tokens["access_token"]) == 200
 
 
