@@ -14,25 +14,16 @@ and pruning bump it, so every process sees a change within ``KEY_CACHE_SECONDS``
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
 import logging
 import math
 import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any, Final, cast
+from typing import Any, Final
 
 import jwt
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
@@ -41,44 +32,48 @@ from django.db.models import F, Max
 from django.dispatch import receiver
 from django.utils import timezone
 
+from bearer_auth.keys.material import (
+    ALGORITHMS,
+    GENERATED_ALGORITHMS,
+    SigningMaterial,
+    configured_algorithm,
+    decrypt_private_key,
+    encrypt_private_key,
+    generate_private_key,
+    public_jwk,
+    settings_signing_keys,
+    thumbprint,
+    uses_settings_keys,
+)
 from bearer_auth.models import ApplicationPolicy, SigningKey
 from bearer_auth.settings import bearer_settings
 
+__all__ = [
+    "ALGORITHMS",
+    "GENERATED_ALGORITHMS",
+    "KeyStatus",
+    "SigningMaterial",
+    "VerificationKey",
+    "clear_key_cache",
+    "current_signing_key",
+    "describe_signing_keys",
+    "prune_signing_keys",
+    "public_jwks",
+    "rotate_signing_key",
+    "thumbprint",
+    "verification_deadline",
+    "verification_key",
+]
+
 logger = logging.getLogger(__name__)
 
-ALGORITHMS: Final = ("RS256", "ES256", "EdDSA", "HS256")
-#: Algorithms of keys bearer_auth generates and stores (HS256 secrets never are).
-GENERATED_ALGORITHMS: Final = ("RS256", "ES256", "EdDSA")
-RSA_KEY_SIZE: Final = 2048
-MIN_HMAC_KEY_BYTES: Final = 32
-#: HKDF ``info`` label of the key that encrypts private keys at rest. Changing
-#: it makes every stored key undecryptable: it is part of the storage format.
-ENCRYPTION_INFO: Final = b"bearer_auth.keys signing-key encryption v1"
 #: Django cache key of the shared key set version.
 VERSION_CACHE_KEY: Final = "bearer_auth:signing-key-set-version"
-#: RFC 7638 §3.2: the members of each key type that make up its thumbprint.
-_THUMBPRINT_MEMBERS: Final[dict[str, tuple[str, ...]]] = {
-    "RSA": ("e", "kty", "n"),
-    "EC": ("crv", "kty", "x", "y"),
-    "OKP": ("crv", "kty", "x"),  # RFC 8037 §2
-    "oct": ("k", "kty"),
-}
 _ROTATION_ATTEMPTS: Final = 3
-
-PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 
 # The time source of the process-local cache; a seam for tests (time-machine
 # does not move the monotonic clock).
 _monotonic = time.monotonic
-
-
-@dataclass(frozen=True)
-class SigningMaterial:
-    """The active key, ready for ``jwt.encode(key=private_key, algorithm=algorithm)``."""
-
-    kid: str
-    algorithm: str
-    private_key: Any  # a cryptography private key; bytes for HS256
 
 
 @dataclass(frozen=True)
@@ -181,7 +176,7 @@ def rotate_signing_key(*, algorithm: str | None = None) -> SigningKey:
     Raises ``ImproperlyConfigured`` when keys come from ``SIGNING_KEYS``.
     """
     _require_database_keys()
-    algorithm = algorithm or _configured_algorithm()
+    algorithm = algorithm or configured_algorithm()
     created = _new_key_row(algorithm)
     for attempt in range(_ROTATION_ATTEMPTS):
         try:
@@ -223,15 +218,6 @@ def public_jwks() -> dict[str, Any]:
     }
 
 
-def thumbprint(jwk: Mapping[str, Any]) -> str:
-    """Return the RFC 7638 SHA-256 thumbprint of ``jwk``, used as its ``kid``."""
-    members = _THUMBPRINT_MEMBERS[jwk["kty"]]
-    canonical = json.dumps(
-        {name: jwk[name] for name in members}, separators=(",", ":"), sort_keys=True
-    )
-    return _b64url(hashlib.sha256(canonical.encode("utf-8")).digest())
-
-
 def verification_deadline(retired_at: datetime) -> datetime:
     """Return when a key retired at ``retired_at`` stops verifying.
 
@@ -244,7 +230,7 @@ def verification_deadline(retired_at: datetime) -> datetime:
 
 def describe_signing_keys() -> list[KeyStatus]:
     """Describe every key in use, newest first, for ``bearer_keys list``."""
-    if _uses_settings_keys():
+    if uses_settings_keys():
         key_set = _settings_key_set()
         return [
             KeyStatus(
@@ -301,7 +287,7 @@ def _current_key_set() -> _KeySet:
 
 def _refresh(*, force: bool = False) -> _KeySet:
     """Rebuild the copy if the shared version moved (or is unknown); reset the timer."""
-    if _uses_settings_keys():
+    if uses_settings_keys():
         key_set = _process.key_set
         if key_set is None or not key_set.from_settings:
             key_set = _settings_key_set()
@@ -355,13 +341,18 @@ def _key_set_changed() -> None:
 
 def _publish_key_set_change() -> None:
     try:
-        cache.incr(VERSION_CACHE_KEY)
-    except ValueError:  # no version yet (or evicted): any new random one differs
-        cache.set(VERSION_CACHE_KEY, secrets.randbits(62), timeout=None)
-    except Exception:
+        _bump_shared_version()
+    except Exception:  # any cache backend error: processes still reload on their timer
         logger.warning("bearer_auth: cache unavailable, key change not published", exc_info=True)
     _process.distrust_version = False
     clear_key_cache()
+
+
+def _bump_shared_version() -> None:
+    try:
+        cache.incr(VERSION_CACHE_KEY)
+    except ValueError:  # no version yet (or evicted): any new random one differs
+        cache.set(VERSION_CACHE_KEY, secrets.randbits(62), timeout=None)
 
 
 # Database keys.
@@ -395,7 +386,7 @@ def _database_key_set(version: int | None) -> _KeySet:
 
 
 def _create_first_key() -> None:
-    row = _new_key_row(_configured_algorithm())
+    row = _new_key_row(configured_algorithm())
     try:
         with transaction.atomic(using=router.db_for_write(SigningKey)):
             row.save(force_insert=True)
@@ -407,94 +398,37 @@ def _create_first_key() -> None:
 
 def _new_key_row(algorithm: str) -> SigningKey:
     """Generate a key pair and return an unsaved, active row holding it."""
-    if algorithm not in GENERATED_ALGORITHMS:
-        raise ImproperlyConfigured(
-            f"Cannot generate a {algorithm!r} key; use one of {', '.join(GENERATED_ALGORITHMS)}."
-        )
-    private_key = _generate_private_key(algorithm)
-    jwk = _public_jwk(private_key, algorithm)
-    der = private_key.private_bytes(
-        serialization.Encoding.DER,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
+    private_key = generate_private_key(algorithm)
+    jwk = public_jwk(private_key, algorithm)
     return SigningKey(
         kid=jwk["kid"],
         algorithm=algorithm,
         public_jwk=jwk,
-        encrypted_private_key=_fernet().encrypt(der).decode("ascii"),
+        encrypted_private_key=encrypt_private_key(private_key),
         active=True,
     )
-
-
-def _generate_private_key(algorithm: str) -> PrivateKey:
-    if algorithm == "RS256":
-        return rsa.generate_private_key(public_exponent=65537, key_size=RSA_KEY_SIZE)
-    if algorithm == "ES256":
-        return ec.generate_private_key(ec.SECP256R1())
-    return ed25519.Ed25519PrivateKey.generate()
 
 
 def _decrypt_active(key_set: _KeySet) -> SigningMaterial:
     if key_set.active_kid is None or key_set.active_ciphertext is None:
         raise ImproperlyConfigured("No active signing key could be created.")
-    try:
-        der = _fernet().decrypt(key_set.active_ciphertext.encode("ascii"))
-    except InvalidToken as exc:
-        raise ImproperlyConfigured(
-            f"Cannot decrypt signing key {key_set.active_kid}: SECRET_KEY (or "
-            "BEARER_AUTH['KEY_ENCRYPTION_KEY']) changed. Put the old value in "
-            "SECRET_KEY_FALLBACKS (or first in KEY_ENCRYPTION_KEY's list), or run "
-            "`manage.py bearer_keys rotate`."
-        ) from exc
-    private_key = serialization.load_der_private_key(der, password=None)
+    private_key = decrypt_private_key(key_set.active_ciphertext, kid=key_set.active_kid)
     algorithm = key_set.keys[key_set.active_kid].algorithm
     return SigningMaterial(kid=key_set.active_kid, algorithm=algorithm, private_key=private_key)
 
 
-def _fernet() -> MultiFernet:
-    """Return the at-rest cipher: the first secret encrypts, every one decrypts."""
-    kek = bearer_settings.KEY_ENCRYPTION_KEY
-    if kek:
-        secrets_ = [kek] if isinstance(kek, str | bytes) else list(kek)
-    else:
-        secrets_ = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
-    return MultiFernet([Fernet(_derive_fernet_key(secret)) for secret in secrets_])
-
-
-def _derive_fernet_key(secret: str | bytes) -> bytes:
-    raw = secret.encode("utf-8") if isinstance(secret, str) else secret
-    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=ENCRYPTION_INFO)
-    return base64.urlsafe_b64encode(hkdf.derive(raw))
-
-
 def _require_database_keys() -> None:
-    if _uses_settings_keys():
+    if uses_settings_keys():
         raise ImproperlyConfigured(
             "Signing keys come from BEARER_AUTH['SIGNING_KEYS']; rotate them by "
             "editing that setting, not in the database."
         )
 
 
-# Keys from settings.
-
-
-def _uses_settings_keys() -> bool:
-    return bool(bearer_settings.SIGNING_KEYS) or _configured_algorithm() == "HS256"
-
-
 def _settings_key_set() -> _KeySet:
-    """Parse ``SIGNING_KEYS``: the first key signs, every key verifies."""
-    entries: Sequence[Any] = bearer_settings.SIGNING_KEYS or []
-    if not entries:
-        raise ImproperlyConfigured(
-            "HS256 needs a shared secret in BEARER_AUTH['SIGNING_KEYS'] (32 bytes or more)."
-        )
-    hmac = _configured_algorithm() == "HS256"
-    materials = [
-        _hmac_material(entry, index) if hmac else _pem_material(entry, index)
-        for index, entry in enumerate(entries)
-    ]
+    """Build the key set from ``SIGNING_KEYS``: the first key signs, every key verifies."""
+    materials = settings_signing_keys()
+    hmac = materials[0].algorithm == "HS256"
     keys = {
         m.kid: VerificationKey(
             kid=m.kid,
@@ -504,7 +438,7 @@ def _settings_key_set() -> _KeySet:
         )
         for m in materials
     }
-    jwks = () if hmac else tuple(_public_jwk(m.private_key, m.algorithm) for m in materials)
+    jwks = () if hmac else tuple(public_jwk(m.private_key, m.algorithm) for m in materials)
     return _KeySet(
         keys=keys,
         jwks=jwks,
@@ -514,83 +448,6 @@ def _settings_key_set() -> _KeySet:
         version=None,
         from_settings=True,
     )
-
-
-def _hmac_material(entry: Any, index: int) -> SigningMaterial:
-    secret = entry.encode("utf-8") if isinstance(entry, str) else entry
-    if not isinstance(secret, bytes) or b"-----BEGIN" in secret:
-        raise ImproperlyConfigured(
-            f"BEARER_AUTH['SIGNING_KEYS'][{index}] must be an HS256 secret (str or bytes), "
-            "not a PEM key, when SIGNING_ALGORITHM is 'HS256'."
-        )
-    if len(secret) < MIN_HMAC_KEY_BYTES:
-        raise ImproperlyConfigured(
-            f"BEARER_AUTH['SIGNING_KEYS'][{index}] is shorter than {MIN_HMAC_KEY_BYTES} bytes; "
-            "HS256 needs a random secret of 32 bytes or more."
-        )
-    kid = thumbprint({"kty": "oct", "k": _b64url(secret)})
-    return SigningMaterial(kid=kid, algorithm="HS256", private_key=secret)
-
-
-def _pem_material(entry: Any, index: int) -> SigningMaterial:
-    where = f"BEARER_AUTH['SIGNING_KEYS'][{index}]"
-    data = _pem_bytes(entry, where)
-    try:
-        private_key = serialization.load_pem_private_key(data, password=None)
-    except (ValueError, TypeError) as exc:  # never echo the value: it may be a key
-        raise ImproperlyConfigured(f"{where} is not an unencrypted PEM private key.") from exc
-    algorithm = _algorithm_of(private_key, where)  # also narrows it to a PrivateKey
-    kid = _public_jwk(cast(PrivateKey, private_key), algorithm)["kid"]
-    return SigningMaterial(kid=kid, algorithm=algorithm, private_key=private_key)
-
-
-def _pem_bytes(entry: Any, where: str) -> bytes:
-    if isinstance(entry, bytes):
-        return entry
-    if isinstance(entry, str) and "-----BEGIN" in entry:
-        return entry.encode("utf-8")
-    try:
-        return Path(entry).read_bytes()
-    except (OSError, TypeError, ValueError) as exc:
-        raise ImproperlyConfigured(
-            f"{where} is neither a PEM private key nor the path of a readable PEM file."
-        ) from exc
-
-
-def _algorithm_of(private_key: Any, where: str) -> str:
-    """Return the one algorithm a key is used with, from its type."""
-    if isinstance(private_key, rsa.RSAPrivateKey):
-        if private_key.key_size < RSA_KEY_SIZE:
-            raise ImproperlyConfigured(f"{where}: RSA keys must be {RSA_KEY_SIZE} bits or more.")
-        return "RS256"
-    if isinstance(private_key, ec.EllipticCurvePrivateKey):
-        if not isinstance(private_key.curve, ec.SECP256R1):
-            raise ImproperlyConfigured(f"{where}: EC keys must use the P-256 curve (ES256).")
-        return "ES256"
-    if isinstance(private_key, ed25519.Ed25519PrivateKey):
-        return "EdDSA"
-    raise ImproperlyConfigured(f"{where}: use an RSA, EC P-256 or Ed25519 private key.")
-
-
-# Shared helpers.
-
-
-def _public_jwk(private_key: PrivateKey, algorithm: str) -> dict[str, Any]:
-    """Return the public JWK of ``private_key`` with ``kid``, ``alg`` and ``use``."""
-    jwk: dict[str, Any] = jwt.get_algorithm_by_name(algorithm).to_jwk(
-        private_key.public_key(), as_dict=True
-    )
-    jwk.pop("key_ops", None)  # RFC 7517 §4.3: "use" and "key_ops" should not both appear
-    return {**jwk, "kid": thumbprint(jwk), "alg": algorithm, "use": "sig"}
-
-
-def _configured_algorithm() -> str:
-    algorithm = str(bearer_settings.SIGNING_ALGORITHM)
-    if algorithm not in ALGORITHMS:
-        raise ImproperlyConfigured(
-            f"BEARER_AUTH['SIGNING_ALGORITHM'] must be one of {', '.join(ALGORITHMS)}."
-        )
-    return algorithm
 
 
 def _longest_token_lifetime() -> timedelta:
@@ -605,7 +462,3 @@ def _longest_token_lifetime() -> timedelta:
 def _retirement_grace(lifetime: timedelta) -> timedelta:
     leeway: timedelta = bearer_settings.LEEWAY
     return lifetime + leeway + timedelta(seconds=float(bearer_settings.KEY_CACHE_SECONDS))
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
