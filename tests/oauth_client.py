@@ -116,8 +116,10 @@ def consent(client: Client, params: dict[str, str], *, allow: bool = True) -> An
     return client.post("/o/authorize/", fields)
 
 
-def authorization_params(application: Any, challenge: str, **overrides: str) -> dict[str, str]:
-    params = {
+def authorization_params(
+    application: Any, challenge: str, **overrides: str | None
+) -> dict[str, str]:
+    params: dict[str, str | None] = {
         "response_type": "code",
         "client_id": application.client_id,
         "redirect_uri": application.redirect_uris.split()[0],
