@@ -451,6 +451,31 @@ def test_rotation_inside_a_transaction_is_published_on_commit(
     assert cache.get(keys.VERSION_CACHE_KEY) == version + 1
 
 
+class RolledBack(Exception):
+    pass
+
+
+def rotate_then_roll_back() -> None:
+    with transaction.atomic():
+        phantom = keys.rotate_signing_key()
+        assert keys.current_signing_key().kid == phantom.kid  # cached in the transaction
+        raise RolledBack(phantom.kid)
+
+
+def test_rolled_back_rotation_is_forgotten_within_key_cache_seconds(
+    monotonic: FakeMonotonic, committed: Any
+) -> None:
+    old = first_key(committed)
+    with pytest.raises(RolledBack) as rolled_back:
+        rotate_then_roll_back()
+    phantom_kid = str(rolled_back.value)
+
+    assert SigningKey.objects.get().kid == old.kid
+    monotonic.now += 30
+    assert keys.current_signing_key().kid == old.kid
+    assert keys.verification_key(phantom_kid) is None
+
+
 # Keys from BEARER_AUTH["SIGNING_KEYS"].
 
 
