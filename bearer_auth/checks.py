@@ -13,13 +13,12 @@ from typing import Any, Final
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
+from bearer_auth.keys.material import ALGORITHMS, MIN_HMAC_KEY_BYTES
 from bearer_auth.settings import DEFAULTS, OAUTH2_PROVIDER_REQUIRED, bearer_settings, user_settings
 
-SIGNING_ALGORITHMS: Final = ("RS256", "ES256", "EdDSA", "HS256")
 VERIFY_MODES: Final = ("strict", "stateless")
 TOKEN_FORMATS: Final = ("jwt", "opaque")
 MAX_RECOMMENDED_LIFETIME: Final = timedelta(minutes=15)
-MIN_HMAC_KEY_BYTES: Final = 32
 # OAUTH2_PROVIDER entries without which bearer_auth is not in charge of the
 # tokens (errors); the RFC 9700 gates are DOT's own deploy checks.
 _WIRING: Final = (
@@ -54,7 +53,7 @@ def check_bearer_settings(app_configs: Sequence[Any] | None, **kwargs: Any) -> l
 def _check_choices() -> list[CheckMessage]:
     messages: list[CheckMessage] = []
     for name, choices, check_id in (
-        ("SIGNING_ALGORITHM", SIGNING_ALGORITHMS, "bearer_auth.E002"),
+        ("SIGNING_ALGORITHM", ALGORITHMS, "bearer_auth.E002"),
         ("VERIFY_MODE", VERIFY_MODES, "bearer_auth.E003"),
         ("ACCESS_TOKEN_FORMAT", TOKEN_FORMATS, "bearer_auth.E004"),
     ):

@@ -30,8 +30,12 @@ from bearer_auth.tokens import mint_access_token, token_checksum
 
 
 def access_token_lifetime(request: Request) -> timedelta:
-    """Return the lifetime of the access token about to be issued for ``request``."""
-    return bearer_settings.ACCESS_TOKEN_LIFETIME  # type: ignore[no-any-return]
+    """Return the lifetime of the access token about to be issued for ``request``.
+
+    The client's ``ApplicationPolicy.access_token_lifetime`` when set, else
+    ``BEARER_AUTH["ACCESS_TOKEN_LIFETIME"]``.
+    """
+    return policy.access_token_lifetime(getattr(request, "client", None))
 
 
 def access_token_expires_in(request: Request) -> int:
@@ -67,6 +71,11 @@ class Server(OAuthlibServer):  # type: ignore[misc]
     def __init__(self, request_validator: Any, *args: Any, **kwargs: Any) -> None:
         kwargs["token_expires_in"] = access_token_expires_in
         super().__init__(request_validator, *args, **kwargs)
+        # Neither offered nor advertised (RFC 9700 §2.4, §2.1.2): the password
+        # and implicit grants, and the device grant bearer_auth does not configure.
+        for grant_type in ("password", "urn:ietf:params:oauth:grant-type:device_code"):
+            self._grant_types.pop(grant_type, None)
+        self._response_types.pop("token", None)
 
 
 class OAuth2Validator(oauth2_validators.OAuth2Validator):  # type: ignore[misc]
@@ -109,6 +118,57 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):  # type: ignore[misc]
             super().validate_grant_type(client_id, grant_type, client, request, *args, **kwargs)
         )
 
+    # Authorization codes are stored as SHA-256 digests, like tokens (DESIGN.md
+    # "Keys"): every DOT method that looks a grant up by its code gets the
+    # digest, so the raw code never reaches the database.
+
+    def _create_authorization_code(
+        self, request: Request, code: dict[str, str], expires: Any = None
+    ) -> Any:
+        return super()._create_authorization_code(
+            request, {**code, "code": token_checksum(code["code"])}, expires
+        )
+
+    def confirm_redirect_uri(
+        self, client_id: str, code: str, redirect_uri: str, client: Any, *args: Any, **kwargs: Any
+    ) -> bool:
+        return bool(
+            super().confirm_redirect_uri(
+                client_id, token_checksum(code), redirect_uri, client, *args, **kwargs
+            )
+        )
+
+    def get_code_challenge(self, code: str, request: Request) -> str:
+        return str(super().get_code_challenge(token_checksum(code), request))
+
+    def get_code_challenge_method(self, code: str, request: Request) -> str:
+        return str(super().get_code_challenge_method(token_checksum(code), request))
+
+    def get_authorization_code_scopes(
+        self, client_id: str, code: str, redirect_uri: str, request: Request
+    ) -> list[str]:
+        return list(
+            super().get_authorization_code_scopes(
+                client_id, token_checksum(code), redirect_uri, request
+            )
+        )
+
+    def get_authorization_code_nonce(
+        self, client_id: str, code: str, redirect_uri: str, request: Request
+    ) -> str | None:
+        return super().get_authorization_code_nonce(  # type: ignore[no-any-return]
+            client_id, token_checksum(code), redirect_uri, request
+        )
+
+    def _check_and_set_request_resource(self, request: Request) -> None:
+        raw_code = request.code
+        if raw_code:
+            request.code = token_checksum(raw_code)
+        try:
+            super()._check_and_set_request_resource(request)
+        finally:
+            request.code = raw_code
+
     def save_authorization_code(
         self, client_id: str, code: dict[str, str], request: Request, *args: Any, **kwargs: Any
     ) -> None:
@@ -143,7 +203,9 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):  # type: ignore[misc]
         deleted = 0
         if recorded:
             deleted, _ = (
-                get_grant_model().objects.filter(code=code, application=request.client).delete()
+                get_grant_model()
+                .objects.filter(code=token_checksum(code), application=request.client)
+                .delete()
             )
         if not deleted:
             revoke_issued_tokens(issued)
@@ -159,7 +221,7 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):  # type: ignore[misc]
         authorization server MUST deny the request and SHOULD revoke (when
         possible) all tokens previously issued based on that authorization code."
         """
-        if super().validate_code(client_id, code, client, request, *args, **kwargs):
+        if super().validate_code(client_id, token_checksum(code), client, request, *args, **kwargs):
             return True
         revoke_issued_tokens(cache.get(_code_cache_key(code)))
         return False

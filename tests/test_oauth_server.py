@@ -1,0 +1,100 @@
+"""The oauthlib server bearer_auth configures: code digests, lifetimes, grants offered."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.test import Client
+from oauth2_provider.models import get_grant_model
+from oauth2_provider.oauth2_backends import get_oauthlib_core
+
+from bearer_auth.models import ApplicationPolicy
+from bearer_auth.tokens import decode_access_token, token_checksum
+from tests.oauth_client import (
+    authorization_params,
+    basic_auth,
+    consent,
+    make_application,
+    pkce_pair,
+    query_of,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def browser(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _code(browser: Client, application: Any) -> tuple[str, str]:
+    verifier, challenge = pkce_pair()
+    response = consent(browser, authorization_params(application, challenge))
+    assert response.status_code == 302
+    return query_of(response["Location"])["code"], verifier
+
+
+def _exchange(application: Any, code: str, verifier: str) -> Any:
+    return Client().post(
+        "/o/token/",
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "code_verifier": verifier,
+            "redirect_uri": application.redirect_uris.split()[0],
+        },
+        HTTP_AUTHORIZATION=basic_auth(application.client_id),
+    )
+
+
+def test_authorization_codes_are_stored_as_digests(browser: Client) -> None:
+    application = make_application()
+    code, verifier = _code(browser, application)
+    grant = get_grant_model().objects.get(application=application)
+    assert grant.code == token_checksum(code)
+    assert code not in grant.code
+    assert not get_grant_model().objects.filter(code=code).exists()
+    # The digest alone cannot be exchanged.
+    assert _exchange(application, grant.code, verifier).json()["error"] == "invalid_grant"
+    # The code itself still works once, and PKCE is checked against the stored challenge.
+    response = _exchange(application, code, verifier)
+    assert response.status_code == 200, response.content
+    assert not get_grant_model().objects.exists()
+
+
+def test_wrong_verifier_is_still_refused_with_digest_storage(browser: Client) -> None:
+    application = make_application()
+    code, _verifier = _code(browser, application)
+    other_verifier, _ = pkce_pair()
+    response = _exchange(application, code, other_verifier)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
+
+
+def test_per_application_access_token_lifetime_is_applied(browser: Client) -> None:
+    application = make_application()
+    ApplicationPolicy.objects.filter(application=application).update(
+        access_token_lifetime=timedelta(seconds=90)
+    )
+    code, verifier = _code(browser, application)
+    body = _exchange(application, code, verifier).json()
+    assert body["expires_in"] == 90
+    claims = decode_access_token(body["access_token"])
+    assert claims["exp"] - claims["iat"] == 90
+
+
+def test_default_lifetime_comes_from_bearer_auth_not_dot(browser: Client, settings: Any) -> None:
+    settings.BEARER_AUTH = {**settings.BEARER_AUTH, "ACCESS_TOKEN_LIFETIME": timedelta(minutes=3)}
+    application = make_application()
+    code, verifier = _code(browser, application)
+    assert _exchange(application, code, verifier).json()["expires_in"] == 180
+
+
+def test_server_offers_no_password_implicit_or_device_grant() -> None:
+    server = get_oauthlib_core().server
+    assert set(server.grant_types) == {"authorization_code", "client_credentials", "refresh_token"}
+    assert "token" not in server.response_types
