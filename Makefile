@@ -7,7 +7,7 @@ PYTEST := $(BIN)/python -m pytest
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test lint type pytest pytest-sqlite pytest-postgres pytest-authuser bench clean
+.PHONY: demo test lint type pytest pytest-sqlite pytest-postgres pytest-authuser bench bench-smoke clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,16 @@ pytest-postgres: $(VENV)/.installed-test
 	else \
 		echo "pytest-postgres: DATABASE_URL is not set; the PostgreSQL run is left out."; \
 	fi
+
+## bench: the side-by-side benchmark on SQLite and PostgreSQL (BENCH_POSTGRES_URL, default
+## postgres://postgres@127.0.0.1:5432/ba_bench); writes docs/performance.md.
+## BENCH_ARGS=--check fails when a target of issue 7 is missed.
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+## bench-smoke: the short run CI uses to prove the benchmark works (SQLite only, no timings kept)
+bench-smoke: $(VENV)/.installed-test
+	$(BIN)/python -m bench --short --databases sqlite
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info demo.sqlite3 staticfiles

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
+from functools import lru_cache
 from typing import Any, Final
 
 import jwt
@@ -40,11 +41,13 @@ REQUIRED_CLAIMS: Final = ("iss", "sub", "aud", "exp", "iat", "jti", "client_id")
 #: Claim holding the password fingerprint of the user the token was issued to.
 PASSWORD_CLAIM: Final = "pfp"
 #: Asymmetric algorithms accepted from a remote JWKS (HS256 never is).
-ASYMMETRIC_ALGORITHMS: Final = frozenset({"RS256", "ES256", "EdDSA"})
+ASYMMETRIC_ALGORITHMS: Final = frozenset(keys.GENERATED_ALGORITHMS)
 # Header parameters that would let a token bring or point at its own key, or
 # change how it is processed (RFC 8725 §3.10, §2.8; RFC 7515 §4.1.11).
 _FORBIDDEN_HEADERS: Final = frozenset({"jku", "jwk", "x5u", "x5c", "crit", "zip", "enc"})
 _MAX_KID_LENGTH: Final = 128
+# Distinct JOSE headers remembered: one per signing key in practice.
+_HEADER_CACHE_SIZE: Final = 256
 # 9999-12-31T23:59:59Z: any later exp/iat/nbf is hostile, not a date.
 _MAX_TIMESTAMP: Final = 253402300799
 # What a hostile token can make PyJWT or json raise besides PyJWTError.
@@ -176,8 +179,7 @@ def decode_access_token(token: str) -> dict[str, Any]:
     if len(token) > MAX_TOKEN_LENGTH:
         raise InvalidToken
     try:
-        header = jwt.get_unverified_header(token)
-        key, algorithm = _verification_key(header)
+        key, algorithm = _verification_key(_checked_kid(token.partition(".")[0]))
         claims = jwt.decode(
             token,
             key,
@@ -195,10 +197,26 @@ def decode_access_token(token: str) -> dict[str, Any]:
     return claims
 
 
-def _verification_key(header: Mapping[str, Any]) -> tuple[Any, str]:
-    """Return the key and the one algorithm allowed for the token's ``kid``."""
+@lru_cache(maxsize=_HEADER_CACHE_SIZE)
+def _checked_kid(header_segment: str) -> str:
+    """Parse and check a JOSE header segment; return its ``kid``.
+
+    Only the header segment is parsed (PyJWT's parser, with an empty payload
+    and signature standing in): ``jwt.get_unverified_header(token)`` would
+    decode the payload and signature too, which ``jwt.decode`` then does
+    again. Every token signed by one key has the same header, so the result
+    is remembered by the segment's exact text; a header that fails a check
+    raises and is never remembered. ``jwt.decode`` parses the same segment
+    again and verifies the signature over it.
+    """
+    header = jwt.get_unverified_header(f"{header_segment}..")
     _check_header(header)
-    kid = header["kid"]
+    kid: str = header["kid"]
+    return kid
+
+
+def _verification_key(kid: str) -> tuple[Any, str]:
+    """Return the key and the one algorithm allowed for ``kid``."""
     if bearer_settings.JWKS_URL:
         return _remote_key(kid)
     key = keys.verification_key(kid)

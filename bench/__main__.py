@@ -1,0 +1,88 @@
+"""Run the benchmark: ``python -m bench [--short] [--check] [--databases sqlite,postgres]``.
+
+Starts one :mod:`bench.worker` process per database (Django is configured
+once per process), then prints the table of ratios and writes it, with the
+measurements and the machine, to ``docs/performance.md``. ``--check`` exits
+non-zero when a target of issue 7 is missed or could not be measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from bench import report
+from bench.worker import DEFAULT_DIR
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/ba_bench"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--short", action="store_true", help="the quick CI smoke run")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--databases", default="sqlite,postgres")
+    parser.add_argument(
+        "--postgres-url", default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+    )
+    parser.add_argument("--only", default="", help="phases: auth,signin,refresh,http,scale")
+    parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="keys, SQLite, logs")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help="where to write the report (default: docs/performance.md; none with --short)",
+    )
+    args = parser.parse_args(argv)
+    output = args.output or (None if args.short else ROOT / "docs" / "performance.md")
+    args.dir.mkdir(parents=True, exist_ok=True)
+    load = [os.getloadavg()[0]]
+    results = [_run_worker(database, args) for database in filter(None, args.databases.split(","))]
+    load.append(os.getloadavg()[0])
+    text = report.render(results, machine=report.describe_machine(results, load), short=args.short)
+    print(text)
+    if output is not None:
+        output.write_text(text)
+        print(f"\nWritten to {output}", file=sys.stderr)
+    missed = report.misses(results)
+    for miss in missed:
+        shown = "not measured" if miss.value is None else f"{miss.value:.3f}"
+        print(
+            f"MISSED [{miss.database}] {miss.ratio.label}: {shown}"
+            f", target {miss.ratio.target_text}",
+            file=sys.stderr,
+        )
+    return 1 if args.check and missed else 0
+
+
+def _run_worker(database: str, args: argparse.Namespace) -> dict[str, Any]:
+    result_file = args.dir / f"result-{database}.json"
+    command = [
+        sys.executable,
+        "-m",
+        "bench.worker",
+        "--database",
+        database,
+        "--postgres-url",
+        args.postgres_url,
+        "--dir",
+        str(args.dir),
+        "--output",
+        str(result_file),
+    ]
+    if args.short:
+        command.append("--short")
+    if args.only:
+        command += ["--only", args.only]
+    subprocess.run(command, cwd=ROOT, check=True)
+    result: dict[str, Any] = json.loads(result_file.read_text())
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

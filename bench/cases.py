@@ -1,0 +1,304 @@
+"""The in-process cases: ``authenticate()`` calls, floors, the test client, sign-in, refresh.
+
+Names are ``group/product``; :mod:`bench.report` divides them into ratios.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import jwt
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import Client, RequestFactory, override_settings
+from oauth2_provider.contrib.rest_framework import OAuth2Authentication
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request
+from rest_framework_simplejwt.authentication import (
+    JWTAuthentication,
+    JWTStatelessUserAuthentication,
+)
+
+from bearer_auth.authentication import BearerTokenAuthentication
+from bench.fixtures import ALGORITHMS, PASSWORD, Fixtures, dot_refresh_token
+from bench.peers import SimpleJWTRS256Authentication
+from bench.timing import Case
+
+_ORM_PK_SQL = "SELECT {columns} FROM {table} WHERE {pk} = %s"
+
+
+@contextmanager
+def stateless() -> Iterator[None]:
+    """bearer_auth in ``VERIFY_MODE = "stateless"`` for the duration."""
+    with override_settings(BEARER_AUTH={**settings.BEARER_AUTH, "VERIFY_MODE": "stateless"}):
+        yield
+
+
+def authenticate_cases(fixtures: Fixtures) -> list[Case]:
+    """``authenticate()`` of each class, and the floors under them."""
+    cases = [
+        *(
+            _authenticate(f"auth/bearer-strict-{alg}", BearerTokenAuthentication(), token)
+            for alg, token in fixtures.bearer.items()
+        ),
+        *(
+            _authenticate(
+                f"auth/bearer-stateless-{alg}", BearerTokenAuthentication(), token, stateless
+            )
+            for alg, token in fixtures.bearer.items()
+        ),
+        _authenticate("auth/bearer-opaque", BearerTokenAuthentication(), fixtures.opaque),
+        _authenticate("auth/simplejwt-HS256", JWTAuthentication(), fixtures.simplejwt_hs256),
+        _authenticate(
+            "auth/simplejwt-RS256", SimpleJWTRS256Authentication(), fixtures.simplejwt_rs256
+        ),
+        _authenticate(
+            "auth/simplejwt-stateless", JWTStatelessUserAuthentication(), fixtures.simplejwt_hs256
+        ),
+        _authenticate("auth/dot", OAuth2Authentication(), fixtures.dot),
+    ]
+    return cases + floor_cases(fixtures)
+
+
+def floor_cases(fixtures: Fixtures) -> list[Case]:
+    """PyJWT's decode of each algorithm, one ORM pk query, a raw SELECT, and decode + query."""
+    user_model = get_user_model()
+    pk = fixtures.user.pk
+    meta = user_model._meta
+    sql = _ORM_PK_SQL.format(
+        columns=", ".join(connection.ops.quote_name(f.column) for f in meta.concrete_fields),
+        table=connection.ops.quote_name(meta.db_table),
+        pk=connection.ops.quote_name(meta.pk.column),  # type: ignore[union-attr]
+    )
+
+    def decoder(algorithm: str) -> Callable[[], Any]:
+        token, key = fixtures.floor_tokens[algorithm], fixtures.floor_keys[algorithm]
+
+        def decode() -> Any:
+            return jwt.decode(
+                token,
+                key,
+                algorithms=[algorithm],
+                audience=fixtures.audience,
+                issuer=fixtures.issuer,
+            )
+
+        return decode
+
+    def orm_get() -> Any:
+        return user_model.objects.get(pk=pk)
+
+    def raw_select() -> Any:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [pk])
+            return cursor.fetchone()
+
+    hs256 = decoder("HS256")
+
+    def decode_and_get() -> Any:
+        hs256()
+        return user_model.objects.get(pk=pk)
+
+    return [
+        *(Case(f"floor/pyjwt-{alg}", decoder(alg)) for alg in ("HS256", *ALGORITHMS)),
+        Case("floor/orm-get", orm_get),
+        Case("floor/raw-select", raw_select, check=lambda row: row is not None),
+        Case("floor/pyjwt-HS256+orm-get", decode_and_get),
+    ]
+
+
+def client_cases(fixtures: Fixtures) -> list[Case]:
+    """The whole Django + DRF stack through the test client, against a no-auth view."""
+    client = Client()
+    return [
+        _get(client, "client/none", "/api/none/", None),
+        _get(client, "client/bearer-strict-RS256", "/api/bearer/", fixtures.bearer["RS256"]),
+        _get(
+            client,
+            "client/bearer-stateless-RS256",
+            "/api/bearer/",
+            fixtures.bearer["RS256"],
+            stateless,
+        ),
+        _get(client, "client/simplejwt-HS256", "/api/simplejwt/", fixtures.simplejwt_hs256),
+        _get(
+            client,
+            "client/simplejwt-stateless",
+            "/api/simplejwt-stateless/",
+            fixtures.simplejwt_hs256,
+        ),
+        _get(client, "client/dot", "/api/dot/", fixtures.dot),
+    ]
+
+
+def sign_in_cases(fixtures: Fixtures) -> list[Case]:
+    """bearer_auth's and simplejwt's sign-in, and the password check they cannot avoid."""
+    client = Client()
+    user = get_user_model().objects.get(pk=fixtures.user.pk)
+    email = fixtures.user.email
+    return [
+        Case("signin/check-password", lambda: user.check_password(PASSWORD), max_batch=3),
+        _post(
+            client,
+            "signin/bearer",
+            "/auth/token/",
+            {"email": email, "password": PASSWORD},
+            max_batch=3,
+        ),
+        _post(
+            client,
+            "signin/simplejwt",
+            "/simplejwt/token/",
+            {"email": email, "password": PASSWORD},
+            max_batch=3,
+        ),
+    ]
+
+
+def refresh_cases(fixtures: Fixtures) -> list[Case]:
+    """Each product's refresh with rotation; every call spends the token the last one got."""
+    client = Client()
+    bearer = _sign_in(client, fixtures)
+    return [
+        bearer_refresh_case("refresh/bearer", client, bearer),
+        _chain(
+            client,
+            "refresh/simplejwt",
+            "/simplejwt/token/refresh/",
+            _simplejwt_refresh_token(client, fixtures),
+            field="refresh",
+            data=lambda token: {"refresh": token},
+        ),
+        _chain(
+            client,
+            "refresh/dot",
+            "/o/token/",
+            dot_refresh_token(fixtures),
+            field="refresh_token",
+            data=lambda token: {
+                "grant_type": "refresh_token",
+                "refresh_token": token,
+                "client_id": fixtures.dot_client_id,
+            },
+            form=True,
+        ),
+    ]
+
+
+def bearer_refresh_case(name: str, client: Client, refresh_token: str) -> Case:
+    """bearer_auth's ``/auth/token/refresh/``, chained from ``refresh_token``."""
+    return _chain(
+        client,
+        name,
+        "/auth/token/refresh/",
+        refresh_token,
+        field="refresh_token",
+        data=lambda token: {"refresh_token": token},
+    )
+
+
+def sign_in_refresh_token(fixtures: Fixtures) -> str:
+    """Sign in through ``/auth/token/`` once and return the refresh token."""
+    return _sign_in(Client(), fixtures)
+
+
+# Building blocks.
+
+
+def _authenticate(
+    name: str,
+    authenticator: BaseAuthentication,
+    token: str,
+    context: Callable[[], Any] | None = None,
+) -> Case:
+    request = Request(RequestFactory().get("/api/", HTTP_AUTHORIZATION=f"Bearer {token}"))
+
+    def call() -> Any:
+        return authenticator.authenticate(request)
+
+    def check(result: Any) -> bool:
+        return result is not None and result[0] is not None and result[0].is_authenticated
+
+    if context is None:
+        return Case(name, call, check)
+    return Case(name, call, check, context)
+
+
+def _get(
+    client: Client,
+    name: str,
+    path: str,
+    token: str | None,
+    context: Callable[[], Any] | None = None,
+) -> Case:
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+
+    def call() -> Any:
+        return client.get(path, **headers)  # type: ignore[arg-type]
+
+    def check(response: Any) -> bool:
+        return response.status_code == 200  # type: ignore[no-any-return]
+
+    if context is None:
+        return Case(name, call, check)
+    return Case(name, call, check, context)
+
+
+def _post(client: Client, name: str, path: str, data: dict[str, Any], *, max_batch: int) -> Case:
+    def call() -> Any:
+        return client.post(path, data, content_type="application/json")
+
+    return Case(name, call, lambda response: response.status_code == 200, max_batch=max_batch)
+
+
+def _chain(
+    client: Client,
+    name: str,
+    path: str,
+    first: str,
+    *,
+    field: str,
+    data: Callable[[str], dict[str, Any]],
+    form: bool = False,
+) -> Case:
+    """A refresh case: each call presents the refresh token the previous call received."""
+    current = [first]
+
+    def call() -> Any:
+        if form:
+            response = client.post(path, data(current[0]))
+        else:
+            response = client.post(path, data(current[0]), content_type="application/json")
+        if response.status_code == 200:
+            current[0] = json.loads(response.content)[field]
+        return response
+
+    return Case(name, call, lambda response: response.status_code == 200)
+
+
+def _sign_in(client: Client, fixtures: Fixtures) -> str:
+    response = client.post(
+        "/auth/token/",
+        {"email": fixtures.user.email, "password": PASSWORD},
+        content_type="application/json",
+    )
+    if response.status_code != 200:
+        raise RuntimeError(
+            f"bearer_auth sign-in failed: {response.status_code} {response.content!r}"
+        )
+    return str(response.json()["refresh_token"])
+
+
+def _simplejwt_refresh_token(client: Client, fixtures: Fixtures) -> str:
+    response = client.post(
+        "/simplejwt/token/",
+        {"email": fixtures.user.email, "password": PASSWORD},
+        content_type="application/json",
+    )
+    if response.status_code != 200:
+        raise RuntimeError(f"simplejwt sign-in failed: {response.status_code}")
+    return str(response.json()["refresh"])

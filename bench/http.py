@@ -1,0 +1,168 @@
+"""Through gunicorn: requests per second with wrk on 127.0.0.1, against the no-auth view.
+
+Two gunicorn servers (2 sync workers each) serve the benchmark project on
+the worker's database: one in bearer_auth's strict mode, one in stateless
+mode. wrk is bounded (one thread, four connections, a fixed duration); URLs
+are interleaved, a repeat at a time, and the idle server costs nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.fixtures import Fixtures
+
+WRK = "/usr/bin/wrk"
+WORKERS = 2
+CONNECTIONS = 4
+_RPS = re.compile(r"Requests/sec:\s+([0-9.]+)")
+_NON_2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
+_ERRORS = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One row of the gunicorn table: a URL on a server, with its credentials."""
+
+    name: str
+    mode: str  # the bearer_auth VERIFY_MODE of the server that serves it
+    path: str
+    token: str | None
+
+
+def targets(fixtures: Fixtures) -> list[Target]:
+    return [
+        Target("http/none", "strict", "/api/none/", None),
+        Target("http/bearer-strict-RS256", "strict", "/api/bearer/", fixtures.bearer["RS256"]),
+        Target(
+            "http/bearer-stateless-RS256", "stateless", "/api/bearer/", fixtures.bearer["RS256"]
+        ),
+        Target("http/simplejwt-HS256", "strict", "/api/simplejwt/", fixtures.simplejwt_hs256),
+        Target(
+            "http/simplejwt-stateless",
+            "strict",
+            "/api/simplejwt-stateless/",
+            fixtures.simplejwt_hs256,
+        ),
+        Target("http/dot", "strict", "/api/dot/", fixtures.dot),
+    ]
+
+
+def run_http(
+    fixtures: Fixtures, *, database: str, plan: Any, directory: Path
+) -> dict[str, dict[str, Any]]:
+    """Measure every target; return requests/s (median, min, max) by name."""
+    rows = targets(fixtures)
+    samples: dict[str, list[float]] = {row.name: [] for row in rows}
+    with ExitStack() as stack:
+        ports = {
+            mode: stack.enter_context(gunicorn(mode, directory=directory))
+            for mode in ("strict", "stateless")
+        }
+        for row in rows:  # warm every worker: imports, key cache, connections
+            wrk(ports[row.mode], row, seconds=1)
+        for repeat in range(plan.http_repeats):
+            shift = repeat % len(rows)
+            for row in [*rows[shift:], *rows[:shift]]:
+                samples[row.name].append(wrk(ports[row.mode], row, seconds=plan.http_seconds))
+    return {
+        name: {
+            "name": name,
+            "median": statistics.median(values),
+            "low": min(values),
+            "high": max(values),
+            "queries": None,
+            "repeats": len(values),
+            "batch": None,
+            "unit": "req/s",
+        }
+        for name, values in samples.items()
+    }
+
+
+@contextmanager
+def gunicorn(mode: str, *, directory: Path) -> Iterator[int]:
+    """Serve the benchmark project with gunicorn in ``mode``; yield its port."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "BENCH_VERIFY_MODE": mode,
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+    }
+    log = (directory / f"gunicorn-{mode}.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "bench.wsgi:application",
+            "--workers",
+            str(WORKERS),
+            "--worker-class",
+            "sync",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_until_up(port, process.poll)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def wrk(port: int, target: Target, *, seconds: int) -> float:
+    """Run wrk against ``target``; return requests/s. Any error response is a failure."""
+    command = [WRK, "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s"]
+    if target.token:
+        command += ["-H", f"Authorization: Bearer {target.token}"]
+    command.append(f"http://127.0.0.1:{port}{target.path}")
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    non_2xx = _NON_2XX.search(output)
+    errors = _ERRORS.search(output)
+    if non_2xx or (errors and any(int(count) for count in errors.groups()[:3])):
+        raise RuntimeError(f"{target.name}: wrk saw failures:\n{output}")
+    found = _RPS.search(output)
+    if found is None:
+        raise RuntimeError(f"{target.name}: no requests/s in wrk's output:\n{output}")
+    return float(found.group(1))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _wait_until_up(port: int, exited: Callable[[], int | None]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if exited() is not None:
+            raise RuntimeError("gunicorn exited; see its log in the benchmark directory")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/none/", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not answer within 60 s")

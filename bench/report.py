@@ -1,0 +1,312 @@
+"""The ratios of issue 7, their targets, and ``docs/performance.md``."""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+DATABASE_LABELS = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """One row of the table: ``numerator ÷ denominator`` of two cases' medians.
+
+    ``kind`` is ``"time"`` (µs per call), ``"rate"`` (requests/s) or
+    ``"queries"`` (the numerator's query count; no denominator).
+    """
+
+    section: str
+    label: str
+    numerator: str
+    denominator: str | None = None
+    target: float | None = None
+    at_most: bool = True
+    kind: str = "time"
+
+    def value(self, measurements: Mapping[str, Any]) -> float | None:
+        top = measurements.get(self.numerator)
+        if top is None:
+            return None
+        if self.kind == "queries":
+            return float(top["queries"])
+        bottom = measurements.get(self.denominator or "")
+        if bottom is None or not bottom["median"]:
+            return None
+        return float(top["median"]) / float(bottom["median"])
+
+    def met(self, value: float | None) -> bool | None:
+        if self.target is None:
+            return None
+        if value is None:
+            return False
+        return value <= self.target if self.at_most else value >= self.target
+
+    @property
+    def target_text(self) -> str:
+        if self.target is None:
+            return ""
+        number = f"{self.target:g}" if self.kind == "queries" else f"{self.target:g}x"
+        return f"{'≤' if self.at_most else '≥'} {number}"
+
+
+AUTH = "In-process `authenticate()`, per call"
+CLIENT = "Whole stack through Django's test client, time per request ÷ the no-auth view"
+HTTP = "gunicorn (2 sync workers) + wrk on 127.0.0.1, requests/s"
+SIGN_IN = "Sign-in, per request"
+REFRESH = "Refresh with rotation, per request"
+SCALE = "Scale: stored sessions (token families)"
+
+RATIOS: tuple[Ratio, ...] = (
+    Ratio(AUTH, "strict RS256 ÷ simplejwt HS256", "auth/bearer-strict-RS256",
+          "auth/simplejwt-HS256", 0.9),
+    Ratio(AUTH, "strict RS256 ÷ DOT", "auth/bearer-strict-RS256", "auth/dot", 0.4),
+    Ratio(AUTH, "strict ES256 ÷ simplejwt HS256", "auth/bearer-strict-ES256",
+          "auth/simplejwt-HS256"),
+    Ratio(AUTH, "strict EdDSA ÷ simplejwt HS256", "auth/bearer-strict-EdDSA",
+          "auth/simplejwt-HS256"),
+    Ratio(AUTH, "strict RS256 ÷ (PyJWT RS256 decode)", "auth/bearer-strict-RS256",
+          "floor/pyjwt-RS256"),
+    Ratio(AUTH, "stateless RS256 ÷ PyJWT RS256 decode", "auth/bearer-stateless-RS256",
+          "floor/pyjwt-RS256", 1.15),
+    Ratio(AUTH, "stateless ES256 ÷ PyJWT ES256 decode", "auth/bearer-stateless-ES256",
+          "floor/pyjwt-ES256", 1.15),
+    Ratio(AUTH, "stateless EdDSA ÷ PyJWT EdDSA decode", "auth/bearer-stateless-EdDSA",
+          "floor/pyjwt-EdDSA", 1.15),
+    Ratio(AUTH, "opaque (DOT token) ÷ DOT", "auth/bearer-opaque", "auth/dot"),
+    Ratio(AUTH, "simplejwt HS256 ÷ (PyJWT HS256 + ORM pk get)", "auth/simplejwt-HS256",
+          "floor/pyjwt-HS256+orm-get"),
+    Ratio(AUTH, "simplejwt RS256 ÷ simplejwt HS256", "auth/simplejwt-RS256",
+          "auth/simplejwt-HS256"),
+    Ratio(AUTH, "simplejwt stateless ÷ PyJWT HS256 decode", "auth/simplejwt-stateless",
+          "floor/pyjwt-HS256"),
+    Ratio(AUTH, "DOT ÷ simplejwt HS256", "auth/dot", "auth/simplejwt-HS256"),
+    Ratio(AUTH, "ORM `User.objects.get(pk=…)` ÷ raw cursor SELECT", "floor/orm-get",
+          "floor/raw-select"),
+    Ratio(CLIENT, "bearer_auth strict RS256", "client/bearer-strict-RS256", "client/none"),
+    Ratio(CLIENT, "bearer_auth stateless RS256", "client/bearer-stateless-RS256",
+          "client/none"),
+    Ratio(CLIENT, "simplejwt HS256", "client/simplejwt-HS256", "client/none"),
+    Ratio(CLIENT, "simplejwt stateless", "client/simplejwt-stateless", "client/none"),
+    Ratio(CLIENT, "DOT", "client/dot", "client/none"),
+    Ratio(HTTP, "strict RS256 ÷ simplejwt HS256", "http/bearer-strict-RS256",
+          "http/simplejwt-HS256", 1.1, at_most=False, kind="rate"),
+    Ratio(HTTP, "stateless RS256 ÷ no-auth view", "http/bearer-stateless-RS256", "http/none",
+          0.8, at_most=False, kind="rate"),
+    Ratio(HTTP, "strict RS256 ÷ no-auth view", "http/bearer-strict-RS256", "http/none",
+          kind="rate"),
+    Ratio(HTTP, "simplejwt HS256 ÷ no-auth view", "http/simplejwt-HS256", "http/none",
+          kind="rate"),
+    Ratio(HTTP, "simplejwt stateless ÷ no-auth view", "http/simplejwt-stateless", "http/none",
+          kind="rate"),
+    Ratio(HTTP, "DOT ÷ no-auth view", "http/dot", "http/none", kind="rate"),
+    Ratio(SIGN_IN, "bearer_auth `/auth/token/` ÷ `check_password`", "signin/bearer",
+          "signin/check-password", 1.03),
+    Ratio(SIGN_IN, "simplejwt `TokenObtainPairView` ÷ `check_password`", "signin/simplejwt",
+          "signin/check-password"),
+    Ratio(REFRESH, "bearer_auth ÷ simplejwt rotate + blacklist", "refresh/bearer",
+          "refresh/simplejwt", 0.6),
+    Ratio(REFRESH, "bearer_auth ÷ DOT `/o/token/` refresh grant", "refresh/bearer",
+          "refresh/dot"),
+    Ratio(REFRESH, "bearer_auth queries per refresh", "refresh/bearer", None, 8, kind="queries"),
+    Ratio(REFRESH, "simplejwt queries per refresh", "refresh/simplejwt", None, kind="queries"),
+    Ratio(REFRESH, "DOT queries per refresh", "refresh/dot", None, kind="queries"),
+    Ratio(SCALE, "authenticate, large ÷ small", "scale/authenticate-large",
+          "scale/authenticate-small", 1.2),
+    Ratio(SCALE, "refresh, large ÷ small", "scale/refresh-large", "scale/refresh-small", 1.2),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Miss:
+    database: str
+    ratio: Ratio
+    value: float | None
+
+
+def misses(results: Sequence[Mapping[str, Any]]) -> list[Miss]:
+    """Every target missed (or not measured) in any database of the run."""
+    found = []
+    for result in results:
+        for ratio in RATIOS:
+            value = ratio.value(result["measurements"])
+            if ratio.met(value) is False:
+                found.append(Miss(result["database"], ratio, value))
+    return found
+
+
+def render(results: Sequence[Mapping[str, Any]], *, machine: Mapping[str, str], short: bool) -> str:
+    """Return ``docs/performance.md``."""
+    databases = [DATABASE_LABELS[result["database"]] for result in results]
+    lines = [
+        "# Performance",
+        "",
+        "Written by `make bench` (`python -m bench`); do not edit by hand. The ratios are",
+        "the figures that hold across machines: every case of one database runs in the",
+        "same process, interleaved, so both sides of a ratio saw the same machine.",
+    ]
+    if short:
+        lines += [
+            "",
+            "**Short smoke run** (`--short`): too few repeats for the figures to mean much.",
+        ]
+    lines += ["", "## Ratios and targets (issue 7)", ""]
+    lines += _ratio_table(results, databases)
+    lines += ["", "## Measurements", ""]
+    lines += _measurement_table(results, databases)
+    lines += ["", "## Machine", ""]
+    lines += [f"- {key}: {value}" for key, value in machine.items()]
+    lines += ["", METHOD.strip(), "", LESSONS.strip(), ""]
+    return "\n".join(lines)
+
+
+def _ratio_table(results: Sequence[Mapping[str, Any]], databases: list[str]) -> list[str]:
+    lines = [
+        f"| | target | {' | '.join(databases)} |",
+        f"|---|---|{'---|' * len(databases)}",
+    ]
+    section = None
+    for ratio in RATIOS:
+        if ratio.section != section:
+            section = ratio.section
+            lines.append(f"| **{section}** | | {' | '.join('' for _ in databases)} |")
+        cells = []
+        for result in results:
+            value = ratio.value(result["measurements"])
+            met = ratio.met(value)
+            text = "not measured" if value is None else _number(value, ratio.kind)
+            cells.append(text + {True: " ✓", False: " ✗", None: ""}[met])
+        lines.append(f"| {ratio.label} | {ratio.target_text} | {' | '.join(cells)} |")
+    return lines
+
+
+def _number(value: float, kind: str) -> str:
+    return f"{value:.0f}" if kind == "queries" else f"{value:.2f}x"
+
+
+def _measurement_table(results: Sequence[Mapping[str, Any]], databases: list[str]) -> list[str]:
+    names: list[str] = []
+    for result in results:
+        names += [name for name in result["measurements"] if name not in names]
+    lines = [
+        f"| case | {' | '.join(f'{db}: median (min-max), queries' for db in databases)} |",
+        f"|---|{'---|' * len(databases)}",
+    ]
+    for name in names:
+        cells = []
+        for result in results:
+            found = result["measurements"].get(name)
+            if found is None:
+                cells.append("not measured")
+            elif "count" in found:
+                cells.append(f"{found['count']:,}")
+            else:
+                unit = found["unit"]
+                queries = "" if found["queries"] is None else f", {found['queries']} q"
+                cells.append(
+                    f"{found['median']:,.1f} {unit} ({found['low']:,.1f}-{found['high']:,.1f})"
+                    f"{queries}"
+                )
+        lines.append(f"| `{name}` | {' | '.join(cells)} |")
+    return lines
+
+
+def describe_machine(results: Sequence[Mapping[str, Any]], load: Sequence[float]) -> dict[str, str]:
+    """The machine and software the run measured."""
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        models = [
+            line.split(":", 1)[1].strip()
+            for line in cpuinfo.read_text().splitlines()
+            if line.startswith("model name")
+        ]
+        cpu = models[0] if models else cpu
+    packages = (
+        "Django",
+        "djangorestframework",
+        "djangorestframework-simplejwt",
+        "django-oauth-toolkit",
+        "PyJWT",
+        "cryptography",
+        "gunicorn",
+    )
+    return {
+        "date": datetime.now(tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "CPU": f"{cpu}, {os.cpu_count()} logical cores",
+        "memory": _memory(),
+        "OS": platform.platform(),
+        "Python": platform.python_version(),
+        "packages": ", ".join(f"{name} {version(name)}" for name in packages),
+        "databases": ", ".join(
+            f"{DATABASE_LABELS[result['database']]} ({result['server']})" for result in results
+        ),
+        "load average (1 min) at start and end": " / ".join(f"{value:.2f}" for value in load),
+    }
+
+
+def _memory() -> str:
+    meminfo = Path("/proc/meminfo")
+    if not meminfo.exists():
+        return "unknown"
+    kilobytes = int(meminfo.read_text().split()[1])
+    return f"{kilobytes / 1024 / 1024:.1f} GiB"
+
+
+METHOD = """
+## Method
+
+- **Interleaving.** Each repeat runs every case once, in an order rotated by one
+  per repeat; a case runs a batch of calls sized to about the same time for all.
+  The figure of a case is the median of its batches' mean times; the table above
+  shows the median and the min-max over repeats.
+- **Floors.** `PyJWT …` is `jwt.decode(token, key, algorithms=[alg], audience=…,
+  issuer=…)` of a token with bearer_auth's claims and a prepared key object: the
+  parse + verify cost below which no verifier gets. `ORM pk get` is
+  `User.objects.get(pk=…)`; `raw SELECT` is the same row through a cursor.
+- **Setup shared by all cases.** One Django project (`bench/settings.py`) with
+  bearer_auth, simplejwt (+ `token_blacklist`) and DOT installed; Security and
+  Common middleware; persistent database connections (`CONN_MAX_AGE = None`);
+  local-memory cache; Django's default password hasher (PBKDF2). bearer_auth's
+  keys come from `SIGNING_KEYS` (RSA 2048, P-256, Ed25519); simplejwt signs HS256
+  with `SIGNING_KEY` and RS256 with its own `TokenBackend`; DOT's tokens are
+  opaque and stored hashed. Every call of every case is checked to succeed (a
+  user, a 200), so no failure path is ever timed.
+- **gunicorn.** Two servers (bearer_auth strict and stateless mode), 2 sync
+  workers each, `wrk -t1 -c4` for a fixed time per URL and repeat; any non-2xx
+  answer or socket error fails the run. wrk shares the 2 cores with gunicorn.
+- **Sign-in and refresh** go through the test client: bearer_auth's
+  `/auth/token/` and `/auth/token/refresh/`, simplejwt's `TokenObtainPairView`
+  and `TokenRefreshView` (rotation + blacklist), DOT's own `TokenView` with the
+  refresh-token grant of a public client. Each refresh spends the token the last
+  one returned.
+- **Scale** bulk-inserts sessions (a `TokenSession`, DOT access and refresh
+  token rows per family, over 100 users) and times strict authentication and
+  refresh with the small, then the large count.
+"""
+
+LESSONS = """
+## What the profile showed (cProfile, strict RS256, before the optimisations)
+
+- Two thirds of a strict-mode `authenticate()` was Django building and
+  compiling the same `select_related` queryset on every request
+  (`filter()`, `get()`, `SQLCompiler.as_sql`/`get_select`/`get_related_selections`),
+  not the database: the raw `SELECT` of the same row costs about a tenth of
+  `User.objects.get(pk=…)`. The query is now written once per database from the
+  models' metadata and executed through the cursor; rows become real model
+  instances with `Model.from_db` (the user complete, the token row with the
+  columns read, the rest deferred).
+- PyJWT's parser checks every character of every segment in Python.
+  `jwt.get_unverified_header(token)` parsed the whole token (payload and
+  signature too) only to find `kid`, and `jwt.decode` parsed it all again. Only
+  the header segment is parsed now, and its checked `kid` is remembered by the
+  segment's exact text (every token of one key has the same header).
+- What is left is PyJWT's decode (the floor), the one query, the password
+  fingerprint HMAC and the model instances.
+"""

@@ -1,0 +1,113 @@
+"""Django settings of the benchmark: bearer_auth, simplejwt and DOT side by side.
+
+One project serves every case, so each request crosses the same middleware
+and DRF machinery whichever class authenticates it. The environment chooses
+the database (``BENCH_DATABASE_URL``, else a SQLite file in ``BENCH_DIR``),
+the signing keys (PEM files the runner writes to ``BENCH_DIR``) and the
+bearer_auth verification mode (``BENCH_VERIFY_MODE``, for the gunicorn server
+of the stateless case).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+
+from bearer_auth.settings import oauth2_provider_settings
+
+BENCH_DIR = Path(os.environ.get("BENCH_DIR", Path(tempfile.gettempdir()) / "bearer-auth-bench"))
+#: The PEM private keys the runner generated, by algorithm.
+BENCH_KEY_FILES = {alg: BENCH_DIR / f"{alg.lower()}.pem" for alg in ("RS256", "ES256", "EdDSA")}
+#: simplejwt's HS256 secret (and the PyJWT HS256 floor's).
+BENCH_HS256_SECRET = "bench-hs256-secret-0123456789abcdef-0123456789abcdef"
+
+SECRET_KEY = "bench-only-secret-key-not-for-production-0123456789abcdefghij"
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
+    "oauth2_provider",
+    "bearer_auth",
+]
+
+# What a JSON API needs; the same stack for every case.
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
+
+ROOT_URLCONF = "bench.urls"
+WSGI_APPLICATION = "bench.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    }
+]
+
+if os.environ.get("BENCH_DATABASE_URL"):
+    DATABASES = {"default": dj_database_url.parse(os.environ["BENCH_DATABASE_URL"])}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(BENCH_DIR / "bench.sqlite3"),
+        }
+    }
+# Persistent connections, as any production deployment configures them: a
+# new PostgreSQL connection per request would swamp every difference measured.
+DATABASES["default"]["CONN_MAX_AGE"] = None
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+AUTH_USER_MODEL = "bearer_auth.User"
+# PASSWORD_HASHERS is Django's default (PBKDF2): sign-in is measured against it.
+
+USE_TZ = True
+TIME_ZONE = "UTC"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+LOGGING = {"version": 1, "disable_existing_loggers": False}
+
+BEARER_AUTH = {
+    "ISSUER": "https://bench.example",
+    "VERIFY_MODE": os.environ.get("BENCH_VERIFY_MODE", "strict"),
+    # Every algorithm verifies; the first key signs (the runner reorders for minting).
+    "SIGNING_KEYS": [str(path) for path in BENCH_KEY_FILES.values()],
+    "ACCESS_TOKEN_LIFETIME": timedelta(hours=6),
+    "ACCEPT_OPAQUE_TOKENS": True,
+    # Throttles count in the cache on every call, so they stay on, just high.
+    "SIGN_IN_THROTTLE_RATES": {"account": "1000000/min", "ip": "1000000/min"},
+    "REFRESH_THROTTLE_RATE": "1000000/min",
+    "DEFAULT_SCOPES": ["read", "write"],
+}
+
+OAUTH2_PROVIDER = oauth2_provider_settings(
+    SCOPES={"read": "Read", "write": "Write"},
+    DEFAULT_SCOPES=["read", "write"],
+    ACCESS_TOKEN_EXPIRE_SECONDS=6 * 3600,
+)
+
+SIMPLE_JWT = {
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": BENCH_HS256_SECRET,
+    "ACCESS_TOKEN_LIFETIME": timedelta(hours=6),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": False,
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+}

@@ -1,0 +1,187 @@
+"""One database's whole run, in its own process: ``python -m bench.worker --database sqlite``.
+
+Django is configured once per process, so the runner (:mod:`bench.__main__`)
+starts one worker per database and merges their JSON results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+DEFAULT_DIR = Path(tempfile.gettempdir()) / "bearer-auth-bench"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How long and how large: the full run, or the short CI smoke run."""
+
+    repeats: int
+    batch_seconds: float
+    slow_repeats: int  # sign-in: each call hashes a password
+    http_seconds: int
+    http_repeats: int
+    scale_small: int
+    scale_large: int
+
+
+FULL = Plan(
+    repeats=9,
+    batch_seconds=0.15,
+    slow_repeats=5,
+    http_seconds=4,
+    http_repeats=3,
+    scale_small=1_000,
+    scale_large=100_000,
+)
+SHORT = Plan(
+    repeats=2,
+    batch_seconds=0.005,
+    slow_repeats=1,
+    http_seconds=1,
+    http_repeats=1,
+    scale_small=50,
+    scale_large=500,
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.worker")
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--postgres-url", default="postgres://postgres@127.0.0.1:5432/ba_bench")
+    parser.add_argument("--dir", type=Path, default=DEFAULT_DIR)
+    parser.add_argument("--short", action="store_true")
+    parser.add_argument("--only", default="", help="comma-separated phases to run")
+    parser.add_argument("--output", type=Path, required=True)
+    args = parser.parse_args(argv)
+    plan = SHORT if args.short else FULL
+    args.dir.mkdir(parents=True, exist_ok=True)
+    write_keys(args.dir)
+    os.environ["BENCH_DIR"] = str(args.dir)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    if args.database == "postgres":
+        os.environ["BENCH_DATABASE_URL"] = args.postgres_url
+        recreate_postgres_database(args.postgres_url)
+    else:
+        os.environ.pop("BENCH_DATABASE_URL", None)
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            (args.dir / f"bench.sqlite3{suffix}").unlink(missing_ok=True)
+    phases = set(filter(None, args.only.split(","))) or {
+        "auth",
+        "signin",
+        "refresh",
+        "http",
+        "scale",
+    }
+    result = run(args.database, plan, phases, args.dir)
+    args.output.write_text(json.dumps(result, indent=2))
+    return 0
+
+
+def run(database: str, plan: Plan, phases: set[str], directory: Path) -> dict[str, Any]:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from bench import cases, fixtures
+    from bench.timing import run_interleaved
+
+    call_command("migrate", verbosity=0)
+    data = fixtures.create_fixtures()
+    measurements: dict[str, Any] = {}
+
+    def measure(name: str, group: list[Any], repeats: int) -> None:
+        started = time.monotonic()
+        found = run_interleaved(group, repeats=repeats, batch_seconds=plan.batch_seconds)
+        measurements.update({key: value.as_dict() for key, value in found.items()})
+        _log(f"{database}: {name} done in {time.monotonic() - started:.0f}s")
+
+    if "auth" in phases:
+        measure(
+            "authenticate",
+            cases.authenticate_cases(data) + cases.client_cases(data),
+            plan.repeats,
+        )
+    if "signin" in phases:
+        measure("sign-in", cases.sign_in_cases(data), plan.slow_repeats)
+    if "refresh" in phases:
+        measure("refresh", cases.refresh_cases(data), plan.repeats)
+    if "http" in phases:
+        from bench import http
+
+        started = time.monotonic()
+        measurements.update(http.run_http(data, database=database, plan=plan, directory=directory))
+        _log(f"{database}: gunicorn done in {time.monotonic() - started:.0f}s")
+    if "scale" in phases:
+        from bench import scale
+
+        measurements.update(scale.run_scale(data, plan=plan, log=_log))
+    return {
+        "database": database,
+        "server": f"{connection.vendor} {_server_version(connection)}",
+        "measurements": measurements,
+    }
+
+
+def write_keys(directory: Path) -> None:
+    """Generate the benchmark's RSA, P-256 and Ed25519 keys once per directory."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+    makers = {
+        "rs256": lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048),
+        "es256": lambda: ec.generate_private_key(ec.SECP256R1()),
+        "eddsa": ed25519.Ed25519PrivateKey.generate,
+    }
+    for name, make in makers.items():
+        path = directory / f"{name}.pem"
+        if not path.exists():
+            path.write_bytes(
+                make().private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                )
+            )
+
+
+def recreate_postgres_database(url: str) -> None:
+    """Drop and create the benchmark's own database (never anyone else's)."""
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    if not name.startswith("ba_bench"):
+        raise SystemExit(f"refusing to recreate {name!r}: the benchmark's database is ba_bench*")
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def _server_version(connection: Any) -> str:
+    if connection.vendor == "sqlite":
+        import sqlite3
+
+        return sqlite3.sqlite_version
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        return str(cursor.fetchone()[0])
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
