@@ -1,0 +1,157 @@
+"""Sign-in attacks (RFC 6749 §10.10, RFC 9700 §4.15; OWASP ASVS V6 authentication).
+
+``tests/test_sign_in.py`` proves the four failure kinds answer identically
+and that passwords are bounded; ``tests/test_throttling.py`` covers the
+budgets one by one. Here the attacker's view: credential stuffing from many
+IPs, password spraying from one IP, identifier spellings that dodge a
+budget, lookalike identifiers, and what a throttled or failed answer leaks.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from bearer_auth.settings import bearer_settings
+from bearer_auth.tokens import user_subject
+from tests.factories import UserFactory
+from tests.first_party import TOKEN_URL
+from tests.issuing import claims_of
+
+pytestmark = pytest.mark.django_db
+
+
+def attempt(identifier: str, password: str, *, ip: str = "10.0.0.1", field: str = "email") -> Any:
+    return APIClient().post(
+        TOKEN_URL, {field: identifier, "password": password}, format="json", REMOTE_ADDR=ip
+    )
+
+
+def test_credential_stuffing_from_many_ips_hits_the_account_budget(
+    user: Any, password: str
+) -> None:
+    """Five wrong guesses from five IPs spend the account's budget (5/min)."""
+    for index in range(5):
+        assert attempt(user.email, f"guess-{index}", ip=f"10.1.0.{index}").status_code == 400
+    wrong = attempt(user.email, "guess-6", ip="10.1.0.200")
+    right = attempt(user.email, password, ip="10.1.0.201")
+    assert wrong.status_code == right.status_code == 429
+    # No oracle: the throttled answer is the same whether the password was right.
+    assert wrong.content == right.content
+    assert sorted(wrong.headers) == sorted(right.headers)
+    assert "access_token" not in right.json()
+
+
+def test_password_spraying_from_one_ip_does_not_lock_out_users_elsewhere(password: str) -> None:
+    """The attacker's IP budget (30/min) stops the spray; a user on another IP signs in."""
+    victims = [UserFactory(password=password) for _ in range(31)]
+    for victim in victims[:30]:
+        assert attempt(victim.email, "Summer2026!", ip="203.0.113.7").status_code == 400
+    assert attempt(victims[30].email, "Summer2026!", ip="203.0.113.7").status_code == 429
+    assert attempt(victims[30].email, password, ip="203.0.113.7").status_code == 429
+    assert attempt(victims[30].email, password, ip="198.51.100.20").status_code == 200
+    assert attempt(victims[0].email, password, ip="198.51.100.21").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "spellings",
+    [
+        ["{email}", "{upper}", " {email}", "{email} ", "{title}"],
+        ["{email}", "{email}", "{email}", "{email}", "{upper}"],
+    ],
+)
+def test_identifier_spellings_share_one_account_budget(
+    user: Any, password: str, spellings: list[str]
+) -> None:
+    variants = {
+        "email": user.email,
+        "upper": user.email.upper(),
+        "title": user.email.title(),
+    }
+    for index, spelling in enumerate(spellings):
+        field = "username" if index % 2 else "email"
+        identifier = spelling.format(**variants)
+        assert attempt(identifier, "wrong", ip=f"10.2.0.{index}", field=field).status_code == 400
+    assert attempt(user.email, password, ip="10.2.0.99").status_code == 429
+
+
+@pytest.mark.parametrize("spelling", ["upper", "padded", "title"])
+def test_identifier_spellings_sign_in_the_same_account(
+    user: Any, password: str, spelling: str
+) -> None:
+    identifier = {
+        "upper": user.email.upper(),
+        "padded": f"  {user.email}  ",
+        "title": user.email.title(),
+    }[spelling]
+    response = attempt(identifier, password)
+    assert response.status_code == 200
+    assert claims_of(response.json()["access_token"])["sub"] == user_subject(user)
+
+
+@pytest.mark.parametrize(
+    "identifier",
+    [
+        "%@example.com",
+        "user_@example.com",
+        "%",
+        "_",
+        "*",
+        ".*",
+        "user%",
+        "us\u0435r@example.com",  # Cyrillic e
+        "user@example.com.",
+        "user@example.com\u200b",
+        "' OR '1'='1",
+        '{"$ne": null}',
+    ],
+)
+def test_wildcards_and_lookalikes_match_no_account(password: str, identifier: str) -> None:
+    UserFactory(email="user@example.com", password=password)
+    UserFactory(email="user1@example.com", password=password)
+    response = attempt(identifier, password)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
+
+
+def test_sign_in_ignores_client_grant_and_privilege_fields(user: Any, password: str) -> None:
+    """Only email/username, password and scope are read; the client is always first party."""
+    victim_client = "victim-oauth-client"
+    response = APIClient().post(
+        TOKEN_URL,
+        {
+            "email": user.email,
+            "password": password,
+            "client_id": victim_client,
+            "client_secret": "x",
+            "grant_type": "client_credentials",
+            "is_staff": True,
+            "sub": "someone-else",
+            "aud": "https://other.test",
+        },
+        format="json",
+    )
+    assert response.status_code == 200
+    claims = claims_of(response.json()["access_token"])
+    assert claims["client_id"] == bearer_settings.FIRST_PARTY_CLIENT_ID
+    assert claims["sub"] == user_subject(user)
+    assert claims["aud"] == "https://issuer.test"
+
+
+def test_sign_in_leaks_nothing_to_logs_or_cookies(
+    user: Any, password: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    failed = attempt(user.email, "wrong-password-xyz")
+    succeeded = attempt(user.email, password, ip="10.3.0.1")
+    assert failed.status_code == 400
+    assert succeeded.status_code == 200
+    for response in (failed, succeeded):
+        assert "Set-Cookie" not in response
+        assert not response.cookies
+    body = succeeded.json()
+    for secret in (password, "wrong-password-xyz", body["access_token"], body["refresh_token"]):
+        assert secret not in caplog.text
