@@ -21,13 +21,22 @@ MAX_SCOPE_LENGTH: Final = 1024
 MAX_TOKEN_LENGTH: Final = 8 * 1024
 
 
+class StringField(serializers.CharField):
+    """A ``CharField`` that takes JSON strings only, not numbers (``1e999`` is not ``"inf"``)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class SignInSerializer(serializers.Serializer[Any]):
     """``email`` (or its alias ``username``), ``password`` and an optional ``scope``."""
 
-    email = serializers.CharField(max_length=MAX_IDENTIFIER_LENGTH, required=False)
-    username = serializers.CharField(max_length=MAX_IDENTIFIER_LENGTH, required=False)
-    password = serializers.CharField(max_length=MAX_PASSWORD_LENGTH, trim_whitespace=False)
-    scope = serializers.CharField(max_length=MAX_SCOPE_LENGTH, required=False, allow_blank=True)
+    email = StringField(max_length=MAX_IDENTIFIER_LENGTH, required=False)
+    username = StringField(max_length=MAX_IDENTIFIER_LENGTH, required=False)
+    password = StringField(max_length=MAX_PASSWORD_LENGTH, trim_whitespace=False)
+    scope = StringField(max_length=MAX_SCOPE_LENGTH, required=False, allow_blank=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         identifier = attrs.get("email") or attrs.get("username")
@@ -40,12 +49,12 @@ class SignInSerializer(serializers.Serializer[Any]):
 class RefreshSerializer(serializers.Serializer[Any]):
     """``refresh_token`` and an optional narrower ``scope``."""
 
-    refresh_token = serializers.CharField(max_length=MAX_TOKEN_LENGTH)
-    scope = serializers.CharField(max_length=MAX_SCOPE_LENGTH, required=False, allow_blank=True)
+    refresh_token = StringField(max_length=MAX_TOKEN_LENGTH)
+    scope = StringField(max_length=MAX_SCOPE_LENGTH, required=False, allow_blank=True)
 
 
 class RevokeSerializer(serializers.Serializer[Any]):
     """RFC 7009 §2.1: ``token`` and an optional ``token_type_hint`` (which may be ignored)."""
 
-    token = serializers.CharField(max_length=MAX_TOKEN_LENGTH)
-    token_type_hint = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    token = StringField(max_length=MAX_TOKEN_LENGTH)
+    token_type_hint = StringField(max_length=64, required=False, allow_blank=True)

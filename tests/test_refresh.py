@@ -242,7 +242,7 @@ def test_malformed_refresh_requests_are_invalid_request(client, data, content_ty
 
 def test_refresh_query_count(django_assert_max_num_queries, user, password):
     tokens = sign_in(user, password)
-    with django_assert_max_num_queries(24):
+    with django_assert_max_num_queries(25):
         response = refresh(tokens["refresh_token"])
     assert response.status_code == 200
 

@@ -245,6 +245,10 @@ def test_the_four_failed_sign_ins_take_similar_time(settings, password):
             b'{"email": "a@example.com", "password": true}', "application/json", id="password-bool"
         ),
         pytest.param(b"", "application/json", id="empty"),
+        pytest.param(b'{"email": 1e999, "password": "p"}', "application/json", id="email-inf"),
+        pytest.param(
+            b'{"email": "a@example.com", "password": 12345}', "application/json", id="password-int"
+        ),
     ],
 )
 def test_malformed_requests_are_rfc6749_invalid_request(data, content_type):
