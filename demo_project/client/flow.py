@@ -109,14 +109,10 @@ def _is_loopback(url: str) -> bool:
 
 
 def _session(
-    registration: ClientRegistration, *, redirect_uri: str, state: str | None = None
+    registration: ClientRegistration, *, redirect_uri: str, scope: list[str] | None
 ) -> OAuth2Session:
     return OAuth2Session(
-        registration.client_id,
-        redirect_uri=redirect_uri,
-        scope=list(SCOPES),
-        state=state,
-        pkce="S256",
+        registration.client_id, redirect_uri=redirect_uri, scope=scope, pkce="S256"
     )
 
 
@@ -125,7 +121,7 @@ def start_authorization(
 ) -> AuthorizationRequest:
     """Build the authorization URL with a fresh ``state`` and an S256 PKCE pair (step 3)."""
     allow_http_on_loopback(endpoints.authorization)
-    oauth = _session(registration, redirect_uri=redirect_uri)
+    oauth = _session(registration, redirect_uri=redirect_uri, scope=list(SCOPES))
     url, state = oauth.authorization_url(endpoints.authorization)
     # requests-oauthlib keeps the PKCE verifier on the session object, which
     # does not outlive this HTTP request: the client keeps it for step 5.
@@ -151,7 +147,10 @@ def exchange_code(
     answers (RFC 6749 §5.2) are returned, not raised, so the page can show them.
     """
     allow_http_on_loopback(endpoints.token)
-    oauth = _session(registration, redirect_uri=redirect_uri)
+    # No scope here: the token request does not repeat it, and the server may
+    # grant fewer scopes than step 3 asked for (RFC 6749 §3.3), which
+    # oauthlib would otherwise raise as a Warning. The response shows the grant.
+    oauth = _session(registration, redirect_uri=redirect_uri, scope=None)
     oauth._code_verifier = code_verifier  # kept in the visitor's session since step 3
     answered: list[requests.Response] = []
 

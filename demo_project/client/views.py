@@ -63,7 +63,7 @@ def _redirect_uri(request: HttpRequest) -> str:
     return request.build_absolute_uri(reverse("demo_client:callback"))
 
 
-def _page(request: HttpRequest, fragment: str = "") -> HttpResponseRedirect:
+def _page(fragment: str = "") -> HttpResponseRedirect:
     return HttpResponseRedirect(reverse("demo_client:index") + fragment)
 
 
@@ -81,48 +81,59 @@ def page_context(request: HttpRequest, *, refusal: str | None = None) -> dict[st
     """Build the page's context from the session, with every credential masked."""
     flow = _flow(request)
     registration = _registration()
-    authorization = flow.get("authorization")
-    token = flow.get("token")
     check = flow.get("check")
-    steps_done = {
-        1: registration is not None,
-        2: "choice" in flow,
-        3: authorization is not None,
-        4: bool(flow.get("callback")) and not flow["callback"].get("error"),
-        5: token is not None,
-        6: bool(check and check["verified"]),
-        7: bool(flow.get("api")),
-    }
+    verified = bool(check and check["verified"])
+    callback = flow.get("callback")
     return {
-        "registration": registration
-        and {
-            "client_id": registration.client_id,
-            "redirect_uri": _redirect_uri(request),
-            "scopes": " ".join(SCOPES),
-        },
+        "registration": _shown_registration(request, registration) if registration else None,
         "choice": flow.get("choice"),
-        "authorization": authorization
-        and {
-            "url": authorization["url"],
-            "state": authorization["state"],
-            "code_challenge": authorization["code_challenge"],
-            "code_verifier": mask(authorization["code_verifier"]),
-        },
-        "callback": flow.get("callback"),
+        "authorization": _shown_authorization(flow["authorization"])
+        if "authorization" in flow
+        else None,
+        "callback": callback,
         "code_waiting": "code" in flow,
-        "token": token,
-        "check": check
-        and {
-            "verified": check["verified"],
-            "detail": check["detail"],
-            "header": json.dumps(check["header"], indent=2),
-            "claims": json.dumps(check["claims"], indent=2),
-        },
-        "can_call_api": bool(flow.get("access_token")) and steps_done[6],
+        "token": flow.get("token"),
+        "check": _shown_check(check) if check else None,
+        "can_call_api": verified and bool(flow.get("access_token")),
         "api_calls": flow.get("api", []),
-        "steps_done": steps_done,
+        "steps_done": {
+            1: registration is not None,
+            2: "choice" in flow,
+            3: "authorization" in flow,
+            4: bool(callback and not callback["error"]),
+            5: "token" in flow,
+            6: verified,
+            7: bool(flow.get("api")),
+        },
         "refusal": refusal,
         "max_title_length": MAX_TITLE_LENGTH,
+    }
+
+
+def _shown_registration(request: HttpRequest, registration: ClientRegistration) -> dict[str, str]:
+    # The client secret is deliberately absent.
+    return {
+        "client_id": registration.client_id,
+        "redirect_uri": _redirect_uri(request),
+        "scopes": " ".join(SCOPES),
+    }
+
+
+def _shown_authorization(authorization: dict[str, str]) -> dict[str, str]:
+    return {
+        "url": authorization["url"],
+        "state": authorization["state"],
+        "code_challenge": authorization["code_challenge"],
+        "code_verifier": mask(authorization["code_verifier"]),
+    }
+
+
+def _shown_check(check: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "verified": check["verified"],
+        "detail": check["detail"],
+        "header": json.dumps(check["header"], indent=2),
+        "claims": json.dumps(check["claims"], indent=2),
     }
 
 
@@ -135,11 +146,11 @@ class ChoiceView(View):
         registration = _registration()
         if registration is None:
             messages.error(request, _("The client is not registered: run manage.py demo_setup."))
-            return _page(request)
+            return _page()
         choice = request.POST.get("choice")
         if choice == "decline":
             _save(request, {"choice": "declined"})
-            return _page(request, "#step-2")
+            return _page("#step-2")
         if choice != "third-party":
             return HttpResponseBadRequest(_("Choose whether to sign in with the demo server."))
         authorization = start_authorization(
@@ -171,9 +182,10 @@ class CallbackView(View):
     The ``state`` must be the one this browser was sent off with at step 3
     (RFC 6749 §10.12); anything else is refused with a 400 and changes
     nothing, so a forged callback cannot end or hijack the visitor's flow.
+    GET only: a ``HEAD`` (a link checker, a prefetch) must not use up the state.
     """
 
-    http_method_names = ["get", "head"]
+    http_method_names = ["get"]
 
     def get(self, request: HttpRequest) -> HttpResponse:
         flow = _flow(request)
@@ -194,7 +206,7 @@ class CallbackView(View):
         if code and not error:
             flow["code"] = code
         _save(request, flow)
-        return _page(request, "#step-4")
+        return _page("#step-4")
 
     def _refusal(self, state: str | None, expected: str | None) -> str | None:
         if not state:
@@ -225,7 +237,7 @@ class TokenRequestView(View):
         registration = _registration()
         if registration is None or "code" not in flow:
             messages.error(request, _("There is no authorization code to exchange: start again."))
-            return _page(request)
+            return _page()
         endpoints = ServerEndpoints.for_request(request)
         # The code is single-use: it leaves the session whatever the server answers.
         code = flow.pop("code")
@@ -252,7 +264,7 @@ class TokenRequestView(View):
                 "detail": check.detail,
             }
         _save(request, flow)
-        return _page(request, "#step-5")
+        return _page("#step-5")
 
 
 class ApiCallView(View):
@@ -265,7 +277,7 @@ class ApiCallView(View):
         check = flow.get("check")
         if not (flow.get("access_token") and check and check["verified"]):
             messages.error(request, _("There is no verified access token to call the API with."))
-            return _page(request)
+            return _page()
         title = request.POST.get("title", "").strip()[:MAX_TITLE_LENGTH]
         exchange = call_notes_api(
             flow["access_token"],
@@ -274,7 +286,7 @@ class ApiCallView(View):
         )
         flow["api"] = [exchange.as_record(), *flow.get("api", [])][:SHOWN_API_CALLS]
         _save(request, flow)
-        return _page(request, "#step-7")
+        return _page("#step-7")
 
 
 class ResetView(View):
@@ -284,4 +296,4 @@ class ResetView(View):
 
     def post(self, request: HttpRequest) -> HttpResponse:
         request.session.pop(SESSION_KEY, None)
-        return _page(request)
+        return _page()
