@@ -19,6 +19,7 @@ import json
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -61,6 +62,8 @@ _TOKEN_URI: Final = "/auth/token/"
 _USER_AGENT_LENGTH: Final = 512  # TokenSession.user_agent
 # Every failed sign-in answers with this one description, whatever the reason.
 _BAD_CREDENTIALS: Final = _("The email or password is incorrect.")
+# True while this module drives oauthlib's refresh grant (see first_party_grant_in_progress).
+_first_party_grant: ContextVar[bool] = ContextVar("bearer_auth_first_party_grant", default=False)
 # oauthlib error codes on the refresh grant, and the error each one becomes.
 _GRANT_ERRORS: Final[Mapping[str, type[BearerAuthError]]] = {
     "invalid_request": InvalidRequest,
@@ -132,6 +135,17 @@ def first_party_application() -> Any:
         },
     )
     return application
+
+
+def first_party_grant_in_progress() -> bool:
+    """Tell whether the running oauthlib grant was started by :func:`refresh`.
+
+    For the OAuth validator: a first-party refresh token must be refreshed
+    here, never through DOT's ``/o/token/``, which would skip the session
+    lock, the absolute session lifetime and the password check. The
+    validator refuses ``FIRST_PARTY_CLIENT_ID`` when this is ``False``.
+    """
+    return _first_party_grant.get()
 
 
 def sign_in(
@@ -379,6 +393,7 @@ def _rotate(
         if not _session_usable(session):
             _revoke_family(session.token_family)
             return InvalidGrant()
+    marker = _first_party_grant.set(True)
     try:
         _headers, body, status = get_oauthlib_core().server.create_token_response(
             _TOKEN_URI,
@@ -395,6 +410,8 @@ def _rotate(
         )
     except OAuth2Error as exc:
         body, status = exc.json, exc.status_code
+    finally:
+        _first_party_grant.reset(marker)
     data = json.loads(body)
     if status != 200:
         _sync_revoked_session(session)

@@ -12,7 +12,9 @@ from django.db import DatabaseError
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
+from bearer_auth import services
 from bearer_auth.models import TokenSession
+from bearer_auth.oauth import OAuth2Validator
 from tests.factories import ApplicationFactory
 from tests.first_party import (
     REFRESH_URL,
@@ -259,3 +261,18 @@ def test_session_row_is_kept_for_the_family(user, password):
     refreshed = refresh(tokens["refresh_token"]).json()
     assert TokenSession.objects.count() == 1
     assert session_of(refreshed["refresh_token"]) == session_of(tokens["refresh_token"])
+
+
+def test_the_refresh_grant_runs_marked_as_first_party(user, password):
+    tokens = sign_in(user, password)
+    seen: list[bool] = []
+    original = OAuth2Validator.validate_refresh_token
+
+    def spy(self, *args, **kwargs):
+        seen.append(services.first_party_grant_in_progress())
+        return original(self, *args, **kwargs)
+
+    with mock.patch.object(OAuth2Validator, "validate_refresh_token", spy):
+        assert refresh(tokens["refresh_token"]).status_code == 200
+    assert seen == [True]
+    assert services.first_party_grant_in_progress() is False
