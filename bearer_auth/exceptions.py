@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
+from django.utils import translation
 from django.utils.encoding import force_str
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
@@ -55,12 +56,17 @@ class BearerAuthError(APIException):
     challenge: ClassVar[bool] = False
 
     def __init__(self, detail: Any = None, code: str | None = None) -> None:
-        description = force_str(detail if detail is not None else self.default_detail)
+        message = detail if detail is not None else self.default_detail
+        description = force_str(message)
         super().__init__({"error": self.error, "error_description": description}, self.error)
         self.description = description
         if self.challenge:
+            # The body speaks the user's language; the header stays English,
+            # since an HTTP header value carries ASCII only (RFC 6750 §3).
+            with translation.override("en"):
+                header_description = force_str(message)
             self.auth_header = www_authenticate(
-                error=self.error, description=description, scope=self.challenge_scope()
+                error=self.error, description=header_description, scope=self.challenge_scope()
             )
 
     def challenge_scope(self) -> str | None:
