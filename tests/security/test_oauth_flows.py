@@ -1,0 +1,212 @@
+"""OAuth flow attacks (RFC 6749 §10, RFC 7636, RFC 9700 §4; RFC 8252 §8).
+
+``tests/test_oauth_refusals.py`` and ``tests/test_consent.py`` cover PKCE
+methods and verifiers, the basic redirect-URI mismatches, code reuse, expiry
+and theft, client authentication, scopes, grants and throttling. Added here:
+more redirect-URI smuggling, server-side request forgery through URLs a
+request may carry (``request_uri``, URL-shaped ``client_id``), mixing two
+client authentication methods, clickjacking and caching of the consent page,
+and where an anonymous visitor is sent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from django.test import Client
+from oauth2_provider.models import get_access_token_model, get_grant_model
+
+from tests.oauth_client import (
+    HTTPS_CALLBACK,
+    SECRET,
+    authorization_params,
+    basic_auth,
+    make_application,
+    pkce_pair,
+)
+from tests.security.conftest import NetworkGuard
+from tests.security.flows import authorize, exchange
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def browser(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _assert_no_redirect_elsewhere(response: Any) -> None:
+    location = response.get("Location", "")
+    assert not location or location.startswith(HTTPS_CALLBACK + "?"), location
+
+
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [
+        "https://client.example@attacker.example/callback",
+        "https://client.example/callback@attacker.example",
+        "https://client.example/callback/../../attacker",
+        "https://client.example/callback/..%2F..%2Fattacker",
+        "https://client.example/callback%2F..%2F",
+        "https://client.example/callback#fragment",
+        "https://client.example/callback#",
+        "https://client.example/callback;param",
+        "https://client.example/callback\\@attacker.example",
+        "https://client.example\\@attacker.example/callback",
+        "https://client.ex\u0430mple/callback",  # Cyrillic a
+        "https://client.example./callback",
+        "https://client.example%2eattacker.example/callback",
+        "https:/client.example/callback",
+        "https:client.example/callback",
+        "javascript:alert(1)//https://client.example/callback",
+        "data:text/html,https://client.example/callback",
+        " https://client.example/callback",
+        "https://client.example/callback ",
+        "https://client.example/callback\x00",
+        "https://client.example/callback\r\nSet-Cookie: x=1",
+    ],
+)
+def test_smuggled_redirect_uris_are_never_followed(browser: Client, redirect_uri: str) -> None:
+    application = make_application(redirect_uris=HTTPS_CALLBACK)
+    _, challenge = pkce_pair()
+    params = authorization_params(application, challenge, redirect_uri=redirect_uri)
+    response = browser.get("/o/authorize/", params)
+    assert 400 <= response.status_code < 500, response.status_code
+    _assert_no_redirect_elsewhere(response)
+    assert not get_grant_model().objects.exists()
+
+
+def test_redirect_uri_smuggled_into_the_consent_post_issues_no_code(browser: Client) -> None:
+    """The consent form is re-validated on POST: a tampered ``redirect_uri`` gets no code."""
+    from tests.oauth_client import form_fields
+
+    application = make_application(redirect_uris=HTTPS_CALLBACK)
+    _, challenge = pkce_pair()
+    page = browser.get("/o/authorize/", authorization_params(application, challenge))
+    fields = form_fields(page.content.decode())
+    fields.update(allow="on", redirect_uri="https://attacker.example/callback")
+    response = browser.post("/o/authorize/", fields)
+    _assert_no_redirect_elsewhere(response)
+    assert not get_grant_model().objects.exists()
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"request_uri": "https://attacker.example/request.jwt"},
+        {"request": "eyJhbGciOiJub25lIn0.eyJyZWRpcmVjdF91cmkiOiJodHRwczovL2F0dGFja2VyIn0."},
+        {"client_id": "https://attacker.example/client-metadata.json"},
+        {"id_token_hint": "eyJhbGciOiJub25lIn0.e30."},
+        {"resource": "https://attacker.example/api"},
+        {"registration": '{"jwks_uri": "https://attacker.example/jwks"}'},
+    ],
+    ids=lambda extra: next(iter(extra)),
+)
+def test_urls_in_an_authorization_request_are_never_fetched(
+    browser: Client, no_outbound: NetworkGuard, extra: dict[str, str]
+) -> None:
+    """No JAR/PAR, no client metadata documents, no dynamic registration: no SSRF."""
+    application = make_application()
+    _, challenge = pkce_pair()
+    params = {**authorization_params(application, challenge), **extra}
+    response = browser.get("/o/authorize/", params)
+    assert response.status_code in {200, 400}
+    _assert_no_redirect_elsewhere(response)
+    if "client_id" in extra:
+        assert response.status_code == 400
+
+
+def test_anonymous_visitor_is_sent_to_a_local_sign_in_page(no_outbound: NetworkGuard) -> None:
+    application = make_application()
+    _, challenge = pkce_pair()
+    response = Client().get("/o/authorize/", authorization_params(application, challenge))
+    assert response.status_code == 302
+    target = urlsplit(response["Location"])
+    assert target.scheme == ""
+    assert target.netloc == ""
+    assert target.path == "/accounts/login/"
+
+
+def test_sign_in_page_does_not_follow_an_external_next(user: Any, password: str) -> None:
+    response = Client().post(
+        "/accounts/login/?next=https://attacker.example/phish",
+        {"username": user.get_username(), "password": password},
+    )
+    assert response.status_code == 302
+    assert urlsplit(response["Location"]).netloc in {"", "testserver"}
+
+
+def test_consent_page_cannot_be_framed_or_cached(browser: Client) -> None:
+    application = make_application()
+    _, challenge = pkce_pair()
+    response = browser.get("/o/authorize/", authorization_params(application, challenge))
+    assert response.status_code == 200
+    assert response["X-Frame-Options"] == "DENY"
+    cache_control = response["Cache-Control"]
+    assert "no-store" in cache_control or "no-cache" in cache_control
+    assert "private" in cache_control or "no-store" in cache_control
+
+
+def test_two_client_authentication_methods_at_once_are_refused(user: Any) -> None:
+    """RFC 6749 §2.3: one method per request; Basic for A plus A's secret in the body for B."""
+    owner = make_application()
+    other = make_application()
+    code, verifier = authorize(user, owner)
+    response = Client().post(
+        "/o/token/",
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "code_verifier": verifier,
+            "redirect_uri": HTTPS_CALLBACK,
+            "client_id": other.client_id,
+            "client_secret": SECRET,
+        },
+        HTTP_AUTHORIZATION=basic_auth(owner.client_id),
+    )
+    assert response.status_code in {400, 401}
+    assert "access_token" not in response.json()
+    assert not get_access_token_model().objects.exists()
+
+
+def test_code_of_a_confidential_client_needs_its_secret(user: Any) -> None:
+    """Code + verifier alone (a stolen pair) do not redeem without client authentication."""
+    application = make_application()
+    code, verifier = authorize(user, application)
+    response = Client().post(
+        "/o/token/",
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "code_verifier": verifier,
+            "redirect_uri": HTTPS_CALLBACK,
+            "client_id": application.client_id,
+        },
+    )
+    assert response.status_code in {400, 401}
+    assert not get_access_token_model().objects.exists()
+    assert exchange(application, code, verifier).status_code == 200
+
+
+def test_public_client_code_is_bound_to_its_verifier(user: Any) -> None:
+    """Code injection (RFC 9700 §4.5): the attacker's code with the victim's verifier fails."""
+    application = make_application(client_type="public")
+    victim_code, victim_verifier = authorize(user, application)
+    attacker_code, _attacker_verifier = authorize(user, application)
+    response = Client().post(
+        "/o/token/",
+        {
+            "grant_type": "authorization_code",
+            "code": attacker_code,
+            "code_verifier": victim_verifier,
+            "redirect_uri": HTTPS_CALLBACK,
+            "client_id": application.client_id,
+        },
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
+    assert victim_code != attacker_code
