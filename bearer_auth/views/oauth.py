@@ -25,7 +25,11 @@ from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.http import OAuth2ResponseRedirect
 from oauth2_provider.oauth2_backends import _add_iss_to_redirect
 from oauth2_provider.settings import oauth2_settings
-from oauthlib.oauth2.rfc6749.errors import OAuth2Error, UnsupportedGrantTypeError
+from oauthlib.oauth2.rfc6749.errors import (
+    InvalidRedirectURIError,
+    OAuth2Error,
+    UnsupportedGrantTypeError,
+)
 from rest_framework.throttling import SimpleRateThrottle
 
 from bearer_auth.authentication import authenticate_token
@@ -54,8 +58,18 @@ class AuthorizationView(oauth2_views.AuthorizationView):  # type: ignore[misc]
     template_name = "bearer_auth/authorize.html"
 
     def validate_authorization_request(self, request: HttpRequest) -> tuple[list[str], Any]:
-        """Refuse a missing or ``plain`` PKCE method before asking the user anything."""
-        scopes, credentials = super().validate_authorization_request(request)
+        """Refuse a missing or ``plain`` PKCE method before asking the user anything.
+
+        A ``redirect_uri`` that cannot even be parsed (``https://[12345::1]/``
+        makes ``urlsplit`` raise ``ValueError`` inside DOT's matching) is a
+        fatal ``invalid_request`` shown to the user, never a 500 or a redirect.
+        """
+        try:
+            scopes, credentials = super().validate_authorization_request(request)
+        except ValueError as exc:
+            raise OAuthToolkitError(
+                error=InvalidRedirectURIError(description=_("The redirect_uri is malformed."))
+            ) from exc
         try:
             require_s256(credentials.get("code_challenge_method"), request=credentials["request"])
         except OAuth2Error as error:
