@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
 from django.test import Client
+from rest_framework.test import APIClient
 
+from bearer_auth import keys
+from tests.factories import UserFactory
+from tests.first_party import REFRESH_URL, REVOKE_URL, sign_in
 from tests.oauth_client import (
+    SECRET,
     authorization_params,
     basic_auth,
     consent,
@@ -14,6 +21,9 @@ from tests.oauth_client import (
     pkce_pair,
     query_of,
 )
+
+#: The password of the users :func:`hand_out_every_secret` creates.
+PASSWORD = "a-password-nobody-should-find-9f2c"
 
 
 def authorize(user: Any, application: Any, **overrides: str) -> tuple[str, str]:
@@ -61,3 +71,66 @@ def client_credentials_token(application: Any | None = None, scope: str = "read"
     )
     assert response.status_code == 200, response.content
     return str(response.json()["access_token"])
+
+
+def _private_key_material() -> dict[str, str]:
+    """The active private key as an attacker would want it: PEM body, DER and JWK ``d``."""
+    private_key = keys.current_signing_key().private_key
+    der = private_key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    pem = private_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    d = private_key.private_numbers().d
+    d_bytes = d.to_bytes((d.bit_length() + 7) // 8, "big")
+    return {
+        "private key PEM line": pem.splitlines()[5],
+        "private key DER (base64)": base64.b64encode(der).decode()[40:120],
+        "private key d (base64url)": base64.urlsafe_b64encode(d_bytes).decode().rstrip("=")[:60],
+        "private key d (hex)": d_bytes.hex()[:60],
+        "private key d (decimal)": str(d)[:60],
+    }
+
+
+def hand_out_every_secret(*, leave_a_code_unredeemed: bool = False) -> dict[str, str]:
+    """Drive every flow that stores something; return every secret handed out.
+
+    A redeemed authorization code is deleted; an unredeemed one stays in the
+    grant table until it expires (see ``pending_storage_at_rest.py``).
+    """
+    secrets: dict[str, str] = {"user password": PASSWORD}
+    users = [UserFactory(password=PASSWORD) for _ in range(3)]
+    first = sign_in(users[0], PASSWORD)
+    second = sign_in(users[1], PASSWORD)
+    rotated = (
+        APIClient()
+        .post(REFRESH_URL, {"refresh_token": first["refresh_token"]}, format="json")
+        .json()
+    )
+    APIClient().post(REVOKE_URL, {"token": second["refresh_token"]}, format="json")
+    for name, pair in {"sign-in": first, "revoked sign-in": second, "refresh": rotated}.items():
+        secrets[f"{name} access token"] = pair["access_token"]
+        secrets[f"{name} access token signature"] = pair["access_token"].rsplit(".", 1)[1]
+        secrets[f"{name} refresh token"] = pair["refresh_token"]
+
+    application = make_application()
+    code, verifier = authorize(users[2], application)
+    tokens = exchange(application, code, verifier).json()
+    secrets["redeemed authorization code"] = code
+    secrets["pkce code verifier"] = verifier
+    secrets["oauth access token"] = tokens["access_token"]
+    secrets["oauth access token signature"] = tokens["access_token"].rsplit(".", 1)[1]
+    secrets["oauth refresh token"] = tokens["refresh_token"]
+    if leave_a_code_unredeemed:
+        secrets["unredeemed authorization code"] = authorize(users[2], application)[0]
+    secrets["client secret"] = SECRET
+    secrets["client-credentials access token"] = client_credentials_token()
+
+    keys.rotate_signing_key()
+    secrets.update(_private_key_material())
+    return secrets
