@@ -374,29 +374,34 @@ def test_dot_3_4_0_client_secret_is_not_written_to_the_logs(
         "https://[a]/cb",
         "https://[::1]]/cb",
         "https://[v1.fe]/cb",
+        "https://[12345::1]/cb",
+        "http://[1:2:3:4:5:6:7:8:9]/",
     ],
 )
+@pytest.mark.parametrize("signed_in", [True, False])
 def test_cve_2022_36087_ghsa_3pgj_pg6c_r5p7_malformed_ipv6_redirect_uri(
-    user: Any, redirect_uri: str
+    user: Any, redirect_uri: str, signed_in: bool
 ) -> None:
     """oauthlib 3.1.1-3.2.1: a malformed IPv6 ``redirect_uri`` crashed ``uri_validate`` (DoS).
 
-    ``https://[12345::1]/cb`` still answers 500 (DOT's redirect-URI matching):
-    see ``pending_advisories.py``.
+    Also without a session (``prompt=none`` reaches validation before sign-in):
+    DOT 3.4.1's own redirect-URI matching raised ``ValueError`` for a bracketed
+    host that is no IP address.
     """
     application = make_application()
     browser = Client()
-    browser.force_login(user)
-    response = browser.get(
-        "/o/authorize/",
-        {
-            "response_type": "code",
-            "client_id": application.client_id,
-            "redirect_uri": redirect_uri,
-            "scope": "read",
-            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-            "code_challenge_method": "S256",
-        },
-    )
+    params = {
+        "response_type": "code",
+        "client_id": application.client_id,
+        "redirect_uri": redirect_uri,
+        "scope": "read",
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "S256",
+    }
+    if signed_in:
+        browser.force_login(user)
+    else:
+        params["prompt"] = "none"
+    response = browser.get("/o/authorize/", params)
     assert 400 <= response.status_code < 500
     assert "Location" not in response
