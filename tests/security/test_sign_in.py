@@ -78,15 +78,17 @@ def test_identifier_spellings_share_one_account_budget(
     assert attempt(user.email, password, ip="10.2.0.99").status_code == 429
 
 
-@pytest.mark.parametrize("spelling", ["upper", "padded", "title"])
-def test_identifier_spellings_sign_in_the_same_account(
-    user: Any, password: str, spelling: str
-) -> None:
-    identifier = {
-        "upper": user.email.upper(),
-        "padded": f"  {user.email}  ",
-        "title": user.email.title(),
-    }[spelling]
+def test_padded_identifier_signs_in_the_same_account(user: Any, password: str) -> None:
+    response = attempt(f"  {user.get_username()}  ", password)
+    assert response.status_code == 200
+    assert claims_of(response.json()["access_token"])["sub"] == user_subject(user)
+
+
+@pytest.mark.custom_user_model
+@pytest.mark.parametrize("spelling", ["upper", "title"])
+def test_email_case_signs_in_the_same_account(user: Any, password: str, spelling: str) -> None:
+    """bearer_auth's user model looks e-mail addresses up case-insensitively."""
+    identifier = user.email.upper() if spelling == "upper" else user.email.title()
     response = attempt(identifier, password)
     assert response.status_code == 200
     assert claims_of(response.json()["access_token"])["sub"] == user_subject(user)
