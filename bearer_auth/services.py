@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 from urllib.parse import urlencode
 
@@ -55,6 +55,10 @@ from bearer_auth.tokens import password_fingerprint, password_fingerprint_matche
 
 #: The name the built-in first-party application is created with.
 FIRST_PARTY_APPLICATION_NAME: Final = "First-party sign-in"
+#: How long after a rotation a second use of the old refresh token counts as a
+#: parallel request (refused, family kept) rather than a replay (family revoked).
+#: Such a request never gets tokens, so this is safe with hashed storage.
+ROTATION_RACE_WINDOW: Final = timedelta(seconds=2)
 #: What oauthlib sees as the grant of a first-party sign-in (it mints the tokens only).
 SIGN_IN_GRANT: Final = "password"
 # oauthlib wants a URI for every request it builds; nothing reads it back.
@@ -201,9 +205,10 @@ def refresh(raw_token: str, *, scope: str | None, client: ClientInfo) -> TokenPa
     Raises :class:`InvalidGrant` for an unknown, expired, revoked or foreign
     token, an access token, an inactive user, a changed password or a session
     past its absolute lifetime; a replayed (already rotated) token also makes
-    DOT revoke its whole family. A request that loses a race with a concurrent
-    rotation of the same token is refused without revoking the family, so
-    exactly one successor survives. A wider ``scope`` raises
+    DOT revoke its whole family. A second use within
+    :data:`ROTATION_RACE_WINDOW` of the rotation (parallel requests of one
+    client) is refused without revoking the family, so exactly one successor
+    survives. A wider ``scope`` raises
     :class:`InvalidScope`; a narrower one is honoured.
     """
     with _token_store():
@@ -379,20 +384,22 @@ def _rotate(
     )
     if session is None:
         return InvalidGrant()
-    if seen["revoked"] is None:
-        still_live = (
-            refresh_token_model.objects.select_for_update()
-            .filter(pk=seen["pk"], revoked__isnull=True)
-            .values_list("pk", flat=True)
-            .first()
-        )
-        if still_live is None:
-            # Rotated (or revoked) by a request that held the lock while this
-            # one waited: not a replay, so the family's new token survives.
-            return InvalidGrant()
-        if not _session_usable(session):
-            _revoke_family(session.token_family)
-            return InvalidGrant()
+    current = (
+        refresh_token_model.objects.select_for_update()
+        .filter(pk=seen["pk"])
+        .values("revoked")
+        .first()
+    )
+    if current is None:
+        return InvalidGrant()
+    revoked = current["revoked"]
+    if revoked is not None and revoked > timezone.now() - ROTATION_RACE_WINDOW:
+        # Rotated moments ago, by a parallel request of the same client as a
+        # rule: refused, but not taken for a replay, so the successor lives.
+        return InvalidGrant()
+    if revoked is None and not _session_usable(session):
+        _revoke_family(session.token_family)
+        return InvalidGrant()
     marker = _first_party_grant.set(True)
     try:
         _headers, body, status = get_oauthlib_core().server.create_token_response(
