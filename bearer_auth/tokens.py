@@ -95,9 +95,13 @@ def password_fingerprint(user: AbstractBaseUser) -> str:
 
 
 def password_fingerprint_matches(user: AbstractBaseUser, fingerprint: object) -> bool:
-    """Compare a stored or claimed fingerprint with the user's current one."""
+    """Compare a stored or claimed fingerprint with the user's current one.
+
+    Compared as UTF-8 bytes: ``compare_digest`` raises ``TypeError`` for
+    ``str`` arguments holding non-ASCII characters.
+    """
     return isinstance(fingerprint, str) and hmac.compare_digest(
-        fingerprint, password_fingerprint(user)
+        fingerprint.encode("utf-8", "surrogatepass"), password_fingerprint(user).encode("ascii")
     )
 
 

@@ -17,7 +17,11 @@ import pytest
 import time_machine
 from django.contrib.auth import get_user_model
 from django.test import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from oauth2_provider.models import get_access_token_model
 
+from bearer_auth.tokens import token_checksum
 from tests.factories import UserFactory
 from tests.issuing import claims_of, forge, issue_access_token
 from tests.security.probes import SCOPED, assert_invalid_token, call
@@ -173,7 +177,9 @@ def test_token_for_the_issuer_is_refused_by_a_separate_audience(
     assert call(client, issue_access_token(user)).status_code == 200
 
 
-@pytest.mark.parametrize("fingerprint", ["drop", "", 0, None, ["x"], "0" * 32])
+@pytest.mark.parametrize(
+    "fingerprint", ["drop", "", 0, None, ["x"], "0" * 32, "\x80", "\u00e9" * 32, "\ud800"]
+)
 def test_password_fingerprint_missing_or_forged_is_refused(
     client: Client, user: Any, token: str, fingerprint: Any
 ) -> None:
@@ -257,3 +263,50 @@ def test_write_needs_the_exact_write_scope(
     response = client.post("/test-api/read-write/", HTTP_AUTHORIZATION=f"Bearer {forged}")
     assert response.status_code == 403
     assert 'scope="notes:write"' in response["WWW-Authenticate"]
+
+
+HOSTILE_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=40),
+    st.lists(st.text(max_size=8), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+)
+STRING_CLAIMS = ("iss", "sub", "aud", "jti", "client_id")
+
+
+@settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    replaced=st.dictionaries(
+        st.sampled_from(
+            ["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "scope", "pfp"]
+        ),
+        HOSTILE_VALUES,
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_validly_signed_hostile_claims_never_500(
+    client: Client, user: Any, token: str, replaced: dict[str, Any]
+) -> None:
+    """Hypothesis: claims of any type, signed with the server's own key and stored, get a 4xx.
+
+    ``tests/test_fuzz.py`` fuzzes unsigned tokens, which fail at the signature;
+    these pass it and reach every claim check and the database lookup.
+    """
+    forged = forge(token, user=user, claims=replaced, store=False)
+    if not get_access_token_model().objects.filter(token_checksum=token_checksum(forged)).exists():
+        forge(token, user=user, claims=replaced)  # examples repeat: store each token once
+    response = call(client, forged)
+    assert response.status_code in {200, 401, 403}, (replaced, response.status_code)
+    if any(
+        name in STRING_CLAIMS and not (isinstance(value, str) and value)
+        for name, value in replaced.items()
+    ):
+        assert_invalid_token(response)
