@@ -277,7 +277,9 @@ METHOD = """
   keys come from `SIGNING_KEYS` (RSA 2048, P-256, Ed25519); simplejwt signs HS256
   with `SIGNING_KEY` and RS256 with its own `TokenBackend`; DOT's tokens are
   opaque and stored hashed. Every call of every case is checked to succeed (a
-  user, a 200), so no failure path is ever timed.
+  user, a 200), so no failure path is ever timed. Query counts are the SQL
+  statements of one call, leaving out transaction control (`BEGIN`, `COMMIT`,
+  `SAVEPOINT`, `RELEASE SAVEPOINT`).
 - **gunicorn.** Two servers (bearer_auth strict and stateless mode), 2 sync
   workers each, `wrk -t1 -c4` for a fixed time per URL and repeat; any non-2xx
   answer or socket error fails the run. wrk shares the 2 cores with gunicorn.
@@ -287,8 +289,9 @@ METHOD = """
   refresh-token grant of a public client. Each refresh spends the token the last
   one returned.
 - **Scale** bulk-inserts sessions (a `TokenSession`, DOT access and refresh
-  token rows per family, over 100 users) and times strict authentication and
-  refresh with the small, then the large count.
+  token rows per family, over 100 users) into two extra databases of the same
+  schema, one with the small and one with the large count; a database router
+  sends each case's queries to its database, so both sizes interleave.
 """
 
 LESSONS = """

@@ -1,9 +1,9 @@
 """Scale: authenticate and refresh with few vs many stored sessions (token families).
 
-The same two cases are timed with ``scale_small`` sessions in the tables,
-then again after bulk-inserting up to ``scale_large``; each lookup is by an
-indexed checksum, so the ratio should stay near 1. (The two sizes share one
-database, so they run one after the other rather than interleaved.)
+Two extra databases with the same schema hold ``scale_small`` and
+``scale_large`` sessions; :mod:`bench.routers` sends each case's queries to
+its database, so the small and large cases interleave like every other
+case. Each lookup is by an indexed checksum: the ratio should stay near 1.
 """
 
 from __future__ import annotations
@@ -11,43 +11,45 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
-from django.db.models import Count
+from django.conf import settings
+from django.core.management import call_command
 from django.test import Client
 
-from bearer_auth.models import TokenSession
 from bench import cases
-from bench.fixtures import Fixtures, seed_sessions
-from bench.timing import run_interleaved
+from bench.fixtures import create_fixtures, seed_sessions
+from bench.routers import using
+from bench.timing import Case, run_interleaved
 
 
-def run_scale(fixtures: Fixtures, *, plan: Any, log: Callable[[str], None]) -> dict[str, Any]:
+def run_scale(*, plan: Any, log: Callable[[str], None]) -> dict[str, Any]:
+    sizes = dict(zip(settings.SCALE_DATABASES, (plan.scale_small, plan.scale_large), strict=True))
+    group: list[Case] = []
     found: dict[str, Any] = {}
-    refresh = cases.bearer_refresh_case(
-        "scale/refresh", Client(), cases.sign_in_refresh_token(fixtures)
-    )
-    for label, size in (("small", plan.scale_small), ("large", plan.scale_large)):
+    for alias, size in sizes.items():
+        label = alias.removeprefix("scale_")
         started = time.monotonic()
-        seed_sessions(size - _stored_sessions())
-        log(f"scale: {size} sessions stored in {time.monotonic() - started:.0f}s")
-        group = [
-            replace(case, name=f"scale/{name}-{label}")
-            for name, case in (
-                ("authenticate", _strict_case(fixtures)),
-                ("refresh", refresh),
+        call_command("migrate", database=alias, verbosity=0)
+        with using(alias):
+            fixtures = create_fixtures()
+            seed_sessions(size)
+            refresh = cases.bearer_refresh_case(
+                f"scale/refresh-{label}", Client(), cases.sign_in_refresh_token(fixtures)
             )
+            [strict] = [
+                case
+                for case in cases.authenticate_cases(fixtures)
+                if case.name == "auth/bearer-strict-RS256"
+            ]
+        log(f"scale: {size:,} sessions stored in {time.monotonic() - started:.0f}s")
+        context = partial(using, alias)
+        group += [
+            replace(strict, name=f"scale/authenticate-{label}", context=context, database=alias),
+            replace(refresh, context=context, database=alias),
         ]
-        measured = run_interleaved(group, repeats=plan.repeats, batch_seconds=plan.batch_seconds)
-        found.update({name: value.as_dict() for name, value in measured.items()})
         found[f"scale/sessions-{label}"] = {"name": f"scale/sessions-{label}", "count": size}
+    measured = run_interleaved(group, repeats=plan.repeats, batch_seconds=plan.batch_seconds)
+    found.update({name: value.as_dict() for name, value in measured.items()})
     return found
-
-
-def _stored_sessions() -> int:
-    return int(TokenSession.objects.aggregate(count=Count("pk"))["count"])
-
-
-def _strict_case(fixtures: Fixtures) -> cases.Case:
-    [case] = [c for c in cases.authenticate_cases(fixtures) if c.name == "auth/bearer-strict-RS256"]
-    return case

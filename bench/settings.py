@@ -55,17 +55,29 @@ TEMPLATES = [
 ]
 
 if os.environ.get("BENCH_DATABASE_URL"):
-    DATABASES = {"default": dj_database_url.parse(os.environ["BENCH_DATABASE_URL"])}
+    _default = dj_database_url.parse(os.environ["BENCH_DATABASE_URL"])
 else:
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": str(BENCH_DIR / "bench.sqlite3"),
-        }
-    }
+    _default = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(BENCH_DIR / "bench.sqlite3")}
 # Persistent connections, as any production deployment configures them: a
 # new PostgreSQL connection per request would swamp every difference measured.
-DATABASES["default"]["CONN_MAX_AGE"] = None
+_default["CONN_MAX_AGE"] = None
+#: The scale cases' databases: the same schema, few or many stored sessions.
+SCALE_DATABASES = ("scale_small", "scale_large")
+DATABASES = {
+    "default": _default,
+    **{
+        alias: {
+            **_default,
+            "NAME": (
+                str(BENCH_DIR / f"bench-{alias}.sqlite3")
+                if _default["ENGINE"].endswith("sqlite3")
+                else f"{_default['NAME']}_{alias}"
+            ),
+        }
+        for alias in SCALE_DATABASES
+    },
+}
+DATABASE_ROUTERS = ["bench.routers.ActiveDatabaseRouter"]
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

@@ -16,8 +16,11 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
+from django.db import connections
 from django.test.utils import CaptureQueriesContext
+
+# Not counted as queries: transaction bookkeeping, not data access.
+_TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ class Case:
     context: Callable[[], AbstractContextManager[Any]] = nullcontext
     #: Largest batch; stateful cases (sign-in) keep it small.
     max_batch: int = 100_000
+    #: The database alias whose queries are counted.
+    database: str = "default"
 
 
 @dataclass(frozen=True)
@@ -71,12 +76,13 @@ def run_interleaved(
     for case in cases:
         with case.context():
             _checked(case)  # warm: key caches, prepared statements, imports
-            with CaptureQueriesContext(connection) as captured:
+            with CaptureQueriesContext(connections[case.database]) as captured:
                 _checked(case)
-            queries[case.name] = len(captured.captured_queries)
-            started = time.perf_counter()
-            _checked(case)
-            once = time.perf_counter() - started
+            queries[case.name] = sum(
+                not query["sql"].upper().startswith(_TRANSACTION_CONTROL)
+                for query in captured.captured_queries
+            )
+            once = min(_timed(case) for _ in range(3))
         batches[case.name] = max(1, min(case.max_batch, int(batch_seconds / max(once, 1e-7))))
     samples: dict[str, list[float]] = {case.name: [] for case in cases}
     for repeat in range(repeats):
@@ -101,14 +107,21 @@ def _time_batch(case: Case, size: int) -> float:
     """Return the mean time of one call over a batch of ``size``, in µs."""
     call = case.call
     with case.context():
-        _checked(case)
+        _checked(case)  # after entering the context: its caches are warm
         gc.collect()
         started = time.perf_counter_ns()
         for _ in range(size):
-            call()
+            result = call()
         elapsed = time.perf_counter_ns() - started
-    _checked(case)  # the batch really did the work measured
+    if not case.check(result):  # the batch really did the work measured
+        raise CaseFailed(f"{case.name}: unexpected result {result!r}")
     return elapsed / size / 1000
+
+
+def _timed(case: Case) -> float:
+    started = time.perf_counter()
+    _checked(case)
+    return time.perf_counter() - started
 
 
 def _checked(case: Case) -> Any:

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+#: bench.settings.SCALE_DATABASES (the settings module is only imported once configured).
+SCALE_ALIASES = ("scale_small", "scale_large")
 DEFAULT_DIR = Path(tempfile.gettempdir()) / "bearer-auth-bench"
 
 
@@ -34,11 +36,11 @@ class Plan:
 
 
 FULL = Plan(
-    repeats=9,
-    batch_seconds=0.15,
-    slow_repeats=5,
-    http_seconds=4,
-    http_repeats=3,
+    repeats=31,
+    batch_seconds=0.02,
+    slow_repeats=15,
+    http_seconds=2,
+    http_repeats=9,
     scale_small=1_000,
     scale_large=100_000,
 )
@@ -69,11 +71,13 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
     if args.database == "postgres":
         os.environ["BENCH_DATABASE_URL"] = args.postgres_url
-        recreate_postgres_database(args.postgres_url)
+        for suffix in ("", *(f"_{alias}" for alias in SCALE_ALIASES)):
+            recreate_postgres_database(f"{args.postgres_url}{suffix}")
     else:
         os.environ.pop("BENCH_DATABASE_URL", None)
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            (args.dir / f"bench.sqlite3{suffix}").unlink(missing_ok=True)
+        for name in ("bench", *(f"bench-{alias}" for alias in SCALE_ALIASES)):
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                (args.dir / f"{name}.sqlite3{suffix}").unlink(missing_ok=True)
     phases = set(filter(None, args.only.split(","))) or {
         "auth",
         "signin",
@@ -125,7 +129,7 @@ def run(database: str, plan: Plan, phases: set[str], directory: Path) -> dict[st
     if "scale" in phases:
         from bench import scale
 
-        measurements.update(scale.run_scale(data, plan=plan, log=_log))
+        measurements.update(scale.run_scale(plan=plan, log=_log))
     return {
         "database": database,
         "server": f"{connection.vendor} {_server_version(connection)}",
