@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Final
 from urllib.parse import urlencode
 
@@ -55,10 +55,6 @@ from bearer_auth.tokens import password_fingerprint, password_fingerprint_matche
 
 #: The name the built-in first-party application is created with.
 FIRST_PARTY_APPLICATION_NAME: Final = "First-party sign-in"
-#: How long after a rotation a second use of the old refresh token counts as a
-#: parallel request (refused, family kept) rather than a replay (family revoked).
-#: Such a request never gets tokens, so this is safe with hashed storage.
-ROTATION_RACE_WINDOW: Final = timedelta(seconds=2)
 #: What oauthlib sees as the grant of a first-party sign-in (it mints the tokens only).
 SIGN_IN_GRANT: Final = "password"
 # oauthlib wants a URI for every request it builds; nothing reads it back.
@@ -199,24 +195,37 @@ def sign_in(
     return _token_pair(token)
 
 
-def refresh(raw_token: str, *, scope: str | None, client: ClientInfo) -> TokenPair:
+def refresh(
+    raw_token: str,
+    *,
+    scope: str | None,
+    client: ClientInfo,
+    requested_at: datetime | None = None,
+) -> TokenPair:
     """Rotate a first-party refresh token through DOT's refresh-token grant.
 
     Raises :class:`InvalidGrant` for an unknown, expired, revoked or foreign
     token, an access token, an inactive user, a changed password or a session
     past its absolute lifetime; a replayed (already rotated) token also makes
-    DOT revoke its whole family. A second use within
-    :data:`ROTATION_RACE_WINDOW` of the rotation (parallel requests of one
-    client) is refused without revoking the family, so exactly one successor
-    survives. A wider ``scope`` raises
+    DOT revoke its whole family. A request that arrived (``requested_at``,
+    default now) while the token was still live, and finds it rotated once it
+    holds the lock, lost a race with a parallel request: it is refused
+    without revoking the family, so exactly one successor survives. A wider ``scope`` raises
     :class:`InvalidScope`; a narrower one is honoured.
     """
+    requested_at = requested_at or timezone.now()
     with _token_store():
         application = first_party_application()
         with transaction.atomic(using=router.db_for_write(get_refresh_token_model())):
             # Failures that revoke something are returned, not raised, so that
             # the revocation commits.
-            outcome = _rotate(raw_token, scope=scope, application=application, client=client)
+            outcome = _rotate(
+                raw_token,
+                scope=scope,
+                application=application,
+                client=client,
+                requested_at=requested_at,
+            )
     if isinstance(outcome, BearerAuthError):
         raise outcome
     return outcome
@@ -363,7 +372,12 @@ def _issue_tokens(user: Any, *, application: Any, scopes: list[str]) -> dict[str
 
 
 def _rotate(
-    raw_token: str, *, scope: str | None, application: Any, client: ClientInfo
+    raw_token: str,
+    *,
+    scope: str | None,
+    application: Any,
+    client: ClientInfo,
+    requested_at: datetime,
 ) -> TokenPair | BearerAuthError:
     refresh_token_model = get_refresh_token_model()
     seen = (
@@ -393,9 +407,9 @@ def _rotate(
     if current is None:
         return InvalidGrant()
     revoked = current["revoked"]
-    if revoked is not None and revoked > timezone.now() - ROTATION_RACE_WINDOW:
-        # Rotated moments ago, by a parallel request of the same client as a
-        # rule: refused, but not taken for a replay, so the successor lives.
+    if revoked is not None and revoked >= requested_at:
+        # Rotated after this request arrived: a parallel request won the
+        # race. Refused, but not a replay, so the successor lives.
         return InvalidGrant()
     if revoked is None and not _session_usable(session):
         _revoke_family(session.token_family)

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any, Final, NoReturn
 
 from django.core.exceptions import SuspiciousOperation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.exceptions import APIException, MethodNotAllowed
@@ -102,12 +103,19 @@ class RefreshView(TokenEndpointView):
 
     throttle_classes = (RefreshThrottle,)
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # When the request arrived: a token rotated after this moment was
+        # rotated by a parallel request, not replayed (services.refresh).
+        self.requested_at = timezone.now()
+        super().initial(request, *args, **kwargs)
+
     def post(self, request: Request) -> Response:
         data = self.validated(request, RefreshSerializer)
         pair = services.refresh(
             data["refresh_token"],
             scope=data.get("scope") or None,
             client=_client_info(request),
+            requested_at=self.requested_at,
         )
         return Response(pair.as_response())
 
