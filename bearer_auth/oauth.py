@@ -24,7 +24,7 @@ from oauthlib.oauth2 import Server as OAuthlibServer
 from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 from oauthlib.oauth2.rfc6749.tokens import random_token_generator
 
-from bearer_auth import policy
+from bearer_auth import policy, services
 from bearer_auth.settings import bearer_settings
 from bearer_auth.tokens import mint_access_token, token_checksum
 
@@ -211,6 +211,21 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):  # type: ignore[misc]
             revoke_issued_tokens(issued)
             revoke_issued_tokens(cache.get(key))
             raise oauth2_errors.InvalidGrantError(request=request)
+
+    def validate_refresh_token(
+        self, refresh_token: str, client: Any, request: Request, *args: Any, **kwargs: Any
+    ) -> bool:
+        """First-party refresh tokens are refreshed at ``/auth/token/refresh/`` only.
+
+        Through ``/o/token/`` they would skip the session lock, the absolute
+        session lifetime and the password check of :func:`services.refresh`.
+        """
+        if (
+            client.client_id == bearer_settings.FIRST_PARTY_CLIENT_ID
+            and not services.first_party_grant_in_progress()
+        ):
+            return False
+        return bool(super().validate_refresh_token(refresh_token, client, request, *args, **kwargs))
 
     def validate_code(
         self, client_id: str, code: str, client: Any, request: Request, *args: Any, **kwargs: Any

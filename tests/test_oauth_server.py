@@ -98,3 +98,25 @@ def test_server_offers_no_password_implicit_or_device_grant() -> None:
     server = get_oauthlib_core().server
     assert set(server.grant_types) == {"authorization_code", "client_credentials", "refresh_token"}
     assert "token" not in server.response_types
+
+
+def test_first_party_refresh_tokens_cannot_be_refreshed_at_o_token(
+    user: Any, password: str, settings: Any
+) -> None:
+    from tests.first_party import refresh, sign_in
+
+    tokens = sign_in(user, password)
+    response = Client().post(
+        "/o/token/",
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "client_id": settings.BEARER_AUTH.get(
+                "FIRST_PARTY_CLIENT_ID", "bearer-auth-first-party"
+            ),
+        },
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
+    # The first-party endpoint still rotates it.
+    assert refresh(tokens["refresh_token"]).status_code == 200

@@ -195,7 +195,8 @@ def test_the_four_failed_sign_ins_take_similar_time(settings, password):
             durations.append(time.perf_counter() - started)
         medians[kind] = statistics.median(durations)
     fastest, slowest = min(medians.values()), max(medians.values())
-    assert slowest < fastest * 1.5, medians
+    # Generous: CI shares a 2-core machine; a skipped hash would be ~100x faster.
+    assert slowest < fastest * 2.5, medians
 
 
 @pytest.mark.parametrize(
