@@ -23,9 +23,11 @@ from oauth2_provider import views as oauth2_views
 from oauth2_provider.compat import login_not_required
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.http import OAuth2ResponseRedirect
+from oauth2_provider.models import get_access_token_model
 from oauth2_provider.oauth2_backends import _add_iss_to_redirect
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2.rfc6749.errors import (
+    InvalidGrantError,
     InvalidRedirectURIError,
     OAuth2Error,
     UnsupportedGrantTypeError,
@@ -182,7 +184,14 @@ class TokenView(ThrottledOAuthMixin, oauth2_views.TokenView):  # type: ignore[mi
             return _no_store(
                 HttpResponse(error.json, status=error.status_code, content_type="application/json")
             )
-        response: HttpResponse = self.authorization_flow_token_response(request)
+        try:
+            response: HttpResponse = self.authorization_flow_token_response(request)
+        except get_access_token_model().DoesNotExist:
+            # DOT re-reads the access token it just issued; a racing request
+            # for the same code or refresh token revoked it in between, so
+            # this request lost the race: invalid_grant, not a 500.
+            lost = InvalidGrantError()
+            response = HttpResponse(lost.json, status=lost.status_code)
         # Every oauthlib token-endpoint body is JSON, but an error raised after
         # validation (the loser of a race for one code) reaches DOT without
         # oauthlib's default headers.

@@ -1,12 +1,10 @@
-"""Pending: fails until concurrent OAuth refreshes of one token lose with ``invalid_grant``.
+"""Fifty parallel refreshes of one OAuth refresh token at /o/token/: one 200, the rest 400, no 500.
 
-Not collected by the default run; run (PostgreSQL)
-``DATABASE_URL=postgres://… pytest tests/security/pending_concurrency_attacks.py``.
-Today one request wins (its token works) and the other 49 answer 500:
-oauthlib's refresh grant succeeds for several of them, the family's reuse
-protection deletes their access tokens, and DOT's ``TokenView`` then looks the
-deleted token up (``AccessToken.DoesNotExist``). Once this passes, move the
-test into ``test_concurrency_attacks.py``.
+
+PostgreSQL only. oauthlib's refresh grant can succeed for several racers; the
+family's reuse protection deletes their access tokens, and DOT's ``TokenView``
+then re-reads a deleted token: bearer_auth's ``TokenView`` answers that loser
+``invalid_grant`` instead of a 500.
 """
 
 from __future__ import annotations
