@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 from django.contrib import admin, messages
@@ -34,7 +35,7 @@ def revoke_family(family: Any) -> None:
         get_refresh_token_model().revoke_family(family)
 
 
-class TokenStateFilter(admin.SimpleListFilter):
+class TokenStateFilter(admin.SimpleListFilter, ABC):
     """Live rows, or revoked/expired ones; subclasses say what "live" means."""
 
     title = _("state")
@@ -50,8 +51,9 @@ class TokenStateFilter(admin.SimpleListFilter):
             queryset = queryset.exclude(self.live())
         return queryset
 
+    @abstractmethod
     def live(self) -> Q:
-        raise NotImplementedError
+        """Return the condition a live token of this model meets."""
 
 
 class AccessTokenStateFilter(TokenStateFilter):
