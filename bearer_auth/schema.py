@@ -10,6 +10,8 @@ when drf-spectacular is installed; importing it registers the extensions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, Final
 
@@ -156,114 +158,28 @@ def _unauthorized() -> OpenApiResponse:
     )
 
 
-class SignInViewSchema(OpenApiViewExtension):  # type: ignore[no-untyped-call]
-    target_class = "bearer_auth.views.tokens.SignInView"
-
-    def view_replacement(self) -> type[APIView]:
-        return _documented(
-            self.target,
-            post=extend_schema(
-                tags=[_TAG],
-                operation_id="auth_sign_in",
-                summary="Sign in with email and password",
-                description=(
-                    "First-party sign-in: `email` (or its alias `username`) and "
-                    "`password`, optional `scope`. Unknown user, wrong password and "
-                    "inactive user give the same `invalid_grant` answer."
-                ),
-                request=SignInSerializer,
-                auth=[],
-                parameters=[_RETRY_AFTER],
-                responses={
-                    200: _token_response(),
-                    400: _error("TokenError", _TOKEN_ERRORS, "RFC 6749 §5.2 error."),
-                    429: _error("SlowDown", _SLOW_DOWN, "Throttled: see Retry-After."),
-                    503: _error("Unavailable", _UNAVAILABLE, "The token store is unreachable."),
-                },
-            ),
-        )
+def _issued() -> dict[int, Any]:
+    """What sign-in and refresh answer: a token pair or an RFC 6749 §5.2 error."""
+    return {
+        200: _token_response(),
+        400: _error("TokenError", _TOKEN_ERRORS, "RFC 6749 §5.2 error."),
+        503: _error("Unavailable", _UNAVAILABLE, "The token store is unreachable."),
+    }
 
 
-class RefreshViewSchema(OpenApiViewExtension):  # type: ignore[no-untyped-call]
-    target_class = "bearer_auth.views.tokens.RefreshView"
-
-    def view_replacement(self) -> type[APIView]:
-        return _documented(
-            self.target,
-            post=extend_schema(
-                tags=[_TAG],
-                operation_id="auth_refresh",
-                summary="Rotate a refresh token",
-                description=(
-                    "Returns a new access token and a NEW refresh token; the old one "
-                    "stops working. Replaying a rotated token revokes the whole sign-in."
-                ),
-                request=RefreshSerializer,
-                auth=[],
-                parameters=[_RETRY_AFTER],
-                responses={
-                    200: _token_response(),
-                    400: _error("TokenError", _TOKEN_ERRORS, "RFC 6749 §5.2 error."),
-                    429: _error("SlowDown", _SLOW_DOWN, "Throttled: see Retry-After."),
-                    503: _error("Unavailable", _UNAVAILABLE, "The token store is unreachable."),
-                },
-            ),
-        )
-
-
-class RevokeViewSchema(OpenApiViewExtension):  # type: ignore[no-untyped-call]
-    target_class = "bearer_auth.views.tokens.RevokeView"
-
-    def view_replacement(self) -> type[APIView]:
-        return _documented(
-            self.target,
-            post=extend_schema(
-                tags=[_TAG],
-                operation_id="auth_revoke",
-                summary="Revoke a token (RFC 7009)",
-                description=(
-                    "Revokes the sign-in a refresh or access token belongs to. Unknown "
-                    "tokens are answered 200 too."
-                ),
-                request=RevokeSerializer,
-                auth=[],
-                parameters=[_RETRY_AFTER],
-                responses={
-                    200: OpenApiResponse(description="Revoked, or nothing to revoke."),
-                    400: _error("RevokeError", ("invalid_request",), "`token` is missing."),
-                    429: _error("SlowDown", _SLOW_DOWN, "Throttled: see Retry-After."),
-                },
-            ),
-        )
-
-
-class MeViewSchema(OpenApiViewExtension):  # type: ignore[no-untyped-call]
-    target_class = "bearer_auth.views.account.MeView"
-
-    def view_replacement(self) -> type[APIView]:
-        return _documented(
-            self.target,
-            get=extend_schema(
-                tags=[_TAG],
-                operation_id="auth_me",
-                summary="The signed-in user",
-                responses={
-                    200: inline_serializer(
-                        name="Me",
-                        fields={
-                            "id": serializers.CharField(help_text="The token's `sub`."),
-                            "username": serializers.CharField(),
-                            "email": serializers.CharField(),
-                            "full_name": serializers.CharField(),
-                            "short_name": serializers.CharField(),
-                            "date_joined": serializers.DateTimeField(allow_null=True),
-                        },
-                    ),
-                    400: _unauthorized(),
-                    401: _unauthorized(),
-                },
-            ),
-        )
+@cache
+def _me() -> serializers.Serializer[Any]:
+    return inline_serializer(
+        name="Me",
+        fields={
+            "id": serializers.CharField(help_text="The token's `sub`."),
+            "username": serializers.CharField(),
+            "email": serializers.CharField(),
+            "full_name": serializers.CharField(),
+            "short_name": serializers.CharField(),
+            "date_joined": serializers.DateTimeField(allow_null=True),
+        },
+    )
 
 
 @cache
@@ -284,42 +200,130 @@ def _session() -> serializers.Serializer[Any]:
     )
 
 
-class SessionsViewSchema(OpenApiViewExtension):  # type: ignore[no-untyped-call]
-    target_class = "bearer_auth.views.account.SessionsView"
+@dataclass(frozen=True)
+class _Operation:
+    """One operation of an ``/auth/`` view: what differs from its kind's shared shape.
 
-    def view_replacement(self) -> type[APIView]:
-        return _documented(
-            self.target,
-            get=extend_schema(
-                tags=[_TAG],
-                operation_id="auth_sessions_list",
-                summary="The user's active sign-ins",
-                responses={200: _session(), 401: _unauthorized()},
-            ),
-            delete=extend_schema(
-                tags=[_TAG],
-                operation_id="auth_sign_out_everywhere",
-                summary="Sign out everywhere",
-                description="Every refresh and access token of the user stops working.",
-                responses={204: None, 401: _unauthorized()},
-            ),
+    An operation with a ``request`` body is a token endpoint (RFC 6749 §5: no
+    bearer token, throttled: 429 with ``Retry-After``); one without is an
+    account endpoint (a bearer token, answering RFC 6750's 400 and 401).
+    """
+
+    view: str
+    method: str
+    operation_id: str
+    summary: str
+    responses: Callable[[], dict[int, Any]]
+    description: str | None = None
+    request: type[serializers.Serializer[Any]] | None = None
+
+    def extend_schema(self) -> Any:
+        """Return the ``extend_schema`` decorator of this operation."""
+        responses = self.responses()
+        details: dict[str, Any] = {}
+        if self.request is None:
+            responses.update({400: _unauthorized(), 401: _unauthorized()})
+        else:
+            responses[429] = _error("SlowDown", _SLOW_DOWN, "Throttled: see Retry-After.")
+            details.update(request=self.request, auth=[], parameters=[_RETRY_AFTER])
+        return extend_schema(
+            tags=[_TAG],
+            operation_id=self.operation_id,
+            summary=self.summary,
+            description=self.description,
+            responses=dict(sorted(responses.items())),
+            **details,
         )
 
 
-class SessionDetailViewSchema(OpenApiViewExtension):  # type: ignore[no-untyped-call]
-    target_class = "bearer_auth.views.account.SessionDetailView"
+_OPERATIONS: Final = (
+    _Operation(
+        view="bearer_auth.views.tokens.SignInView",
+        method="post",
+        operation_id="auth_sign_in",
+        summary="Sign in with email and password",
+        description=(
+            "First-party sign-in: `email` (or its alias `username`) and "
+            "`password`, optional `scope`. Unknown user, wrong password and "
+            "inactive user give the same `invalid_grant` answer."
+        ),
+        request=SignInSerializer,
+        responses=_issued,
+    ),
+    _Operation(
+        view="bearer_auth.views.tokens.RefreshView",
+        method="post",
+        operation_id="auth_refresh",
+        summary="Rotate a refresh token",
+        description=(
+            "Returns a new access token and a NEW refresh token; the old one "
+            "stops working. Replaying a rotated token revokes the whole sign-in."
+        ),
+        request=RefreshSerializer,
+        responses=_issued,
+    ),
+    _Operation(
+        view="bearer_auth.views.tokens.RevokeView",
+        method="post",
+        operation_id="auth_revoke",
+        summary="Revoke a token (RFC 7009)",
+        description=(
+            "Revokes the sign-in a refresh or access token belongs to. Unknown "
+            "tokens are answered 200 too."
+        ),
+        request=RevokeSerializer,
+        responses=lambda: {
+            200: OpenApiResponse(description="Revoked, or nothing to revoke."),
+            400: _error("RevokeError", ("invalid_request",), "`token` is missing."),
+        },
+    ),
+    _Operation(
+        view="bearer_auth.views.account.MeView",
+        method="get",
+        operation_id="auth_me",
+        summary="The signed-in user",
+        responses=lambda: {200: _me()},
+    ),
+    _Operation(
+        view="bearer_auth.views.account.SessionsView",
+        method="get",
+        operation_id="auth_sessions_list",
+        summary="The user's active sign-ins",
+        responses=lambda: {200: _session()},
+    ),
+    _Operation(
+        view="bearer_auth.views.account.SessionsView",
+        method="delete",
+        operation_id="auth_sign_out_everywhere",
+        summary="Sign out everywhere",
+        description="Every refresh and access token of the user stops working.",
+        responses=lambda: {204: None},
+    ),
+    _Operation(
+        view="bearer_auth.views.account.SessionDetailView",
+        method="delete",
+        operation_id="auth_session_sign_out",
+        summary="Sign out one session",
+        responses=lambda: {
+            204: None,
+            404: OpenApiResponse(description="Not one of the user's active sessions."),
+        },
+    ),
+)
+
+
+class _AuthViewSchema(OpenApiViewExtension):  # type: ignore[no-untyped-call]
+    """Document one ``/auth/`` view with its rows of :data:`_OPERATIONS`."""
 
     def view_replacement(self) -> type[APIView]:
+        view = f"{self.target.__module__}.{self.target.__qualname__}"
         return _documented(
             self.target,
-            delete=extend_schema(
-                tags=[_TAG],
-                operation_id="auth_session_sign_out",
-                summary="Sign out one session",
-                responses={
-                    204: None,
-                    401: _unauthorized(),
-                    404: OpenApiResponse(description="Not one of the user's active sessions."),
-                },
-            ),
+            **{op.method: op.extend_schema() for op in _OPERATIONS if op.view == view},
         )
+
+
+# One extension per documented view (drf-spectacular matches an extension to
+# one target class); creating the subclass registers it.
+for _view in dict.fromkeys(op.view for op in _OPERATIONS):
+    type(f"{_view.rsplit('.', 1)[1]}Schema", (_AuthViewSchema,), {"target_class": _view})

@@ -125,9 +125,11 @@ def test_account_endpoints_need_the_bearer_scheme_and_document_their_errors() ->
         "date_joined",
     }
     assert paths["/auth/sessions/"]["delete"]["operationId"] == "auth_sign_out_everywhere"
-    assert set(paths["/auth/sessions/"]["delete"]["responses"]) == {"204", "401"}
+    assert set(paths["/auth/sessions/"]["get"]["responses"]) == {"200", "400", "401"}
+    assert set(paths["/auth/sessions/"]["delete"]["responses"]) == {"204", "400", "401"}
     assert set(paths["/auth/sessions/{session_id}/"]["delete"]["responses"]) == {
         "204",
+        "400",
         "401",
         "404",
     }
@@ -138,6 +140,11 @@ def test_account_endpoints_need_the_bearer_scheme_and_document_their_errors() ->
         ("/auth/sessions/{session_id}/", "delete"),
     ]:
         assert _security(schema, path, method) == [{"bearerAuth": []}]
+        # RFC 6750: a malformed Authorization header (400) or a bad token (401).
+        responses = paths[path][method]["responses"]
+        for status in ("400", "401"):
+            error = responses[status]["content"]["application/json"]["schema"]
+            assert error == {"$ref": "#/components/schemas/ResourceError"}
 
 
 _DEMO_PROBE = """
@@ -168,25 +175,17 @@ def test_demo_serves_a_valid_schema_and_swagger_ui_without_a_cdn(tmp_path: Path)
         DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}",
         DJANGO_SETTINGS_MODULE="demo_project.settings",
     )
-    validated = subprocess.run(
-        [sys.executable, "manage.py", "spectacular", "--validate", "--fail-on-warn"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert validated.returncode == 0, validated.stderr
-    probe = subprocess.run(
-        [sys.executable, "-c", _DEMO_PROBE],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert probe.returncode == 0, probe.stderr
-    result = json.loads(probe.stdout)
+
+    def python(*args: str) -> str:
+        """Run the demo's Python with ``args``; return its output once it succeeded."""
+        run = subprocess.run(
+            [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+        )
+        assert run.returncode == 0, run.stderr
+        return run.stdout
+
+    python("manage.py", "spectacular", "--validate", "--fail-on-warn")
+    result = json.loads(python("-c", _DEMO_PROBE))
     assert result["docs_status"] == 200
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in result["docs"]
     assert "cdn" not in result["docs"].lower()
