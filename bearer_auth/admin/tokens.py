@@ -71,58 +71,78 @@ class SessionStateFilter(TokenStateFilter):
         return Q(revoked__isnull=True, expires__gt=timezone.now())
 
 
-class AccessTokenAdmin(ReadOnlyAdmin):
-    fields = ("masked_token", "user", "application", "scope", "expires", "created", "updated")
-    list_display = ("pk", "masked_token", "user", "application", "scope", "expires")
-    list_select_related = ("user", "application")
-    list_filter = (
-        AccessTokenStateFilter,
-        "application",
-        ("user", admin.RelatedOnlyFieldListFilter),
-    )
-    actions = ("revoke",)
+def _filters(state: type[TokenStateFilter]) -> tuple[Any, ...]:
+    """Filter issued rows by state, by application, and by the users that have rows."""
+    return (state, "application", ("user", admin.RelatedOnlyFieldListFilter))
 
-    @admin.display(description=_("token"))
-    def masked_token(self, obj: Any) -> str:
-        return mask_checksum(obj.token_checksum)
+
+def _families(queryset: QuerySet[Any]) -> set[Any]:
+    """Return the token families of the given refresh tokens or sessions."""
+    return set(queryset.exclude(token_family=None).values_list("token_family", flat=True))
+
+
+class IssuedAdmin(ReadOnlyAdmin):
+    """Tokens and sessions: issued to a user through an application, revoked a sign-in at once.
+
+    Subclasses set ``list_filter = _filters(<their state filter>)``. A model
+    without a ``token_family`` field overrides :meth:`token_families` and
+    :meth:`revoke_outside_families`.
+    """
+
+    list_select_related = ("user", "application")
+    actions = ("revoke",)
 
     @admin.action(description=_("Revoke (with the whole sign-in)"), permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        families = get_refresh_token_model().objects.filter(access_token__in=queryset)
-        family_ids = set(families.exclude(token_family=None).values_list("token_family", flat=True))
-        for family in family_ids:
-            revoke_family(family)
-        for access_token in queryset.all():  # tokens with no family (client credentials)
-            revoke_access_token(access_token)
-        _revoked_message(self, request, len(family_ids))
-
-
-class RefreshTokenAdmin(ReadOnlyAdmin):
-    fields = ("masked_token", "user", "application", "token_family", "created", "revoked")
-    list_display = ("pk", "masked_token", "user", "application", "created", "revoked")
-    list_select_related = ("user", "application")
-    list_filter = (
-        RefreshTokenStateFilter,
-        "application",
-        ("user", admin.RelatedOnlyFieldListFilter),
-    )
-    actions = ("revoke",)
-
-    @admin.display(description=_("token"))
-    def masked_token(self, obj: Any) -> str:
-        return mask_checksum(obj.token_checksum)
-
-    @admin.action(description=_("Revoke (with the whole sign-in)"), permissions=["change"])
-    def revoke(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        families = set(queryset.exclude(token_family=None).values_list("token_family", flat=True))
+        families = self.token_families(queryset)
         for family in families:
             revoke_family(family)
-        for refresh_token in queryset.filter(token_family=None):
-            refresh_token.revoke()
-        _revoked_message(self, request, len(families))
+        self.revoke_outside_families(queryset)
+        self.message_user(
+            request,
+            ngettext("Revoked %(count)d sign-in.", "Revoked %(count)d sign-ins.", len(families))
+            % {"count": len(families)},
+            messages.SUCCESS,
+        )
+
+    def token_families(self, queryset: QuerySet[Any]) -> set[Any]:
+        """Return the token families (sign-ins) the selected rows belong to."""
+        return _families(queryset)
+
+    def revoke_outside_families(self, queryset: QuerySet[Any]) -> None:
+        """Revoke the selected rows that belong to no family, one by one (DOT's ``revoke()``)."""
+        for row in queryset.filter(token_family=None):
+            row.revoke()
 
 
-class TokenSessionAdmin(ReadOnlyAdmin):
+class TokenAdmin(IssuedAdmin):
+    """An access or refresh token: shown by the end of its digest, never by its value."""
+
+    @admin.display(description=_("token"))
+    def masked_token(self, obj: Any) -> str:
+        return mask_checksum(obj.token_checksum)
+
+
+class AccessTokenAdmin(TokenAdmin):
+    fields = ("masked_token", "user", "application", "scope", "expires", "created", "updated")
+    list_display = ("pk", "masked_token", "user", "application", "scope", "expires")
+    list_filter = _filters(AccessTokenStateFilter)
+
+    def token_families(self, queryset: QuerySet[Any]) -> set[Any]:
+        return _families(get_refresh_token_model().objects.filter(access_token__in=queryset))
+
+    def revoke_outside_families(self, queryset: QuerySet[Any]) -> None:
+        for access_token in queryset.all():  # what the families left: client credentials
+            revoke_access_token(access_token)
+
+
+class RefreshTokenAdmin(TokenAdmin):
+    fields = ("masked_token", "user", "application", "token_family", "created", "revoked")
+    list_display = ("pk", "masked_token", "user", "application", "created", "revoked")
+    list_filter = _filters(RefreshTokenStateFilter)
+
+
+class TokenSessionAdmin(IssuedAdmin):
     fields = (
         "id",
         "user",
@@ -135,26 +155,8 @@ class TokenSessionAdmin(ReadOnlyAdmin):
         "revoked",
     )
     list_display = ("id", "user", "application", "created", "last_used", "expires", "revoked")
-    list_select_related = ("user", "application")
-    list_filter = (
-        SessionStateFilter,
-        "application",
-        ("user", admin.RelatedOnlyFieldListFilter),
-    )
-    actions = ("revoke",)
+    list_filter = _filters(SessionStateFilter)
 
     @admin.action(description=_("Revoke (sign out)"), permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        families = list(queryset.values_list("token_family", flat=True))
-        for family in families:
-            revoke_family(family)
-        _revoked_message(self, request, len(families))
-
-
-def _revoked_message(model_admin: admin.ModelAdmin[Any], request: HttpRequest, count: int) -> None:
-    model_admin.message_user(
-        request,
-        ngettext("Revoked %(count)d sign-in.", "Revoked %(count)d sign-ins.", count)
-        % {"count": count},
-        messages.SUCCESS,
-    )
+        super().revoke(request, queryset)
