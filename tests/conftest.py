@@ -72,3 +72,19 @@ def admin_user_(db: Any, password: str) -> Any:
     from tests.factories import UserFactory
 
     return UserFactory(password=password, is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def browser(user: Any) -> Any:
+    """``user``'s browser: Django's test client, signed in (a session cookie)."""
+    from tests.oauth_client import signed_in_browser
+
+    return signed_in_browser(user)
+
+
+@pytest.fixture
+def admin_browser(admin_user_: Any) -> Any:
+    """A superuser's browser on the admin: Django's test client, signed in."""
+    from tests.oauth_client import signed_in_browser
+
+    return signed_in_browser(admin_user_)

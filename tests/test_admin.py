@@ -13,42 +13,35 @@ from bearer_auth.models import User
 pytestmark = [pytest.mark.django_db, pytest.mark.custom_user_model]
 
 
-@pytest.fixture
-def admin_client_(admin_user_: Any) -> Client:
-    client = Client()
-    client.force_login(admin_user_)
-    return client
-
-
-def test_changelist_renders_and_searches_by_email_and_name(admin_client_: Client) -> None:
+def test_changelist_renders_and_searches_by_email_and_name(admin_browser: Client) -> None:
     User.objects.create_user("findme@example.com", "pw", full_name="Ingrid Holm")
     User.objects.create_user("other@example.com", "pw")
     url = reverse("admin:bearer_auth_user_changelist")
-    response = admin_client_.get(url, {"q": "FINDME"})
+    response = admin_browser.get(url, {"q": "FINDME"})
     assert response.status_code == 200
     assert b"findme@example.com" in response.content
     assert b"other@example.com" not in response.content
-    response = admin_client_.get(url, {"q": "Holm"})
+    response = admin_browser.get(url, {"q": "Holm"})
     assert b"findme@example.com" in response.content
 
 
-def test_changelist_filters_by_active_and_staff(admin_client_: Client) -> None:
+def test_changelist_filters_by_active_and_staff(admin_browser: Client) -> None:
     User.objects.create_user("inactive@example.com", "pw", is_active=False)
     url = reverse("admin:bearer_auth_user_changelist")
-    response = admin_client_.get(url, {"is_active__exact": "0"})
+    response = admin_browser.get(url, {"is_active__exact": "0"})
     assert b"inactive@example.com" in response.content
     assert response.context["cl"].result_count == 1
-    response = admin_client_.get(url, {"is_staff__exact": "1"})
+    response = admin_browser.get(url, {"is_staff__exact": "1"})
     assert response.context["cl"].result_count == 1
 
 
-def test_add_page_creates_user_with_normalized_email(admin_client_: Client) -> None:
+def test_add_page_creates_user_with_normalized_email(admin_browser: Client) -> None:
     url = reverse("admin:bearer_auth_user_add")
-    page = admin_client_.get(url)
+    page = admin_browser.get(url)
     assert page.status_code == 200
     assert b'name="email"' in page.content
     assert b'name="username"' not in page.content
-    response = admin_client_.post(
+    response = admin_browser.post(
         url,
         {
             "email": "  New.Person@EXAMPLE.com ",
@@ -66,9 +59,9 @@ def test_add_page_creates_user_with_normalized_email(admin_client_: Client) -> N
     assert created.check_password("a-long-unguessable-pw-42")
 
 
-def test_add_page_rejects_duplicate_email_in_other_case(admin_client_: Client) -> None:
+def test_add_page_rejects_duplicate_email_in_other_case(admin_browser: Client) -> None:
     User.objects.create_user("dup@example.com", "pw")
-    response = admin_client_.post(
+    response = admin_browser.post(
         reverse("admin:bearer_auth_user_add"),
         {
             "email": "DUP@example.com",
@@ -82,10 +75,10 @@ def test_add_page_rejects_duplicate_email_in_other_case(admin_client_: Client) -
     assert User.objects.filter(email__iexact="dup@example.com").count() == 1
 
 
-def test_change_page_shows_readonly_public_id_and_password_link(admin_client_: Client) -> None:
+def test_change_page_shows_readonly_public_id_and_password_link(admin_browser: Client) -> None:
     user = User.objects.create_user("edit@example.com", "pw")
     url = reverse("admin:bearer_auth_user_change", args=[user.pk])
-    response = admin_client_.get(url)
+    response = admin_browser.get(url)
     assert response.status_code == 200
     content = response.content.decode()
     assert str(user.public_id) in content
@@ -95,11 +88,11 @@ def test_change_page_shows_readonly_public_id_and_password_link(admin_client_: C
     assert 'href="../password/"' in content
 
 
-def test_change_page_saves_edits(admin_client_: Client) -> None:
+def test_change_page_saves_edits(admin_browser: Client) -> None:
     user = User.objects.create_user("edit2@example.com", "pw")
     old_public_id = user.public_id
     url = reverse("admin:bearer_auth_user_change", args=[user.pk])
-    response = admin_client_.post(
+    response = admin_browser.post(
         url,
         {
             "email": "Edit2@Example.COM",
@@ -118,11 +111,11 @@ def test_change_page_saves_edits(admin_client_: Client) -> None:
     assert user.public_id == old_public_id
 
 
-def test_admin_password_change_page_sets_password(admin_client_: Client) -> None:
+def test_admin_password_change_page_sets_password(admin_browser: Client) -> None:
     user = User.objects.create_user("pwchange@example.com", "old-pw")
     url = reverse("admin:auth_user_password_change", args=[user.pk])
-    assert admin_client_.get(url).status_code == 200
-    response = admin_client_.post(
+    assert admin_browser.get(url).status_code == 200
+    response = admin_browser.post(
         url,
         {
             "usable_password": "true",

@@ -20,7 +20,12 @@ from bearer_auth import keys, services
 from bearer_auth.models import ApplicationPolicy, SigningKey, TokenSession
 from bearer_auth.tokens import token_checksum
 from tests.factories import UserFactory
-from tests.oauth_client import basic_auth, make_application
+from tests.oauth_client import (
+    client_credentials_token,
+    make_application,
+    signed_in_browser,
+    token_request,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -31,13 +36,6 @@ SESSIONS = "admin:bearer_auth_tokensession_changelist"
 SIGNING_KEYS = "admin:bearer_auth_signingkey_changelist"
 
 
-@pytest.fixture
-def admin_browser(admin_user_: Any) -> Client:
-    client = Client()
-    client.force_login(admin_user_)
-    return client
-
-
 def _sign_in(user: Any, password: str) -> services.TokenPair:
     return services.sign_in(
         RequestFactory().post("/auth/token/"),
@@ -46,16 +44,6 @@ def _sign_in(user: Any, password: str) -> services.TokenPair:
         scope=None,
         client=services.ClientInfo(ip_address="10.0.0.1", user_agent="pytest"),
     )
-
-
-def _client_credentials_token(application: Any) -> str:
-    response = Client().post(
-        "/o/token/",
-        {"grant_type": "client_credentials"},
-        HTTP_AUTHORIZATION=basic_auth(application.client_id),
-    )
-    assert response.status_code == 200
-    return str(response.json()["access_token"])
 
 
 def _add_form(**overrides: str) -> dict[str, str]:
@@ -102,11 +90,7 @@ def test_created_application_secret_is_shown_once_and_stored_hashed(admin_browse
     assert secret not in change.content.decode()
     assert application.client_secret not in change.content.decode()
     # The shown secret authenticates the client (which may not use this grant).
-    refused = Client().post(
-        "/o/token/",
-        {"grant_type": "client_credentials"},
-        HTTP_AUTHORIZATION=basic_auth("note-taker", secret),
-    )
+    refused = token_request("note-taker", {"grant_type": "client_credentials"}, secret=secret)
     assert refused.json()["error"] == "unauthorized_client"  # authenticated, wrong grant
 
 
@@ -164,7 +148,7 @@ def test_grant_types_offered(
 
 def test_regenerate_secret_shows_the_new_secret_once(admin_browser: Client) -> None:
     application = make_application(grant_type="client-credentials", redirect_uris="")
-    old_token = _client_credentials_token(application)
+    old_token = client_credentials_token(application, scope=None)
     assert old_token
     response = admin_browser.post(
         reverse(APPLICATIONS),
@@ -176,17 +160,9 @@ def test_regenerate_secret_shows_the_new_secret_once(admin_browser: Client) -> N
     ).group(1)  # type: ignore[union-attr]
     application.refresh_from_db()
     assert check_password(secret, application.client_secret)
-    old = Client().post(
-        "/o/token/",
-        {"grant_type": "client_credentials"},
-        HTTP_AUTHORIZATION=basic_auth(application.client_id),
-    )
+    old = token_request(application.client_id, {"grant_type": "client_credentials"})
     assert old.status_code == 401
-    new = Client().post(
-        "/o/token/",
-        {"grant_type": "client_credentials"},
-        HTTP_AUTHORIZATION=basic_auth(application.client_id, secret),
-    )
+    new = token_request(application.client_id, {"grant_type": "client_credentials"}, secret=secret)
     assert new.status_code == 200
 
 
@@ -305,7 +281,7 @@ def test_revoke_action_revokes_the_whole_sign_in(
 
 def test_revoke_action_on_a_client_credentials_token(admin_browser: Client) -> None:
     application = make_application(grant_type="client-credentials", redirect_uris="")
-    _client_credentials_token(application)
+    client_credentials_token(application, scope=None)
     row = get_access_token_model().objects.get()
     admin_browser.post(reverse(ACCESS_TOKENS), {"action": "revoke", "_selected_action": [row.pk]})
     assert not get_access_token_model().objects.exists()
@@ -385,9 +361,7 @@ def _staff(*permissions: str) -> Client:
     staff = UserFactory(is_staff=True)
     for codename in permissions:
         staff.user_permissions.add(Permission.objects.get(codename=codename))
-    client = Client()
-    client.force_login(staff)
-    return client
+    return signed_in_browser(staff)
 
 
 @pytest.mark.parametrize(
@@ -447,8 +421,7 @@ def test_user_action_without_change_permission_gets_403(user: Any, password: str
 
 def test_admin_actions_need_the_csrf_token(admin_user_: Any, user: Any, password: str) -> None:
     _sign_in(user, password)
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(admin_user_)
+    client = signed_in_browser(admin_user_, enforce_csrf_checks=True)
     session = TokenSession.objects.get()
     response = client.post(
         reverse(SESSIONS), {"action": "revoke", "_selected_action": [session.pk]}

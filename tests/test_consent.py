@@ -13,28 +13,16 @@ from tests.oauth_client import (
     consent,
     form_fields,
     make_application,
-    pkce_pair,
     query_of,
+    signed_in_browser,
 )
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def browser(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def _params(application: Any, **overrides: Any) -> dict[str, str]:
-    _, challenge = pkce_pair()
-    return authorization_params(application, challenge, **overrides)
-
-
 def test_anonymous_user_is_sent_to_sign_in_first() -> None:
     application = make_application()
-    response = Client().get("/o/authorize/", _params(application))
+    response = Client().get("/o/authorize/", authorization_params(application))
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/?next=/o/authorize/")
 
@@ -43,7 +31,9 @@ def test_consent_page_names_the_client_and_the_scopes_in_plain_words(
     browser: Client, user: Any
 ) -> None:
     application = make_application(name="Note Taker")
-    response = browser.get("/o/authorize/", _params(application, scope="read notes:write"))
+    response = browser.get(
+        "/o/authorize/", authorization_params(application, scope="read notes:write")
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert "Allow Note Taker to use your account?" in html
@@ -63,14 +53,14 @@ def test_consent_page_names_the_client_and_the_scopes_in_plain_words(
 
 def test_client_name_is_escaped(browser: Client) -> None:
     application = make_application(name="<script>alert(1)</script>")
-    html = browser.get("/o/authorize/", _params(application)).content.decode()
+    html = browser.get("/o/authorize/", authorization_params(application)).content.decode()
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
 def test_allow_redirects_with_a_code_state_and_iss(browser: Client) -> None:
     application = make_application()
-    params = _params(application)
+    params = authorization_params(application)
     response = consent(browser, params, allow=True)
     assert response.status_code == 302
     result = query_of(response["Location"])
@@ -82,7 +72,7 @@ def test_allow_redirects_with_a_code_state_and_iss(browser: Client) -> None:
 
 def test_deny_redirects_with_access_denied_and_issues_nothing(browser: Client) -> None:
     application = make_application()
-    params = _params(application)
+    params = authorization_params(application)
     response = consent(browser, params, allow=False)
     assert response.status_code == 302
     assert response["Location"].startswith("https://client.example/callback?")
@@ -96,9 +86,8 @@ def test_deny_redirects_with_access_denied_and_issues_nothing(browser: Client) -
 
 def test_consent_post_without_csrf_token_is_refused(user: Any) -> None:
     application = make_application()
-    browser = Client(enforce_csrf_checks=True)
-    browser.force_login(user)
-    page = browser.get("/o/authorize/", _params(application))
+    browser = signed_in_browser(user, enforce_csrf_checks=True)
+    page = browser.get("/o/authorize/", authorization_params(application))
     fields = form_fields(page.content.decode())
     fields.pop("csrfmiddlewaretoken")
     response = browser.post("/o/authorize/", {**fields, "allow": "on"})
@@ -112,7 +101,9 @@ def test_consent_post_without_csrf_token_is_refused(user: Any) -> None:
 
 def test_unknown_client_gets_an_error_page_not_a_redirect(browser: Client) -> None:
     application = make_application()
-    response = browser.get("/o/authorize/", _params(application, client_id="no-such-client"))
+    response = browser.get(
+        "/o/authorize/", authorization_params(application, client_id="no-such-client")
+    )
     assert response.status_code == 400
     assert "Location" not in response
     html = response.content.decode()
@@ -123,7 +114,7 @@ def test_unknown_client_gets_an_error_page_not_a_redirect(browser: Client) -> No
 
 def test_request_without_scope_shows_the_default_scopes(browser: Client) -> None:
     application = make_application()
-    params = _params(application)
+    params = authorization_params(application)
     params.pop("scope")
     html = browser.get("/o/authorize/", params).content.decode()
     assert "Read your account" in html

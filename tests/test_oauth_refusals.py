@@ -14,45 +14,18 @@ from oauth2_provider.models import get_access_token_model, get_grant_model, get_
 from tests.oauth_client import (
     HTTPS_CALLBACK,
     LOOPBACK_CALLBACK,
+    authorization_code,
     authorization_params,
     basic_auth,
     consent,
+    exchange,
     form_fields,
     make_application,
-    pkce_pair,
     query_of,
+    token_request,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def browser(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def _authorize(browser: Client, application: Any, **overrides: Any) -> tuple[str, str]:
-    """Approve an authorization request; return (code, verifier)."""
-    verifier, challenge = pkce_pair()
-    response = consent(browser, authorization_params(application, challenge, **overrides))
-    assert response.status_code == 302
-    params = query_of(response["Location"])
-    assert "code" in params, params
-    return params["code"], verifier
-
-
-def _exchange(application: Any, code: str, verifier: str | None, **extra: str) -> Any:
-    data = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": application.redirect_uris.split()[0],
-    }
-    if verifier is not None:
-        data["code_verifier"] = verifier
-    data.update(extra)
-    return Client().post("/o/token/", data, HTTP_AUTHORIZATION=basic_auth(application.client_id))
 
 
 def _error_redirect(response: Any) -> dict[str, str]:
@@ -78,8 +51,7 @@ def test_code_challenge_method_other_than_s256_is_refused(
     browser: Client, method: str | None
 ) -> None:
     application = make_application()
-    _, challenge = pkce_pair()
-    params = authorization_params(application, challenge, code_challenge_method=method)
+    params = authorization_params(application, code_challenge_method=method)
     error = _error_redirect(browser.get("/o/authorize/", params))
     assert error["error"] == "invalid_request"
     assert "consent" not in error
@@ -88,8 +60,7 @@ def test_code_challenge_method_other_than_s256_is_refused(
 
 def test_tampered_consent_form_without_s256_issues_no_code(browser: Client) -> None:
     application = make_application()
-    _, challenge = pkce_pair()
-    params = authorization_params(application, challenge)
+    params = authorization_params(application)
     page = browser.get("/o/authorize/", params)
     assert page.status_code == 200
     fields = {**form_fields(page.content.decode()), "allow": "on"}
@@ -101,16 +72,16 @@ def test_tampered_consent_form_without_s256_issues_no_code(browser: Client) -> N
 
 def test_wrong_or_missing_code_verifier_is_refused(browser: Client) -> None:
     application = make_application()
-    code, verifier = _authorize(browser, application)
-    wrong = _exchange(application, code, verifier[:-1] + ("A" if verifier[-1] != "A" else "B"))
+    code, verifier = authorization_code(browser, application)
+    wrong = exchange(application, code, verifier[:-1] + ("A" if verifier[-1] != "A" else "B"))
     assert wrong.status_code == 400
     assert wrong.json()["error"] == "invalid_grant"
-    missing = _exchange(application, code, None)
+    missing = exchange(application, code, None)
     assert missing.status_code == 400
     assert missing.json()["error"] == "invalid_request"
     assert not get_access_token_model().objects.exists()
     # The code was not consumed by the failures: the right verifier still works.
-    assert _exchange(application, code, verifier).status_code == 200
+    assert exchange(application, code, verifier).status_code == 200
 
 
 # Redirect URIs
@@ -132,9 +103,8 @@ def test_wrong_or_missing_code_verifier_is_refused(browser: Client) -> None:
 )
 def test_redirect_uri_must_match_exactly(browser: Client, redirect_uri: str) -> None:
     application = make_application(redirect_uris=HTTPS_CALLBACK)
-    _, challenge = pkce_pair()
     response = browser.get(
-        "/o/authorize/", authorization_params(application, challenge, redirect_uri=redirect_uri)
+        "/o/authorize/", authorization_params(application, redirect_uri=redirect_uri)
     )
     # A fatal error: shown to the user, never redirected to the unregistered URI.
     assert response.status_code == 400
@@ -159,8 +129,7 @@ def test_loopback_redirect_uri_any_port_rfc8252(
     browser: Client, redirect_uri: str, allowed: bool
 ) -> None:
     application = make_application(client_type="public", redirect_uris=LOOPBACK_CALLBACK)
-    _, challenge = pkce_pair()
-    params = authorization_params(application, challenge, redirect_uri=redirect_uri)
+    params = authorization_params(application, redirect_uri=redirect_uri)
     if allowed:
         response = consent(browser, params)
         assert response.status_code == 302
@@ -171,8 +140,8 @@ def test_loopback_redirect_uri_any_port_rfc8252(
 
 def test_token_request_redirect_uri_must_equal_the_authorized_one(browser: Client) -> None:
     application = make_application(redirect_uris=f"{HTTPS_CALLBACK} https://client.example/second")
-    code, verifier = _authorize(browser, application)
-    response = _exchange(application, code, verifier, redirect_uri="https://client.example/second")
+    code, verifier = authorization_code(browser, application)
+    response = exchange(application, code, verifier, redirect_uri="https://client.example/second")
     assert response.status_code == 400
     assert response.json()["error"] in {"invalid_request", "invalid_grant"}
     assert not get_access_token_model().objects.exists()
@@ -183,20 +152,19 @@ def test_token_request_redirect_uri_must_equal_the_authorized_one(browser: Clien
 
 def test_code_reuse_is_refused_and_revokes_what_the_first_exchange_issued(browser: Client) -> None:
     application = make_application()
-    code, verifier = _authorize(browser, application)
-    first = _exchange(application, code, verifier)
+    code, verifier = authorization_code(browser, application)
+    first = exchange(application, code, verifier)
     assert first.status_code == 200
     assert get_access_token_model().objects.count() == 1
 
-    second = _exchange(application, code, verifier)
+    second = exchange(application, code, verifier)
     assert second.status_code == 400
     assert second.json()["error"] == "invalid_grant"
     assert not get_access_token_model().objects.exists()
     assert not get_refresh_token_model().objects.filter(revoked__isnull=True).exists()
-    refresh = Client().post(
-        "/o/token/",
+    refresh = token_request(
+        application.client_id,
         {"grant_type": "refresh_token", "refresh_token": first.json()["refresh_token"]},
-        HTTP_AUTHORIZATION=basic_auth(application.client_id),
     )
     assert refresh.status_code == 400
     assert refresh.json()["error"] == "invalid_grant"
@@ -205,14 +173,14 @@ def test_code_reuse_is_refused_and_revokes_what_the_first_exchange_issued(browse
 def test_racing_exchanges_of_one_code_are_both_revoked(browser: Client) -> None:
     """The loser of a race validated the code before the winner deleted it."""
     application = make_application()
-    code, verifier = _authorize(browser, application)
+    code, verifier = authorization_code(browser, application)
     grant = get_grant_model().objects.get()
-    first = _exchange(application, code, verifier)
+    first = exchange(application, code, verifier)
     assert first.status_code == 200
     # Replay the moment the second exchange had already validated the code.
     grant.pk = None
     grant.save()
-    second = _exchange(application, code, verifier)
+    second = exchange(application, code, verifier)
     assert second.status_code == 400
     assert second.json()["error"] == "invalid_grant"
     assert second["Cache-Control"] == "no-store"
@@ -222,11 +190,11 @@ def test_racing_exchanges_of_one_code_are_both_revoked(browser: Client) -> None:
 
 def test_code_expires_after_60_seconds(browser: Client) -> None:
     application = make_application()
-    code, verifier = _authorize(browser, application)
+    code, verifier = authorization_code(browser, application)
     grant = get_grant_model().objects.get()
     assert grant.expires - grant.created <= timedelta(seconds=60)
     with time_machine.travel(timezone.now() + timedelta(seconds=61)):
-        response = _exchange(application, code, verifier)
+        response = exchange(application, code, verifier)
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
 
@@ -234,17 +202,8 @@ def test_code_expires_after_60_seconds(browser: Client) -> None:
 def test_code_issued_to_another_client_is_refused(browser: Client) -> None:
     owner = make_application()
     thief = make_application()
-    code, verifier = _authorize(browser, owner)
-    response = Client().post(
-        "/o/token/",
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": HTTPS_CALLBACK,
-            "code_verifier": verifier,
-        },
-        HTTP_AUTHORIZATION=basic_auth(thief.client_id),
-    )
+    code, verifier = authorization_code(browser, owner)
+    response = exchange(thief, code, verifier)
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
     assert not get_access_token_model().objects.exists()
@@ -252,17 +211,8 @@ def test_code_issued_to_another_client_is_refused(browser: Client) -> None:
 
 def test_wrong_client_secret_is_invalid_client(browser: Client) -> None:
     application = make_application()
-    code, verifier = _authorize(browser, application)
-    response = Client().post(
-        "/o/token/",
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": HTTPS_CALLBACK,
-            "code_verifier": verifier,
-        },
-        HTTP_AUTHORIZATION=basic_auth(application.client_id, "wrong"),
-    )
+    code, verifier = authorization_code(browser, application)
+    response = exchange(application, code, verifier, secret="wrong")
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
     assert response["Cache-Control"] == "no-store"
@@ -273,37 +223,30 @@ def test_wrong_client_secret_is_invalid_client(browser: Client) -> None:
 
 def test_scope_outside_the_allowed_set_is_invalid_scope(browser: Client) -> None:
     application = make_application(allowed_scopes="read")
-    _, challenge = pkce_pair()
     for scope in ("read notes:write", "unknown"):
-        response = browser.get(
-            "/o/authorize/", authorization_params(application, challenge, scope=scope)
-        )
+        response = browser.get("/o/authorize/", authorization_params(application, scope=scope))
         assert _error_redirect(response)["error"] == "invalid_scope"
 
 
 def test_application_without_policy_gets_the_default_scopes_only(browser: Client) -> None:
     application = make_application(allowed_scopes=None)
-    _, challenge = pkce_pair()
-    response = browser.get(
-        "/o/authorize/", authorization_params(application, challenge, scope="write")
-    )
+    response = browser.get("/o/authorize/", authorization_params(application, scope="write"))
     assert _error_redirect(response)["error"] == "invalid_scope"
-    code, verifier = _authorize(browser, application, scope="read")
-    assert _exchange(application, code, verifier).json()["scope"] == "read"
+    code, verifier = authorization_code(browser, application, scope="read")
+    assert exchange(application, code, verifier).json()["scope"] == "read"
 
 
 def test_refresh_cannot_widen_the_scope(browser: Client) -> None:
     application = make_application()
-    code, verifier = _authorize(browser, application, scope="read")
-    tokens = _exchange(application, code, verifier).json()
-    response = Client().post(
-        "/o/token/",
+    code, verifier = authorization_code(browser, application, scope="read")
+    tokens = exchange(application, code, verifier).json()
+    response = token_request(
+        application.client_id,
         {
             "grant_type": "refresh_token",
             "refresh_token": tokens["refresh_token"],
             "scope": "read notes:write",
         },
-        HTTP_AUTHORIZATION=basic_auth(application.client_id),
     )
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_scope"
@@ -313,10 +256,9 @@ def test_client_credentials_scope_escalation_is_invalid_scope() -> None:
     application = make_application(
         grant_type="client-credentials", redirect_uris="", allowed_scopes="notes:read"
     )
-    response = Client().post(
-        "/o/token/",
+    response = token_request(
+        application.client_id,
         {"grant_type": "client_credentials", "scope": "notes:read notes:write"},
-        HTTP_AUTHORIZATION=basic_auth(application.client_id),
     )
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_scope"
@@ -329,11 +271,7 @@ def test_client_credentials_refused_for_public_clients() -> None:
     application = make_application(
         client_type="public", grant_type="client-credentials", redirect_uris=""
     )
-    response = Client().post(
-        "/o/token/",
-        {"grant_type": "client_credentials"},
-        HTTP_AUTHORIZATION=basic_auth(application.client_id),
-    )
+    response = token_request(application.client_id, {"grant_type": "client_credentials"})
     assert response.status_code in {400, 401}
     assert response.json()["error"] in {"unauthorized_client", "invalid_client"}
     assert not get_access_token_model().objects.exists()
@@ -341,21 +279,16 @@ def test_client_credentials_refused_for_public_clients() -> None:
 
 def test_client_credentials_refused_for_authorization_code_clients() -> None:
     application = make_application()
-    response = Client().post(
-        "/o/token/",
-        {"grant_type": "client_credentials"},
-        HTTP_AUTHORIZATION=basic_auth(application.client_id),
-    )
+    response = token_request(application.client_id, {"grant_type": "client_credentials"})
     assert response.status_code == 400
     assert response.json()["error"] == "unauthorized_client"
 
 
 def test_password_grant_is_not_offered(user: Any, password: str) -> None:
     application = make_application(grant_type="password", redirect_uris="")
-    response = Client().post(
-        "/o/token/",
+    response = token_request(
+        application.client_id,
         {"grant_type": "password", "username": user.get_username(), "password": password},
-        HTTP_AUTHORIZATION=basic_auth(application.client_id),
     )
     assert response.status_code == 400
     assert response.json()["error"] in {"unauthorized_client", "unsupported_grant_type"}
@@ -367,9 +300,8 @@ def test_implicit_and_hybrid_response_types_are_not_offered(
     browser: Client, response_type: str
 ) -> None:
     application = make_application(grant_type="implicit")
-    _, challenge = pkce_pair()
     response = browser.get(
-        "/o/authorize/", authorization_params(application, challenge, response_type=response_type)
+        "/o/authorize/", authorization_params(application, response_type=response_type)
     )
     assert response.status_code in {302, 400}
     if response.status_code == 302:
@@ -381,10 +313,8 @@ def test_implicit_and_hybrid_response_types_are_not_offered(
 
 def test_device_grant_type_is_an_error_not_a_crash() -> None:
     application = make_application()
-    response = Client().post(
-        "/o/token/",
-        {"grant_type": "urn:ietf:params:oauth:grant-type:device_code"},
-        HTTP_AUTHORIZATION=basic_auth(application.client_id),
+    response = token_request(
+        application.client_id, {"grant_type": "urn:ietf:params:oauth:grant-type:device_code"}
     )
     assert response.status_code == 400
     assert response.json()["error"] == "unsupported_grant_type"

@@ -13,64 +13,36 @@ from oauth2_provider.oauth2_backends import get_oauthlib_core
 from bearer_auth.models import ApplicationPolicy
 from bearer_auth.tokens import decode_access_token, token_checksum
 from tests.oauth_client import (
-    authorization_params,
-    basic_auth,
-    consent,
+    authorization_code,
+    exchange,
     make_application,
     pkce_pair,
-    query_of,
+    token_request,
 )
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def browser(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def _code(browser: Client, application: Any) -> tuple[str, str]:
-    verifier, challenge = pkce_pair()
-    response = consent(browser, authorization_params(application, challenge))
-    assert response.status_code == 302
-    return query_of(response["Location"])["code"], verifier
-
-
-def _exchange(application: Any, code: str, verifier: str) -> Any:
-    return Client().post(
-        "/o/token/",
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "code_verifier": verifier,
-            "redirect_uri": application.redirect_uris.split()[0],
-        },
-        HTTP_AUTHORIZATION=basic_auth(application.client_id),
-    )
-
-
 def test_authorization_codes_are_stored_as_digests(browser: Client) -> None:
     application = make_application()
-    code, verifier = _code(browser, application)
+    code, verifier = authorization_code(browser, application)
     grant = get_grant_model().objects.get(application=application)
     assert grant.code == token_checksum(code)
     assert code not in grant.code
     assert not get_grant_model().objects.filter(code=code).exists()
     # The digest alone cannot be exchanged.
-    assert _exchange(application, grant.code, verifier).json()["error"] == "invalid_grant"
+    assert exchange(application, grant.code, verifier).json()["error"] == "invalid_grant"
     # The code itself still works once, and PKCE is checked against the stored challenge.
-    response = _exchange(application, code, verifier)
+    response = exchange(application, code, verifier)
     assert response.status_code == 200, response.content
     assert not get_grant_model().objects.exists()
 
 
 def test_wrong_verifier_is_still_refused_with_digest_storage(browser: Client) -> None:
     application = make_application()
-    code, _verifier = _code(browser, application)
+    code, _verifier = authorization_code(browser, application)
     other_verifier, _ = pkce_pair()
-    response = _exchange(application, code, other_verifier)
+    response = exchange(application, code, other_verifier)
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
 
@@ -80,8 +52,8 @@ def test_per_application_access_token_lifetime_is_applied(browser: Client) -> No
     ApplicationPolicy.objects.filter(application=application).update(
         access_token_lifetime=timedelta(seconds=90)
     )
-    code, verifier = _code(browser, application)
-    body = _exchange(application, code, verifier).json()
+    code, verifier = authorization_code(browser, application)
+    body = exchange(application, code, verifier).json()
     assert body["expires_in"] == 90
     claims = decode_access_token(body["access_token"])
     assert claims["exp"] - claims["iat"] == 90
@@ -90,8 +62,8 @@ def test_per_application_access_token_lifetime_is_applied(browser: Client) -> No
 def test_default_lifetime_comes_from_bearer_auth_not_dot(browser: Client, settings: Any) -> None:
     settings.BEARER_AUTH = {**settings.BEARER_AUTH, "ACCESS_TOKEN_LIFETIME": timedelta(minutes=3)}
     application = make_application()
-    code, verifier = _code(browser, application)
-    assert _exchange(application, code, verifier).json()["expires_in"] == 180
+    code, verifier = authorization_code(browser, application)
+    assert exchange(application, code, verifier).json()["expires_in"] == 180
 
 
 def test_server_offers_no_password_implicit_or_device_grant() -> None:
@@ -106,15 +78,10 @@ def test_first_party_refresh_tokens_cannot_be_refreshed_at_o_token(
     from tests.first_party import refresh, sign_in
 
     tokens = sign_in(user, password)
-    response = Client().post(
-        "/o/token/",
-        {
-            "grant_type": "refresh_token",
-            "refresh_token": tokens["refresh_token"],
-            "client_id": settings.BEARER_AUTH.get(
-                "FIRST_PARTY_CLIENT_ID", "bearer-auth-first-party"
-            ),
-        },
+    response = token_request(
+        settings.BEARER_AUTH.get("FIRST_PARTY_CLIENT_ID", "bearer-auth-first-party"),
+        {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        secret=None,
     )
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"

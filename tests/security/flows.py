@@ -1,4 +1,8 @@
-"""Obtain real tokens the way clients do: first-party sign-in and the OAuth endpoints."""
+"""Obtain real tokens the way clients do: first-party sign-in and the OAuth endpoints.
+
+The OAuth steps themselves live in ``tests/oauth_client.py``; ``authorize``,
+``exchange`` and ``client_credentials_token`` are importable from here too.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ import base64
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
-from django.test import Client
 from rest_framework.test import APIClient
 
 from bearer_auth import keys
@@ -14,13 +17,21 @@ from tests.factories import UserFactory
 from tests.first_party import REFRESH_URL, REVOKE_URL, sign_in
 from tests.oauth_client import (
     SECRET,
-    authorization_params,
-    basic_auth,
-    consent,
+    authorization_code,
+    client_credentials_token,
+    exchange,
     make_application,
-    pkce_pair,
-    query_of,
+    signed_in_browser,
 )
+
+__all__ = [
+    "PASSWORD",
+    "authorize",
+    "client_credentials_token",
+    "exchange",
+    "hand_out_every_secret",
+    "oauth_tokens",
+]
 
 #: The password of the users :func:`hand_out_every_secret` creates.
 PASSWORD = "a-password-nobody-should-find-9f2c"
@@ -28,28 +39,7 @@ PASSWORD = "a-password-nobody-should-find-9f2c"
 
 def authorize(user: Any, application: Any, **overrides: str) -> tuple[str, str]:
     """Sign ``user`` in to the browser, approve the consent page; return (code, verifier)."""
-    browser = Client()
-    browser.force_login(user)
-    verifier, challenge = pkce_pair()
-    response = consent(browser, authorization_params(application, challenge, **overrides))
-    assert response.status_code == 302, response.content
-    params = query_of(response["Location"])
-    assert "code" in params, params
-    return params["code"], verifier
-
-
-def exchange(application: Any, code: str, verifier: str) -> Any:
-    """Redeem ``code`` at ``/o/token/`` as the confidential ``application``."""
-    return Client().post(
-        "/o/token/",
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "code_verifier": verifier,
-            "redirect_uri": application.redirect_uris.split()[0],
-        },
-        HTTP_AUTHORIZATION=basic_auth(application.client_id),
-    )
+    return authorization_code(signed_in_browser(user), application, **overrides)
 
 
 def oauth_tokens(user: Any, application: Any | None = None, **overrides: str) -> dict[str, Any]:
@@ -59,18 +49,6 @@ def oauth_tokens(user: Any, application: Any | None = None, **overrides: str) ->
     response = exchange(application, code, verifier)
     assert response.status_code == 200, response.content
     return dict(response.json())
-
-
-def client_credentials_token(application: Any | None = None, scope: str = "read") -> str:
-    """Return a client-credentials access token of a confidential client."""
-    application = application or make_application(grant_type="client-credentials")
-    response = Client().post(
-        "/o/token/",
-        {"grant_type": "client_credentials", "scope": scope},
-        HTTP_AUTHORIZATION=basic_auth(application.client_id),
-    )
-    assert response.status_code == 200, response.content
-    return str(response.json()["access_token"])
 
 
 def _private_key_material() -> dict[str, str]:

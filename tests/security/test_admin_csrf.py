@@ -19,7 +19,12 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from tests.first_party import ME_URL, REFRESH_URL, REVOKE_URL, SESSIONS_URL, me_status, sign_in
-from tests.oauth_client import authorization_params, form_fields, make_application, pkce_pair
+from tests.oauth_client import (
+    authorization_params,
+    form_fields,
+    make_application,
+    signed_in_browser,
+)
 from tests.security.flows import hand_out_every_secret
 
 pytestmark = pytest.mark.django_db
@@ -38,15 +43,13 @@ def _admin_pages(superuser: Any) -> list[str]:
     return pages
 
 
-def test_no_admin_page_shows_a_secret(admin_user_: Any) -> None:
+def test_no_admin_page_shows_a_secret(admin_user_: Any, admin_browser: Client) -> None:
     """DOT 3.4.0 (PR #1736) showed clear tokens and codes in its admin; ours shows none."""
     secrets = hand_out_every_secret(leave_a_code_unredeemed=True)
-    browser = Client()
-    browser.force_login(admin_user_)
     pages = _admin_pages(admin_user_)
     assert len(pages) > 10
     for page in pages:
-        response = browser.get(page)
+        response = admin_browser.get(page)
         assert response.status_code == 200, (page, response.status_code)
         content = response.content.decode()
         shown = sorted(name for name, value in secrets.items() if value in content)
@@ -69,13 +72,10 @@ def test_consent_with_a_csrf_token_of_another_session_is_refused(user: Any) -> N
     from tests.factories import UserFactory
 
     application = make_application()
-    _, challenge = pkce_pair()
-    params = authorization_params(application, challenge)
-    attacker = Client(enforce_csrf_checks=True)
-    attacker.force_login(UserFactory())
+    params = authorization_params(application)
+    attacker = signed_in_browser(UserFactory(), enforce_csrf_checks=True)
     fields = form_fields(attacker.get("/o/authorize/", params).content.decode())
-    victim = Client(enforce_csrf_checks=True)
-    victim.force_login(user)
+    victim = signed_in_browser(user, enforce_csrf_checks=True)
     victim.get("/o/authorize/", params)  # the victim has a CSRF cookie of their own
     response = victim.post("/o/authorize/", {**fields, "allow": "on"})
     assert response.status_code == 403
@@ -88,8 +88,7 @@ def test_a_browser_session_is_worth_nothing_on_the_bearer_api(
     """Cross-site requests carry cookies, never an ``Authorization`` header: nothing happens."""
     pair = sign_in(user, password)
     for who in (user, admin_user_):
-        browser = Client(enforce_csrf_checks=True)
-        browser.force_login(who)
+        browser = signed_in_browser(who, enforce_csrf_checks=True)
         assert browser.get(ME_URL).status_code == 401
         assert browser.delete(SESSIONS_URL).status_code == 401
         assert browser.get(SESSIONS_URL).status_code == 401
@@ -99,8 +98,7 @@ def test_a_browser_session_is_worth_nothing_on_the_bearer_api(
 def test_token_endpoints_do_not_read_the_session_cookie(user: Any, password: str) -> None:
     """The token endpoints are CSRF-exempt because they accept no ambient credential."""
     pair = sign_in(user, password)
-    browser = Client()
-    browser.force_login(user)
+    browser = signed_in_browser(user)
     for path, data in ((REVOKE_URL, {}), (REFRESH_URL, {}), ("/auth/token/", {})):
         response = browser.post(path, data, content_type="application/json")
         assert response.status_code == 400

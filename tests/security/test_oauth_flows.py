@@ -22,21 +22,14 @@ from tests.oauth_client import (
     HTTPS_CALLBACK,
     SECRET,
     authorization_params,
-    basic_auth,
+    exchange,
+    form_fields,
     make_application,
-    pkce_pair,
 )
 from tests.security.conftest import NetworkGuard
-from tests.security.flows import authorize, exchange
+from tests.security.flows import authorize
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def browser(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def _assert_no_redirect_elsewhere(response: Any) -> None:
@@ -72,8 +65,7 @@ def _assert_no_redirect_elsewhere(response: Any) -> None:
 )
 def test_smuggled_redirect_uris_are_never_followed(browser: Client, redirect_uri: str) -> None:
     application = make_application(redirect_uris=HTTPS_CALLBACK)
-    _, challenge = pkce_pair()
-    params = authorization_params(application, challenge, redirect_uri=redirect_uri)
+    params = authorization_params(application, redirect_uri=redirect_uri)
     response = browser.get("/o/authorize/", params)
     assert 400 <= response.status_code < 500, response.status_code
     _assert_no_redirect_elsewhere(response)
@@ -82,11 +74,8 @@ def test_smuggled_redirect_uris_are_never_followed(browser: Client, redirect_uri
 
 def test_redirect_uri_smuggled_into_the_consent_post_issues_no_code(browser: Client) -> None:
     """The consent form is re-validated on POST: a tampered ``redirect_uri`` gets no code."""
-    from tests.oauth_client import form_fields
-
     application = make_application(redirect_uris=HTTPS_CALLBACK)
-    _, challenge = pkce_pair()
-    page = browser.get("/o/authorize/", authorization_params(application, challenge))
+    page = browser.get("/o/authorize/", authorization_params(application))
     fields = form_fields(page.content.decode())
     fields.update(allow="on", redirect_uri="https://attacker.example/callback")
     response = browser.post("/o/authorize/", fields)
@@ -111,8 +100,7 @@ def test_urls_in_an_authorization_request_are_never_fetched(
 ) -> None:
     """No JAR/PAR, no client metadata documents, no dynamic registration: no SSRF."""
     application = make_application()
-    _, challenge = pkce_pair()
-    params = {**authorization_params(application, challenge), **extra}
+    params = {**authorization_params(application), **extra}
     response = browser.get("/o/authorize/", params)
     assert response.status_code in {200, 400}
     _assert_no_redirect_elsewhere(response)
@@ -122,8 +110,7 @@ def test_urls_in_an_authorization_request_are_never_fetched(
 
 def test_anonymous_visitor_is_sent_to_a_local_sign_in_page(no_outbound: NetworkGuard) -> None:
     application = make_application()
-    _, challenge = pkce_pair()
-    response = Client().get("/o/authorize/", authorization_params(application, challenge))
+    response = Client().get("/o/authorize/", authorization_params(application))
     assert response.status_code == 302
     target = urlsplit(response["Location"])
     assert target.scheme == ""
@@ -142,8 +129,7 @@ def test_sign_in_page_does_not_follow_an_external_next(user: Any, password: str)
 
 def test_consent_page_cannot_be_framed_or_cached(browser: Client) -> None:
     application = make_application()
-    _, challenge = pkce_pair()
-    response = browser.get("/o/authorize/", authorization_params(application, challenge))
+    response = browser.get("/o/authorize/", authorization_params(application))
     assert response.status_code == 200
     assert response["X-Frame-Options"] == "DENY"
     cache_control = response["Cache-Control"]
@@ -156,18 +142,7 @@ def test_two_client_authentication_methods_at_once_are_refused(user: Any) -> Non
     owner = make_application()
     other = make_application()
     code, verifier = authorize(user, owner)
-    response = Client().post(
-        "/o/token/",
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "code_verifier": verifier,
-            "redirect_uri": HTTPS_CALLBACK,
-            "client_id": other.client_id,
-            "client_secret": SECRET,
-        },
-        HTTP_AUTHORIZATION=basic_auth(owner.client_id),
-    )
+    response = exchange(owner, code, verifier, client_id=other.client_id, client_secret=SECRET)
     assert response.status_code in {400, 401}
     assert "access_token" not in response.json()
     assert not get_access_token_model().objects.exists()
@@ -177,16 +152,7 @@ def test_code_of_a_confidential_client_needs_its_secret(user: Any) -> None:
     """Code + verifier alone (a stolen pair) do not redeem without client authentication."""
     application = make_application()
     code, verifier = authorize(user, application)
-    response = Client().post(
-        "/o/token/",
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "code_verifier": verifier,
-            "redirect_uri": HTTPS_CALLBACK,
-            "client_id": application.client_id,
-        },
-    )
+    response = exchange(application, code, verifier, secret=None)
     assert response.status_code in {400, 401}
     assert not get_access_token_model().objects.exists()
     assert exchange(application, code, verifier).status_code == 200
@@ -197,16 +163,7 @@ def test_public_client_code_is_bound_to_its_verifier(user: Any) -> None:
     application = make_application(client_type="public")
     victim_code, victim_verifier = authorize(user, application)
     attacker_code, _attacker_verifier = authorize(user, application)
-    response = Client().post(
-        "/o/token/",
-        {
-            "grant_type": "authorization_code",
-            "code": attacker_code,
-            "code_verifier": victim_verifier,
-            "redirect_uri": HTTPS_CALLBACK,
-            "client_id": application.client_id,
-        },
-    )
+    response = exchange(application, attacker_code, victim_verifier, secret=None)
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
     assert victim_code != attacker_code
