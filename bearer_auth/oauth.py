@@ -183,10 +183,51 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):  # type: ignore[misc]
     def save_bearer_token(
         self, token: dict[str, Any], request: Request, *args: Any, **kwargs: Any
     ) -> None:
-        """Save the tokens; remember what an authorization code was exchanged for."""
+        """Save the tokens and keep the family's session.
+
+        An authorization-code exchange starts a family: its session is
+        recorded (the user sees and can end it in ``/auth/sessions/``) and
+        what the code was exchanged for is remembered for code reuse. A
+        refresh records its use on the family's session.
+        """
         super().save_bearer_token(token, request, *args, **kwargs)
+        client = services.ClientInfo.from_meta(request.headers)
         if request.grant_type == "authorization_code":
             request.bearer_issued = _issued_tokens(token)
+            family = request.bearer_issued["token_family"]
+            if family is not None:
+                services.start_session(
+                    uuid.UUID(family), user=request.user, application=request.client, client=client
+                )
+        elif request.grant_type == "refresh_token":
+            services.touch_session(getattr(request, "bearer_family", None), client)
+
+    def _save_bearer_token(
+        self, token: dict[str, Any], request: Request, *args: Any, **kwargs: Any
+    ) -> None:
+        """Serialize refreshes of one family; a racer that lost gets ``invalid_grant``.
+
+        DOT validates the refresh token before it locks it, so parallel
+        requests with one token could each pass validation, and DOT then
+        hands a loser the winner's tokens. Here, inside DOT's transaction,
+        the family's session row is locked (the lock order of every family
+        operation) and the token is checked again: already rotated means a
+        parallel request won, and this one stores nothing. Not a replay, so
+        the winner's tokens live (as at ``/auth/token/refresh/``).
+        """
+        spent = getattr(request, "refresh_token_instance", None)
+        if request.grant_type == "refresh_token" and spent is not None:
+            services.lock_family(spent.token_family)
+            still_live = (
+                get_refresh_token_model()
+                .objects.select_for_update()
+                .filter(pk=spent.pk, revoked__isnull=True)
+                .values_list("pk", flat=True)
+                .first()
+            )
+            if still_live is None:
+                raise oauth2_errors.InvalidGrantError(request=request)
+        super()._save_bearer_token(token, request, *args, **kwargs)
 
     def invalidate_authorization_code(
         self, client_id: str, code: str, request: Request, *args: Any, **kwargs: Any
@@ -215,17 +256,24 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):  # type: ignore[misc]
     def validate_refresh_token(
         self, refresh_token: str, client: Any, request: Request, *args: Any, **kwargs: Any
     ) -> bool:
-        """First-party refresh tokens are refreshed at ``/auth/token/refresh/`` only.
+        """DOT's checks, then the family's session: lifetime, user, password.
 
-        Through ``/o/token/`` they would skip the session lock, the absolute
-        session lifetime and the password check of :func:`services.refresh`.
+        A family whose session is no longer usable (absolute lifetime over,
+        user deactivated, password changed by any path) is revoked. First-party
+        refresh tokens are refreshed at ``/auth/token/refresh/`` only
+        (:func:`bearer_auth.services.refresh`), never here.
         """
-        if (
-            client.client_id == bearer_settings.FIRST_PARTY_CLIENT_ID
-            and not services.first_party_grant_in_progress()
-        ):
+        if client.client_id == bearer_settings.FIRST_PARTY_CLIENT_ID:
             return False
-        return bool(super().validate_refresh_token(refresh_token, client, request, *args, **kwargs))
+        if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
+            return False
+        family = request.refresh_token_instance.token_family
+        request.bearer_family = family
+        session = services.family_session(family)
+        if session is not None and not services.session_usable(session):
+            services.sign_out_family(family)
+            return False
+        return True
 
     def validate_code(
         self, client_id: str, code: str, client: Any, request: Request, *args: Any, **kwargs: Any
@@ -267,11 +315,11 @@ def _issued_tokens(token: dict[str, Any]) -> dict[str, Any]:
 
 
 def revoke_issued_tokens(issued: dict[str, Any] | None) -> None:
-    """Revoke the access token and the whole refresh-token family recorded in ``issued``."""
+    """Revoke the access token and the whole family (and session) recorded in ``issued``."""
     if not issued:
         return
     if issued.get("token_family"):
-        get_refresh_token_model().revoke_family(uuid.UUID(issued["token_family"]))
+        services.revoke_family(uuid.UUID(issued["token_family"]))
     get_access_token_model().objects.filter(pk=issued["access_token_id"]).delete()
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import logging
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from django.http import HttpRequest
@@ -33,12 +34,17 @@ logger = logging.getLogger(__name__)
 
 def client_ip(request: HttpRequest | Request) -> str | None:
     """Return the client's IP address: ``REMOTE_ADDR`` or the trusted proxy header."""
+    return client_ip_from_meta(request.META)
+
+
+def client_ip_from_meta(meta: Mapping[str, Any]) -> str | None:
+    """:func:`client_ip` from WSGI ``META`` itself (or the copy oauthlib's request holds)."""
     header = bearer_settings.CLIENT_IP_HEADER
     if header:
-        forwarded = str(request.META.get(header, "")).split(",")[-1].strip()
+        forwarded = str(meta.get(header, "")).split(",")[-1].strip()
         if _is_ip(forwarded):
             return forwarded
-    remote = str(request.META.get("REMOTE_ADDR", "")).strip()
+    remote = str(meta.get("REMOTE_ADDR", "")).strip()
     return remote if _is_ip(remote) else None
 
 

@@ -8,14 +8,14 @@ from unittest import mock
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
 from bearer_auth import services
 from bearer_auth.exceptions import InvalidGrant
 from bearer_auth.models import TokenSession
-from bearer_auth.oauth import OAuth2Validator
 from tests.factories import ApplicationFactory
 from tests.first_party import (
     REFRESH_URL,
@@ -261,11 +261,62 @@ def test_malformed_refresh_requests_are_invalid_request(client, data, content_ty
     assert set(response.json()) == {"error", "error_description"}
 
 
-def test_refresh_query_count(django_assert_max_num_queries, user, password):
+def _statements(queries) -> list[str]:
+    """The SQL statements of a capture, leaving out transaction control."""
+    control = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")
+    return [q["sql"] for q in queries if not q["sql"].upper().startswith(control)]
+
+
+def test_refresh_is_two_locking_reads_and_four_writes(user, password):
     tokens = sign_in(user, password)
-    with django_assert_max_num_queries(25):
+    with CaptureQueriesContext(connection) as captured:
         response = refresh(tokens["refresh_token"])
     assert response.status_code == 200
+    kinds = [sql.split(None, 1)[0].upper() for sql in _statements(captured.captured_queries)]
+    # Session + user, the presented token + access token + policy; then spend
+    # it, rewrite the access-token row, insert the successor, touch the session.
+    assert kinds == ["SELECT", "SELECT", "UPDATE", "UPDATE", "INSERT", "UPDATE"]
+
+
+def test_the_family_keeps_one_access_token_row_rewritten_in_place(user, password):
+    first = sign_in(user, password)
+    row = access_row(first["access_token"])
+    second = refresh(first["refresh_token"]).json()
+    third = refresh(second["refresh_token"]).json()
+    family = refresh_row(third["refresh_token"]).token_family
+    assert family_access_tokens(family) == 1
+    rewritten = access_row(third["access_token"])
+    assert rewritten.pk == row.pk
+    assert rewritten.source_refresh_token_id == refresh_row(second["refresh_token"]).pk
+    assert rewritten.expires > row.expires
+    assert refresh_row(third["refresh_token"]).access_token_id == row.pk
+    assert refresh_row(second["refresh_token"]).access_token_id is None
+    assert [me_status(t["access_token"]) for t in (first, second, third)] == [401, 401, 200]
+
+
+def test_an_orphaned_refresh_token_is_refused_and_its_family_revoked(user, password):
+    # DOT's rule: a live refresh token whose access token was deleted out of
+    # band (e.g. by hand in DOT's admin) must not mint a new one.
+    tokens = sign_in(user, password)
+    family = refresh_row(tokens["refresh_token"]).token_family
+    get_access_token_model().objects.filter(pk=access_row(tokens["access_token"]).pk).delete()
+    assert_invalid_grant(refresh(tokens["refresh_token"]))
+    assert live_refresh_tokens(family) == 0
+    assert session_of(tokens["refresh_token"]).revoked is not None
+
+
+def test_dots_idle_expiry_ends_a_family(settings, user, password):
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "REFRESH_TOKEN_EXPIRE_SECONDS": 3600}
+    start = timezone.now()
+    tokens = sign_in(user, password)
+    # Alive until an hour after its 5-minute access token expired ...
+    with time_machine.travel(start + timedelta(minutes=5, seconds=3599)):
+        kept = refresh(tokens["refresh_token"])
+    assert kept.status_code == 200
+    # ... and the expiry slides with each new access token; then it ends.
+    with time_machine.travel(start + timedelta(minutes=10, seconds=7201)):
+        assert_invalid_grant(refresh(kept.json()["refresh_token"]))
+    assert live_refresh_tokens(refresh_row(tokens["refresh_token"]).token_family) == 0
 
 
 def test_replay_query_count(django_assert_max_num_queries, user, password):
@@ -280,18 +331,3 @@ def test_session_row_is_kept_for_the_family(user, password):
     refreshed = refresh(tokens["refresh_token"]).json()
     assert TokenSession.objects.count() == 1
     assert session_of(refreshed["refresh_token"]) == session_of(tokens["refresh_token"])
-
-
-def test_the_refresh_grant_runs_marked_as_first_party(user, password):
-    tokens = sign_in(user, password)
-    seen: list[bool] = []
-    original = OAuth2Validator.validate_refresh_token
-
-    def spy(self, *args, **kwargs):
-        seen.append(services.first_party_grant_in_progress())
-        return original(self, *args, **kwargs)
-
-    with mock.patch.object(OAuth2Validator, "validate_refresh_token", spy):
-        assert refresh(tokens["refresh_token"]).status_code == 200
-    assert seen == [True]
-    assert services.first_party_grant_in_progress() is False

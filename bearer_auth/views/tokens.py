@@ -28,7 +28,7 @@ from rest_framework.views import APIView
 from bearer_auth import services
 from bearer_auth.exceptions import BearerAuthError, InvalidRequest, SlowDown
 from bearer_auth.serializers import RefreshSerializer, RevokeSerializer, SignInSerializer
-from bearer_auth.throttling import RefreshThrottle, check_sign_in, client_ip
+from bearer_auth.throttling import RefreshThrottle, check_sign_in
 
 #: Largest request body read at all; a sign-in needs far less.
 MAX_BODY_BYTES: Final = 64 * 1024
@@ -156,5 +156,4 @@ def _describe(errors: Mapping[str, Any]) -> str:
 
 
 def _client_info(request: Request) -> services.ClientInfo:
-    user_agent = str(request.META.get("HTTP_USER_AGENT", "")).replace("\x00", "")
-    return services.ClientInfo(ip_address=client_ip(request), user_agent=user_agent)
+    return services.ClientInfo.from_meta(request.META)

@@ -1,10 +1,10 @@
 """Fifty parallel refreshes of one OAuth refresh token at /o/token/: one 200, the rest 400, no 500.
 
-
-PostgreSQL only. oauthlib's refresh grant can succeed for several racers; the
-family's reuse protection deletes their access tokens, and DOT's ``TokenView``
-then re-reads a deleted token: bearer_auth's ``TokenView`` answers that loser
-``invalid_grant`` instead of a 500.
+PostgreSQL only. DOT validates a refresh token before it locks it, so racers
+could each pass validation (DOT then handed a loser the winner's tokens).
+bearer_auth's validator locks the family's session and checks the token again
+inside DOT's transaction: exactly one racer rotates, the others lost a race
+(not a replay), so the winner's new refresh token keeps working.
 """
 
 from __future__ import annotations
@@ -13,7 +13,10 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from oauth2_provider.models import get_refresh_token_model
 
+from bearer_auth.tokens import token_checksum
+from tests.first_party import bearer
 from tests.oauth_client import basic_auth, make_application
 from tests.security.flows import oauth_tokens
 from tests.security.test_concurrency_attacks import _answers, _no_throttles, race
@@ -38,3 +41,20 @@ def test_fifty_concurrent_refreshes_of_one_oauth_token(user: Any) -> None:
     winners = [response for response in responses if response.status_code == 200]
     assert len(winners) == 1, _answers(responses)
     assert set(_answers(responses)[1:]) == {(400, "invalid_grant")}
+    family = (
+        get_refresh_token_model()
+        .objects.get(token_checksum=token_checksum(tokens["refresh_token"]))
+        .token_family
+    )
+    assert (
+        get_refresh_token_model().objects.filter(token_family=family, revoked__isnull=True).count()
+        == 1
+    )
+    winner = winners[0].json()
+    assert bearer(winner["access_token"]).get("/test-api/whoami/").status_code == 200
+    again = Client().post(
+        "/o/token/",
+        {"grant_type": "refresh_token", "refresh_token": winner["refresh_token"]},
+        HTTP_AUTHORIZATION=basic_auth(application.client_id),
+    )
+    assert again.status_code == 200, again.content

@@ -4,17 +4,26 @@
 ``tests/test_sessions_api.py`` prove the mechanics. Here: a thief racing the
 victim through several generations, near-miss tokens at the revocation
 endpoints, one client revoking another's sign-in, malformed session ids, and
-that a sign-out or password change reaches OAuth clients' refresh tokens too.
+that a sign-out or password change reaches OAuth clients' refresh tokens too
+(an authorization-code family has a session like a sign-in).
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+import time_machine
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.test import Client
+from django.utils import timezone
+from oauth2_provider.models import get_refresh_token_model
 from rest_framework.test import APIClient
 
+from bearer_auth.models import TokenSession
+from bearer_auth.tokens import token_checksum
 from tests.first_party import REVOKE_URL, SESSIONS_URL, bearer, me_status, refresh, sign_in
 from tests.oauth_client import basic_auth, make_application
 from tests.security.flows import oauth_tokens
@@ -128,3 +137,80 @@ def test_sign_out_everywhere_reaches_oauth_refresh_tokens(user: Any, password: s
     assert bearer(first_party["access_token"]).delete(SESSIONS_URL).status_code == 204
     assert bearer(tokens["access_token"]).get("/test-api/whoami/").status_code == 401
     assert _oauth_refresh(application, tokens["refresh_token"]).status_code == 400
+
+
+def test_password_change_by_queryset_update_stops_oauth_refresh(user: Any) -> None:
+    # No post_save, so no sign-out everywhere: the family's session still
+    # holds the old password fingerprint, and the OAuth refresh compares it.
+    application = make_application()
+    tokens = oauth_tokens(user, application)
+    get_user_model().objects.filter(pk=user.pk).update(password=make_password("new-pass-42"))
+    assert bearer(tokens["access_token"]).get("/test-api/whoami/").status_code == 401
+    response = _oauth_refresh(application, tokens["refresh_token"])
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
+    family = _family(tokens["refresh_token"])
+    assert not get_refresh_token_model().objects.filter(token_family=family, revoked=None).exists()
+    assert TokenSession.objects.get(token_family=family).revoked is not None
+
+
+def test_deactivation_by_queryset_update_stops_oauth_refresh(user: Any) -> None:
+    application = make_application()
+    tokens = oauth_tokens(user, application)
+    get_user_model().objects.filter(pk=user.pk).update(is_active=False)
+    assert _oauth_refresh(application, tokens["refresh_token"]).status_code == 400
+
+
+def test_an_oauth_authorization_ends_with_the_session_lifetime(user: Any, settings: Any) -> None:
+    settings.BEARER_AUTH = {**settings.BEARER_AUTH, "REFRESH_TOKEN_LIFETIME": timedelta(hours=1)}
+    application = make_application()
+    tokens = oauth_tokens(user, application)
+    with time_machine.travel(timezone.now() + timedelta(minutes=59)):
+        kept = _oauth_refresh(application, tokens["refresh_token"])
+        assert kept.status_code == 200, kept.content
+    with time_machine.travel(timezone.now() + timedelta(minutes=61)):
+        assert _oauth_refresh(application, kept.json()["refresh_token"]).status_code == 400
+
+
+def test_oauth_authorizations_are_sessions_the_user_can_see_and_end(
+    user: Any, password: str
+) -> None:
+    application = make_application(name="Photo printer")
+    third_party = oauth_tokens(user, application)
+    own = sign_in(user, password)
+    listed = bearer(own["access_token"]).get(SESSIONS_URL).json()
+    by_client = {session["client_name"]: session for session in listed}
+    assert set(by_client) == {"Photo printer", "First-party sign-in"}
+    assert by_client["Photo printer"]["current"] is False
+    assert by_client["First-party sign-in"]["current"] is True
+    # A refresh at /o/token/ is recorded as a use of the same session.
+    refreshed = _oauth_refresh(application, third_party["refresh_token"]).json()
+    session = TokenSession.objects.get(token_family=_family(refreshed["refresh_token"]))
+    assert session.last_used > session.created
+    assert str(session.pk) == by_client["Photo printer"]["id"]
+    # Ending it from the first-party sessions API ends the third party's access.
+    ended = bearer(own["access_token"]).delete(f"{SESSIONS_URL}{session.pk}/")
+    assert ended.status_code == 204
+    assert bearer(refreshed["access_token"]).get("/test-api/whoami/").status_code == 401
+    assert _oauth_refresh(application, refreshed["refresh_token"]).status_code == 400
+    assert me_status(own["access_token"]) == 200
+
+
+def test_client_credentials_tokens_start_no_session() -> None:
+    application = make_application(grant_type="client-credentials")
+    response = Client().post(
+        "/o/token/",
+        {"grant_type": "client_credentials", "scope": "read"},
+        HTTP_AUTHORIZATION=basic_auth(application.client_id),
+    )
+    assert response.status_code == 200, response.content
+    assert TokenSession.objects.count() == 0
+
+
+def _family(refresh_token: str) -> Any:
+    return (
+        get_refresh_token_model()
+        .objects.filter(token_checksum=token_checksum(refresh_token))
+        .values_list("token_family", flat=True)
+        .get()
+    )

@@ -1,0 +1,211 @@
+"""Sessions: what a user sees of each token family, and signing out of them.
+
+A :class:`~bearer_auth.models.TokenSession` row is written when a family
+starts (a first-party sign-in, or an OAuth authorization-code exchange) and
+updated when it is refreshed. It holds the family's absolute lifetime and
+the user's password fingerprint at sign-in, so a refresh after any password
+change (a queryset update included) is refused.
+
+Locking: every operation on a family first locks its ``TokenSession`` row
+(``SELECT ... FOR UPDATE``), so a refresh, a sign-out and a password change
+of the same family run one after the other; each runs in one transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import router, transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+
+from bearer_auth.models import TokenSession
+from bearer_auth.services.store import revoke_family
+from bearer_auth.settings import bearer_settings
+from bearer_auth.throttling import client_ip_from_meta
+from bearer_auth.tokens import password_fingerprint, password_fingerprint_matches
+
+_USER_AGENT_LENGTH: Final = 512  # TokenSession.user_agent
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    """What a session records about the device that signed in or refreshed."""
+
+    ip_address: str | None
+    user_agent: str
+
+    @classmethod
+    def from_meta(cls, meta: Mapping[str, Any]) -> ClientInfo:
+        """Read the client's address and user agent from WSGI ``META`` (or a copy of it)."""
+        user_agent = str(meta.get("HTTP_USER_AGENT", "")).replace("\x00", "")
+        return cls(ip_address=client_ip_from_meta(meta), user_agent=user_agent[:_USER_AGENT_LENGTH])
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """One active sign-in of a user, as the sessions API lists it."""
+
+    id: uuid.UUID
+    client_name: str
+    created: datetime
+    last_used: datetime
+    expires: datetime
+    ip_address: str | None
+    user_agent: str
+    current: bool
+
+
+def start_session(
+    family: uuid.UUID, *, user: Any, application: Any, client: ClientInfo
+) -> TokenSession:
+    """Record a new family: its device, absolute lifetime and the user's password fingerprint."""
+    now = timezone.now()
+    session: TokenSession = TokenSession.objects.create(
+        token_family=family,
+        user=user,
+        application=application,
+        created=now,
+        last_used=now,
+        expires=now + bearer_settings.REFRESH_TOKEN_LIFETIME,
+        ip_address=client.ip_address,
+        user_agent=client.user_agent[:_USER_AGENT_LENGTH],
+        password_fingerprint=password_fingerprint(user),
+    )
+    return session
+
+
+def session_usable(session: TokenSession, *, now: datetime | None = None) -> bool:
+    """Whether a family may still be refreshed: not revoked, lifetime, user, password."""
+    user = session.user
+    return (
+        session.revoked is None
+        and session.expires > (now or timezone.now())
+        and getattr(user, "is_active", True)
+        and password_fingerprint_matches(user, session.password_fingerprint)
+    )
+
+
+def family_session(family: uuid.UUID | None) -> TokenSession | None:
+    """Return the session of ``family`` with its user; ``None`` for a family without one."""
+    if family is None:
+        return None
+    session: TokenSession | None = (
+        TokenSession.objects.select_related("user").filter(token_family=family).first()
+    )
+    return session
+
+
+def lock_family(family: uuid.UUID | None) -> None:
+    """Lock the session row of ``family`` (if it has one) until the transaction ends."""
+    if family is not None:
+        TokenSession.objects.select_for_update().filter(token_family=family).first()
+
+
+def touch_session(
+    family: uuid.UUID | None, client: ClientInfo, *, now: datetime | None = None
+) -> None:
+    """Record a refresh of ``family``: when and from which device (one ``UPDATE``)."""
+    if family is None:
+        return
+    TokenSession.objects.filter(token_family=family).update(
+        last_used=now or timezone.now(),
+        ip_address=client.ip_address,
+        user_agent=client.user_agent[:_USER_AGENT_LENGTH],
+    )
+
+
+def sign_out_session(user: AbstractBaseUser, session_id: uuid.UUID) -> bool:
+    """Revoke one of ``user``'s sessions; ``False`` when it is not theirs or not active."""
+    with transaction.atomic(using=router.db_for_write(TokenSession)):
+        session = (
+            TokenSession.objects.select_for_update()
+            .filter(pk=session_id, user=user, revoked__isnull=True)
+            .first()
+        )
+        if session is None:
+            return False
+        revoke_family(session.token_family)
+    return True
+
+
+def sign_out_family(family: uuid.UUID) -> None:
+    """Revoke a family and its session, whoever it belongs to (admin, OAuth revocation).
+
+    Locks the session row first when there is one, like every other
+    operation on a family.
+    """
+    with transaction.atomic(using=router.db_for_write(TokenSession)):
+        lock_family(family)
+        revoke_family(family)
+
+
+def sign_out_everywhere(user: AbstractBaseUser) -> None:
+    """Revoke every refresh token and delete every access token of ``user``, at once.
+
+    Covers every client, first party or OAuth. Called by the sessions API and
+    on any password change or deactivation (:mod:`bearer_auth.receivers`).
+    """
+    refresh_token_model = get_refresh_token_model()
+    with transaction.atomic(using=router.db_for_write(refresh_token_model)):
+        # Lock the sessions first, in a fixed order: a refresh of any of them
+        # either finished before (its new token is revoked below) or waits
+        # and then finds its token revoked.
+        list(TokenSession.objects.select_for_update().filter(user=user).order_by("pk"))
+        now = timezone.now()
+        refresh_token_model.objects.filter(user=user, revoked__isnull=True).update(
+            revoked=now, updated=now
+        )
+        # Deleting is DOT's AccessToken.revoke().
+        get_access_token_model().objects.filter(user=user).delete()
+        TokenSession.objects.filter(user=user, revoked__isnull=True).update(revoked=now)
+
+
+def list_sessions(user: AbstractBaseUser, *, current_family: uuid.UUID | None) -> list[SessionInfo]:
+    """Return ``user``'s active sessions, most recently used first.
+
+    Active: not revoked, within its absolute lifetime, and with a live
+    refresh token (whichever path revoked the family, DOT's admin included).
+    First-party sign-ins and third-party (OAuth) authorizations alike.
+    """
+    live_token = get_refresh_token_model().objects.filter(
+        token_family=OuterRef("token_family"), revoked__isnull=True
+    )
+    sessions = (
+        TokenSession.objects.filter(user=user, revoked__isnull=True, expires__gt=timezone.now())
+        .filter(Exists(live_token))
+        .select_related("application")
+        .order_by("-last_used")
+    )
+    return [
+        SessionInfo(
+            id=session.id,
+            client_name=session.application.name,
+            created=session.created,
+            last_used=session.last_used,
+            expires=session.expires,
+            ip_address=session.ip_address,
+            user_agent=session.user_agent,
+            current=session.token_family == current_family,
+        )
+        for session in sessions
+    ]
+
+
+def token_family_of(access_token_row: Any) -> uuid.UUID | None:
+    """Return the family of the refresh token issued with a DOT access-token row."""
+    if access_token_row is None:
+        return None
+    family: uuid.UUID | None = (
+        get_refresh_token_model()
+        .objects.filter(access_token_id=access_token_row.pk)
+        .values_list("token_family", flat=True)
+        .first()
+    )
+    return family

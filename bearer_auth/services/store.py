@@ -1,0 +1,188 @@
+"""The token store: DOT's ``AccessToken`` / ``RefreshToken`` rows, written and revoked.
+
+Tokens are minted exactly as for OAuth clients (oauthlib's ``BearerToken``
+with DOT's configured generators: bearer_auth's JWT and a random refresh
+token) and stored in DOT's tables by DOT's validator, hashed (RFC 9700
+storage). A *family* is the chain of refresh tokens of one sign-in or one
+OAuth authorization; :func:`revoke_family` ends all of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from django.db import DatabaseError
+from django.utils import timezone
+from oauth2_provider.models import (
+    get_application_model,
+    get_refresh_token_model,
+    set_token_value,
+)
+from oauth2_provider.oauth2_backends import get_oauthlib_core
+from oauthlib.common import Request as OAuthlibRequest
+
+from bearer_auth.exceptions import ServiceUnavailable
+from bearer_auth.models import TokenSession
+from bearer_auth.settings import bearer_settings
+
+#: The name the built-in first-party application is created with.
+FIRST_PARTY_APPLICATION_NAME: Final = "First-party sign-in"
+#: What oauthlib sees as the grant of a first-party sign-in (it mints the tokens only).
+SIGN_IN_GRANT: Final = "password"
+# oauthlib wants a URI for every request it builds; nothing reads it back.
+_TOKEN_URI: Final = "/auth/token/"
+# What a rotation rewrites in the family's access-token row.
+_ROTATED_ACCESS_TOKEN_FIELDS: Final = (
+    "token",
+    "token_checksum",
+    "expires",
+    "scope",
+    "source_refresh_token",
+    "updated",
+)
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    """An RFC 6749 §5.1 token response."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    scope: str
+    token_type: str = "Bearer"
+
+    @classmethod
+    def from_token(cls, token: Mapping[str, Any]) -> TokenPair:
+        """Build the pair from oauthlib's token dictionary."""
+        return cls(
+            access_token=str(token["access_token"]),
+            refresh_token=str(token["refresh_token"]),
+            expires_in=int(token["expires_in"]),
+            scope=str(token.get("scope", "")),
+        )
+
+    def as_response(self) -> dict[str, Any]:
+        """Return the JSON body of the token response."""
+        return {
+            "access_token": self.access_token,
+            "token_type": self.token_type,
+            "expires_in": self.expires_in,
+            "refresh_token": self.refresh_token,
+            "scope": self.scope,
+        }
+
+
+def first_party_application() -> Any:
+    """Return the built-in first-party DOT application, creating it on first use.
+
+    A public client (no secret) whose ``client_id`` is ``FIRST_PARTY_CLIENT_ID``,
+    fetched with its ``ApplicationPolicy`` (scopes, lifetime) in one query.
+    ``get_or_create`` is race-safe: ``client_id`` is unique, and a concurrent
+    creator's row is fetched after the losing insert rolls back its savepoint.
+    """
+    application_model = get_application_model()
+    client_id = bearer_settings.FIRST_PARTY_CLIENT_ID
+    application = (
+        application_model.objects.select_related("bearer_policy")
+        .filter(client_id=client_id)
+        .first()
+    )
+    if application is None:
+        application, _created = application_model.objects.get_or_create(
+            client_id=client_id,
+            defaults={
+                "name": FIRST_PARTY_APPLICATION_NAME,
+                "client_type": application_model.CLIENT_PUBLIC,
+                "authorization_grant_type": application_model.GRANT_PASSWORD,
+                "client_secret": "",
+                "redirect_uris": "",
+                "skip_authorization": True,
+            },
+        )
+    return application
+
+
+@contextmanager
+def token_store() -> Iterator[None]:
+    """Turn a database failure into 503 ``temporarily_unavailable``: fail closed, write nothing."""
+    try:
+        yield
+    except DatabaseError as exc:
+        raise ServiceUnavailable from exc
+
+
+def token_request(application: Any, *, user: Any = None, scopes: list[str] | None = None) -> Any:
+    """Return the oauthlib request a first-party token is minted for."""
+    request = OAuthlibRequest(_TOKEN_URI, http_method="POST")
+    request.client = application
+    request.client_id = application.client_id
+    request.user = user
+    request.grant_type = SIGN_IN_GRANT
+    request.scopes = scopes
+    return request
+
+
+def validate_scopes(request: Any, scopes: list[str]) -> bool:
+    """Ask DOT's validator (bearer_auth's policy) whether the client may have ``scopes``."""
+    validator = get_oauthlib_core().server.request_validator
+    client = request.client
+    return bool(scopes) and bool(
+        validator.validate_scopes(client.client_id, scopes, client, request)
+    )
+
+
+def mint_tokens(request: Any) -> dict[str, Any]:
+    """Mint an access + refresh token for ``request`` with DOT's configured generators."""
+    token_type = get_oauthlib_core().server.default_token_type
+    return dict(token_type.create_token(request, refresh_token=True))
+
+
+def store_new_family(token: Mapping[str, Any], request: Any) -> Any:
+    """Store a freshly minted pair as the first tokens of a new family; return the refresh row.
+
+    DOT's validator writes both rows (its ``_create_*`` helpers, which hash
+    the values), in the caller's transaction.
+    """
+    validator = get_oauthlib_core().server.request_validator
+    access_token = validator._create_access_token(_expiry(token), request, token)
+    return validator._create_refresh_token(request, token["refresh_token"], access_token, None)
+
+
+def store_rotation(token: Mapping[str, Any], request: Any, *, spent: Any, now: datetime) -> Any:
+    """Store ``token`` as the successor of the refresh row ``spent``; return the new refresh row.
+
+    ``spent`` must be locked and have its ``access_token`` loaded. The spent
+    refresh token is revoked and unlinked; the family's one access-token row
+    is rewritten in place with the new token (its old value stops working
+    at once, as DOT's own non-rotating branch does it), and a new refresh
+    row of the same family points to it: four statements, no re-reads.
+    """
+    refresh_token_model = get_refresh_token_model()
+    refresh_token_model.objects.filter(pk=spent.pk).update(
+        revoked=now, updated=now, access_token=None
+    )
+    access_token = spent.access_token
+    set_token_value(access_token, token["access_token"])
+    access_token.expires = _expiry(token, now=now)
+    access_token.scope = token["scope"]
+    access_token.source_refresh_token_id = spent.pk
+    access_token.save(update_fields=_ROTATED_ACCESS_TOKEN_FIELDS)
+    validator = get_oauthlib_core().server.request_validator
+    return validator._create_refresh_token(request, token["refresh_token"], access_token, spent)
+
+
+def revoke_family(family: Any) -> None:
+    """Revoke a whole family: DOT's family revocation, then its session row."""
+    get_refresh_token_model().revoke_family(family)
+    TokenSession.objects.filter(token_family=family, revoked__isnull=True).update(
+        revoked=timezone.now()
+    )
+
+
+def _expiry(token: Mapping[str, Any], *, now: datetime | None = None) -> datetime:
+    return (now or timezone.now()) + timedelta(seconds=int(token["expires_in"]))
