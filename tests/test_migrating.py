@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+import dataclasses
 import types
 from datetime import timedelta
 from typing import Any
@@ -10,6 +10,7 @@ from typing import Any
 import jwt
 import pytest
 from django.core import checks
+from django.urls import include, path, reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
@@ -21,29 +22,23 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.tokens import AccessToken
 
 from bearer_auth.authentication import BearerToken, BearerTokenAuthentication
+from tests.docs.markdown import sample, snippets
 from tests.factories import ApplicationFactory
 from tests.issuing import issue_access_token
 from tests.oauth_client import basic_auth
-from tests.processes import ROOT
+from tests.views import WhoAmIView
 
 pytestmark = pytest.mark.django_db
 
-GUIDE = ROOT / "docs" / "migrating.md"
+LEGACY_AUTHENTICATION = sample("docs/migrating.md", "legacy-authentication")
+TRANSITION_SETTINGS = sample("docs/migrating.md", "transition-settings")
+FROM_DOT_SETTINGS = sample("docs/migrating.md", "from-dot-settings")
+FROM_DOT_URLS = sample("docs/migrating.md", "from-dot-urls")
 
 
-def python_block(first_line: str) -> str:
-    """Return the ```python block of the guide whose first line is ``first_line``."""
-    blocks = re.findall(r"```python\n(.*?)```", GUIDE.read_text(encoding="utf-8"), re.DOTALL)
-    matching = [block for block in blocks if block.startswith(first_line + "\n")]
-    assert len(matching) == 1, f"docs/migrating.md has no single block starting {first_line!r}"
-    return matching[0]
-
-
-def run_block(first_line: str, **namespace: Any) -> dict[str, Any]:
-    module = types.ModuleType("migrating_snippet")
-    module.__dict__.update(namespace)
-    exec(compile(python_block(first_line), str(GUIDE), "exec"), module.__dict__)  # noqa: S102
-    return module.__dict__
+def run_block(claim: Any, **namespace: Any) -> dict[str, Any]:
+    [part] = snippets(claim.block)
+    return part.run(**namespace)
 
 
 # From simplejwt.
@@ -51,8 +46,8 @@ def run_block(first_line: str, **namespace: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def transition_view() -> Any:
-    legacy = run_block("# myproject/authentication.py")["LegacySimpleJWTAuthentication"]
-    configured = run_block("# settings.py, during the transition")["REST_FRAMEWORK"]
+    legacy = run_block(LEGACY_AUTHENTICATION)["LegacySimpleJWTAuthentication"]
+    configured = run_block(TRANSITION_SETTINGS)["REST_FRAMEWORK"]
     paths = configured["DEFAULT_AUTHENTICATION_CLASSES"]
     assert paths[0] == "myproject.authentication.LegacySimpleJWTAuthentication"
     assert import_string(paths[1]) is BearerTokenAuthentication
@@ -112,7 +107,7 @@ def test_a_forged_simplejwt_token_is_refused(transition_view: Any, user: Any) ->
 @pytest.fixture
 def switched_from_dot(settings: Any) -> dict[str, Any]:
     """The guide's settings block, applied over the test settings."""
-    configured = run_block("# settings.py", INSTALLED_APPS=[])
+    configured = run_block(FROM_DOT_SETTINGS, INSTALLED_APPS=[])
     assert configured["INSTALLED_APPS"] == ["rest_framework", "bearer_auth"]
     settings.OAUTH2_PROVIDER = configured["OAUTH2_PROVIDER"]
     settings.BEARER_AUTH = configured["BEARER_AUTH"]
@@ -173,7 +168,37 @@ def test_without_accept_opaque_tokens_old_tokens_are_refused(
     assert response.json()["error"] == "invalid_token"
 
 
-@pytest.mark.usefixtures("switched_from_dot")
+@pytest.fixture
+def guide_urls(settings: Any) -> types.ModuleType:
+    """The guide's urls.py lines, as the whole URLconf (plus an API view to call)."""
+    [part] = snippets(FROM_DOT_URLS.block)
+    assert part.heading == '# urls.py: replace include("oauth2_provider.urls") with'
+    # The lines are entries of a urlpatterns list.
+    entries = dataclasses.replace(
+        part, code=f"urlpatterns = [\n{part.code}]\n", first_line=part.first_line - 1
+    )
+    urlconf = types.ModuleType("migrating_urls")
+    urlconf.urlpatterns = [  # type: ignore[attr-defined]
+        *entries.run(include=include, path=path)["urlpatterns"],
+        path("test-api/whoami/", WhoAmIView.as_view()),
+    ]
+    settings.ROOT_URLCONF = urlconf
+    return urlconf
+
+
+@pytest.mark.usefixtures("guide_urls")
+def test_guide_urls_serve_dot_names_and_the_well_known_documents() -> None:
+    assert reverse("oauth2_provider:token") == "/o/token/"
+    assert reverse("oauth2_provider:authorize") == "/o/authorize/"
+    metadata = APIClient().get("/.well-known/oauth-authorization-server")
+    assert metadata.status_code == 200
+    assert metadata.json()["token_endpoint"].endswith("/o/token/")
+    jwks = APIClient().get("/.well-known/jwks.json")
+    assert jwks.status_code == 200
+    assert set(jwks.json()) == {"keys"}
+
+
+@pytest.mark.usefixtures("switched_from_dot", "guide_urls")
 def test_old_refresh_tokens_refresh_into_jwt_access_tokens(user: Any) -> None:
     application, _, refresh_token = _plain_dot_tokens(user)
     response = APIClient().post(

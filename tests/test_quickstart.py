@@ -1,192 +1,106 @@
 """The README quickstart, followed literally on a throwaway ``startproject``.
 
-Every snippet comes from README.md (the fenced block after each
-``<!-- quickstart:NAME -->`` marker), so editing the README without keeping
-it working breaks this test. The commands of the setup block run in a shell;
-``runserver`` is replaced by Django's test client in a child process, which
-sends the README's curl requests (same method, path, form body and headers)
-and compares the answers with the output the README shows.
+Every snippet comes from README.md (the blocks marked
+``<!-- sample: quickstart-… -->``, and the custom user model of "The user
+model"), so editing the README without keeping it working breaks this test.
+The commands of the setup block run in a shell; ``runserver`` is replaced
+by Django's test client in a child process, which replays the README's curl
+commands (tests.docs.replay) and compares the answers with the output the
+README shows.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import shlex
-import subprocess
-import sys
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import jwt
 import pytest
 
-from tests.processes import ROOT
+from tests.docs.markdown import sample, snippets, transcript
+from tests.docs.project import Project
 
 pytestmark = pytest.mark.slow
 
-README = ROOT / "README.md"
-SECRET_FIELDS = frozenset({"access_token", "refresh_token"})
-
-# Runs in the throwaway project: replays the requests, substituting $ACCESS
-# and $REFRESH (the shell variables of the README, set once from the sign-in
-# answer), and prints every answer.
-_DRIVER = """
-import json, sys
-import django
-from django.test import Client
-django.setup()
-client = Client(HTTP_HOST="127.0.0.1:8000")
-tokens = {}
-answers = []
-for request in json.load(sys.stdin):
-    def fill(value):
-        for name, token in tokens.items():
-            value = value.replace("$" + name, token)
-        return value
-    headers = {name: fill(value) for name, value in request["headers"].items()}
-    if request["data"]:
-        body = "&".join(fill(pair) for pair in request["data"])
-        response = client.post(
-            request["path"], body,
-            content_type="application/x-www-form-urlencoded", headers=headers,
-        )
-    else:
-        response = client.get(request["path"], headers=headers)
-    answer = json.loads(response.content)
-    if "access_token" in answer and not tokens:
-        tokens = {"ACCESS": answer["access_token"], "REFRESH": answer["refresh_token"]}
-    answers.append({"status": response.status_code, "body": answer})
-print(json.dumps(answers))
-"""
-
-
-def readme_block(name: str) -> str:
-    """Return the body of the fenced block that follows ``<!-- quickstart:name -->``."""
-    pattern = rf"<!-- quickstart:{re.escape(name)} -->\n```[a-z]*\n(.*?)```"
-    match = re.search(pattern, README.read_text(encoding="utf-8"), flags=re.DOTALL)
-    assert match, f"README.md has no quickstart:{name} block"
-    return match.group(1)
-
-
-def transcript(block: str) -> list[tuple[str, list[str]]]:
-    """Split a console block into ``(command, output lines)`` pairs."""
-    pairs: list[tuple[str, list[str]]] = []
-    for line in block.splitlines():
-        if line.startswith("$ "):
-            pairs.append((line[2:], []))
-        else:
-            pairs[-1][1].append(line)
-    return pairs
-
-
-def curl_request(command: str) -> dict[str, Any]:
-    """Translate ``curl -s URL [-d k=v]... [-H 'Name: value']...`` into a request spec."""
-    words = shlex.split(command)
-    assert words[0] == "curl", command
-    request: dict[str, Any] = {"path": "", "data": [], "headers": {}}
-    arguments = iter(words[1:])
-    for word in arguments:
-        if word == "-s":
-            continue
-        if word == "-d":
-            request["data"].append(next(arguments))
-        elif word == "-H":
-            name, _, value = next(arguments).partition(": ")
-            request["headers"][name] = value
-        else:
-            url = urlsplit(word)
-            assert url.scheme == "http", word
-            assert url.netloc == "127.0.0.1:8000", word
-            request["path"] = url.path
-    return request
-
-
-def _child_env() -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "PYTHONPATH"}
-    }
-    env["DJANGO_SETTINGS_MODULE"] = "mysite.settings"
-    return env
-
-
-def _apply_snippet(project: Path, block: str) -> None:
-    """Write a Python block to the file its first line names (append if it exists)."""
-    first, _, code = block.partition("\n")
-    assert first.startswith("# "), first
-    target = project / first[2:].strip()
-    if target.exists():
-        target.write_text(target.read_text() + "\n\n" + code)
-    else:
-        target.write_text(code)
-
-
-def _run(command: str, project: Path) -> subprocess.CompletedProcess[str]:
-    python = shlex.quote(sys.executable)
-    return subprocess.run(
-        ["/bin/sh", "-c", re.sub(r"\bpython\b", python, command)],
-        cwd=project,
-        env=_child_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+INSTALL = sample("README.md", "quickstart-install")
+SETTINGS = sample("README.md", "quickstart-settings")
+VIEWS = sample("README.md", "quickstart-views")
+URLS = sample("README.md", "quickstart-urls")
+SETUP = sample("README.md", "quickstart-setup")
+SIGN_IN = sample("README.md", "quickstart-sign-in")
+CALL = sample("README.md", "quickstart-call")
+CUSTOM_USER_MODEL = sample("README.md", "custom-user-model")
+#: The README's prose: "the shell variables ACCESS and REFRESH hold the
+#: access_token and refresh_token above" (of the sign-in).
+SHELL_VARIABLES = {"ACCESS": "access_token", "REFRESH": "refresh_token"}
 
 
 def test_install_command_names_this_distribution() -> None:
-    [(command, output)] = transcript(readme_block("install"))
+    [exchange] = transcript(INSTALL.block)
     distribution = metadata.metadata("django-bearer-auth")["Name"]
-    assert command == f"python -m pip install {distribution}"
-    assert output == []
+    assert exchange.command == f"python -m pip install {distribution}"
+    assert exchange.output == []
+
+
+def quickstart_project(
+    directory: Path, *, before_migrate: Callable[[Project], None] | None = None
+) -> Project:
+    """Apply the settings, views and urls snippets and run the setup commands but the last."""
+    project = Project.start(directory)
+    for block in (SETTINGS.block, VIEWS.block, URLS.block):
+        for part in snippets(block):
+            project.apply(part)
+    if before_migrate:
+        before_migrate(project)
+    setup = transcript(SETUP.block)
+    assert [exchange.command for exchange in setup][-1] == "python manage.py runserver"
+    for exchange in setup[:-1]:
+        project.succeed(exchange.command)
+    project.succeed("python manage.py check --fail-level WARNING")
+    return project
+
+
+def replay_sign_in_and_call(project: Project) -> list[Any]:
+    answers = project.replay(
+        transcript(SIGN_IN.block) + transcript(CALL.block), bind=SHELL_VARIABLES
+    )
+    assert len(answers) == 4
+    assert jwt.get_unverified_header(answers[0]["access_token"])["typ"] == "at+jwt"
+    assert answers[1] == {"hello": "ada@example.com", "scopes": ["read", "write"]}
+    assert answers[2]["refresh_token"] != answers[0]["refresh_token"]
+    assert answers[3]["error"] == "invalid_grant"
+    return answers
 
 
 def test_quickstart_gives_an_authenticated_api_call(tmp_path: Path) -> None:
-    started = subprocess.run(
-        [sys.executable, "-m", "django", "startproject", "mysite"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert started.returncode == 0, started.stderr
-    project = tmp_path / "mysite"
-    for name in ("settings", "views", "urls"):
-        _apply_snippet(project, readme_block(name))
+    replay_sign_in_and_call(quickstart_project(tmp_path))
 
-    setup = transcript(readme_block("setup"))
-    assert [command for command, _ in setup][-1] == "python manage.py runserver"
-    for command, _ in setup[:-1]:
-        result = _run(command, project)
-        assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"
-    checked = _run("python manage.py check --fail-level WARNING", project)
-    assert checked.returncode == 0, checked.stdout + checked.stderr
 
-    exchanges = transcript(readme_block("sign-in")) + transcript(readme_block("call"))
-    replayed = subprocess.run(
-        [sys.executable, "-c", _DRIVER],
-        cwd=project,
-        env=_child_env(),
-        input=json.dumps([curl_request(command) for command, _ in exchanges]),
-        capture_output=True,
-        text=True,
-        check=False,
+def _add_member_model(project: Project) -> None:
+    """The README's ``Member``, in an app made with ``startapp``, before the first migrate."""
+    project.succeed("python manage.py startapp myapp")
+    for part in snippets(CUSTOM_USER_MODEL.block):
+        # "settings.py" is the project's settings module.
+        project.apply(part, path="mysite/settings.py" if part.path == "settings.py" else None)
+    project.succeed("python manage.py makemigrations myapp")
+
+
+def test_the_quickstart_works_with_a_custom_user_model(tmp_path: Path) -> None:
+    project = quickstart_project(tmp_path, before_migrate=_add_member_model)
+    replay_sign_in_and_call(project)
+    shown = project.succeed(
+        "python manage.py shell -c '"
+        "from django.contrib import admin; from django.contrib.auth import get_user_model; "
+        "Member = get_user_model(); user = Member.objects.get(); "
+        "print(Member._meta.label, type(admin.site._registry[Member]).__name__, "
+        "user.email, repr(user.company), user.public_id is not None)'"
     )
-    assert replayed.returncode == 0, replayed.stderr
-    answers = json.loads(replayed.stdout)
-    assert len(answers) == len(exchanges) == 4
-    for (command, shown), answer in zip(exchanges, answers, strict=True):
-        [shown_line] = shown
-        expected = json.loads(shown_line)
-        assert answer["status"] == (400 if "error" in expected else 200), command
-        assert set(answer["body"]) == set(expected), command
-        for field, value in expected.items():
-            if field not in SECRET_FIELDS:
-                assert answer["body"][field] == value, (command, field)
-    access_token = answers[0]["body"]["access_token"]
-    assert jwt.get_unverified_header(access_token)["typ"] == "at+jwt"
-    assert answers[1]["body"] == {"hello": "ada@example.com", "scopes": ["read", "write"]}
+    assert shown.splitlines()[-1].split() == [
+        "myapp.Member",
+        "EmailUserAdmin",
+        "ada@example.com",
+        "''",
+        "True",
+    ]

@@ -1,0 +1,101 @@
+"""docs/settings.md, run: its three settings blocks, and its table against the real defaults."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import jwt
+import pytest
+from django.core import checks
+
+from bearer_auth.settings import DEFAULTS, OAUTH2_PROVIDER_REQUIRED, bearer_settings
+from bearer_auth.tokens import mint_access_token
+from tests.docs.markdown import sample, snippets
+from tests.processes import ROOT
+
+PAGE = "docs/settings.md"
+BEARER_AUTH = sample(PAGE, "bearer-auth")
+OAUTH2_PROVIDER = sample(PAGE, "oauth2-provider")
+REST_FRAMEWORK = sample(PAGE, "rest-framework")
+#: The first seven keys of the OAUTH2_PROVIDER table: "bearer_auth.E010 reports any of them".
+E010_KEYS = (
+    "ACCESS_TOKEN_GENERATOR",
+    "REFRESH_TOKEN_GENERATOR",
+    "OAUTH2_SERVER_CLASS",
+    "OAUTH2_VALIDATOR_CLASS",
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE",
+    "ROTATE_REFRESH_TOKEN",
+    "REFRESH_TOKEN_REUSE_PROTECTION",
+)
+
+
+def settings_of(claim: Any) -> dict[str, Any]:
+    [part] = snippets(claim.block)
+    return part.settings()
+
+
+def bearer_auth_messages() -> list[str]:
+    return [message.id for message in checks.run_checks() if message.id.startswith("bearer_auth")]
+
+
+def table(heading: str) -> list[list[str]]:
+    """The rows of the first table under ``heading``, cells stripped (header row dropped)."""
+    text = (ROOT / PAGE).read_text(encoding="utf-8")
+    section = text.split(f"\n{heading}\n", 1)[1]
+    rows = re.findall(r"^\|(.*)\|\s*$", section.split("\n## ", 1)[0], flags=re.MULTILINE)
+    return [[cell.strip() for cell in row.split(" | ")] for row in rows[2:]]
+
+
+@pytest.mark.django_db
+def test_the_bearer_auth_block_sets_issuer_and_lifetime(settings: Any) -> None:
+    settings.BEARER_AUTH = settings_of(BEARER_AUTH)["BEARER_AUTH"]
+    assert bearer_auth_messages() == []
+    assert bearer_settings.ISSUER == "https://auth.example.com"
+    minted = mint_access_token(user=None, client_id="a-client", scope="read")
+    claims = jwt.decode(minted.token, options={"verify_signature": False})
+    assert claims["iss"] == "https://auth.example.com"
+    assert claims["exp"] - claims["iat"] == 300
+
+
+def test_the_table_lists_every_setting_with_its_default() -> None:
+    rows = table("## `BEARER_AUTH`")
+    documented = {
+        row[0].strip("`"): eval(row[1].strip("`"), {"timedelta": timedelta})  # noqa: S307
+        for row in rows
+    }
+    assert documented == DEFAULTS
+
+
+def test_the_oauth2_provider_block_keeps_bearer_auth_wiring(settings: Any) -> None:
+    configured = settings_of(OAUTH2_PROVIDER)["OAUTH2_PROVIDER"]
+    assert configured == {**OAUTH2_PROVIDER_REQUIRED, "SCOPES": configured["SCOPES"]}
+    settings.OAUTH2_PROVIDER = configured
+    assert bearer_auth_messages() == []
+    deploy = checks.run_checks(include_deployment_checks=True)
+    assert [message.id for message in deploy if message.id.startswith("oauth2_provider")] == []
+
+
+def test_the_oauth2_provider_table_names_bearer_auths_keys() -> None:
+    named = [
+        key
+        for row in table("It sets (see `bearer_auth.settings.OAUTH2_PROVIDER_REQUIRED`):")
+        for key in re.findall(r"`([A-Z0-9_]+)`", row[0])
+    ]
+    assert set(named) <= set(OAUTH2_PROVIDER_REQUIRED)
+    assert tuple(named[:7]) == E010_KEYS
+
+
+@pytest.mark.parametrize("key", E010_KEYS)
+def test_e010_names_each_of_the_first_seven_keys(settings: Any, key: str) -> None:
+    settings.OAUTH2_PROVIDER = {**settings_of(OAUTH2_PROVIDER)["OAUTH2_PROVIDER"], key: "other"}
+    [message] = [message for message in checks.run_checks() if message.id == "bearer_auth.E010"]
+    assert repr(key) in message.msg
+
+
+def test_the_rest_framework_block_silences_w002(settings: Any) -> None:
+    settings.REST_FRAMEWORK = {}
+    assert bearer_auth_messages() == ["bearer_auth.W002"]
+    settings.REST_FRAMEWORK = settings_of(REST_FRAMEWORK)["REST_FRAMEWORK"]
+    assert bearer_auth_messages() == []
