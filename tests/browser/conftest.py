@@ -1,4 +1,4 @@
-"""A headless Debian Chromium driven by Playwright."""
+"""A headless Debian Chromium driven by Playwright, and the demo it visits."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import CHROMIUM
+from tests.processes import DemoServer, run_make_demo
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -32,3 +33,10 @@ def page(_service_requirements: None) -> Iterator[Any]:
         finally:
             context.close()
             browser.close()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
+    """The README's ``make demo``, one per test module (a module may override it)."""
+    with run_make_demo(tmp_path_factory.mktemp("make-demo")) as server:
+        yield server

@@ -36,6 +36,12 @@ def stored_client_secret(demo: DemoServer) -> str:
     return str(rows[0][0])
 
 
+def choose_sign_in(page: Any) -> None:
+    """Step 2 on ``/client/``: sign in via the server; the browser lands on its sign-in page."""
+    page.get_by_role("button", name="Sign in with bearer_auth demo").click()
+    page.wait_for_url(re.compile(r"/accounts/login/\?next="))
+
+
 def sign_in(page: Any, demo: DemoServer) -> None:
     """Fill the demo's sign-in page, where the authorization endpoint sends an anonymous user."""
     page.get_by_label("Email address").fill(demo.email)

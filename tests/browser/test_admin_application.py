@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,17 +11,11 @@ from playwright.sync_api import expect
 from requests_oauthlib import OAuth2Session
 
 from tests.browser.demo_client import query_demo
-from tests.processes import DemoServer, run_make_demo
+from tests.processes import DemoServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 APPLICATION_NAME = "Partner reporting service"
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
-    with run_make_demo(tmp_path_factory.mktemp("make-demo")) as server:
-        yield server
 
 
 @pytest.fixture(autouse=True)

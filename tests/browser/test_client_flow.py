@@ -8,7 +8,6 @@ under the README's threaded ``runserver`` and under gunicorn with two workers.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -21,6 +20,7 @@ from playwright.sync_api import expect
 from tests.browser.demo_client import (
     CLIENT_NAME,
     WHOLE_JWT,
+    choose_sign_in,
     printed_client_id,
     query_demo,
     sign_in,
@@ -51,8 +51,7 @@ def test_user_walks_the_seven_steps_to_the_notes_api(page: Any, demo: DemoServer
     expect(page.locator("#client-id")).to_have_text(client_id)
 
     # 2. The person chooses to sign in via the third party; 3. the browser is redirected.
-    page.get_by_role("button", name="Sign in with bearer_auth demo").click()
-    page.wait_for_url(re.compile(r"/accounts/login/\?next="))
+    choose_sign_in(page)
     authorization = urlsplit(parse_qs(urlsplit(page.url).query)["next"][0])
     params = {key: values[0] for key, values in parse_qs(authorization.query).items()}
     assert authorization.path == "/o/authorize/"
@@ -144,8 +143,7 @@ def test_callback_refuses_missing_or_wrong_state_and_the_real_flow_survives(
     )
 
     page.goto(f"{demo.base_url}/client/")
-    page.get_by_role("button", name="Sign in with bearer_auth demo").click()
-    page.wait_for_url(re.compile(r"/accounts/login/\?next="))
+    choose_sign_in(page)
     authorization_url = demo.base_url + unquote(parse_qs(urlsplit(page.url).query)["next"][0])
     state = parse_qs(urlsplit(authorization_url).query)["state"][0]
 

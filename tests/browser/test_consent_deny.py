@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.demo_client import CLIENT_NAME, query_demo, sign_in
-from tests.processes import DemoServer, run_make_demo
+from tests.browser.demo_client import CLIENT_NAME, choose_sign_in, query_demo, sign_in
+from tests.processes import DemoServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
-    with run_make_demo(tmp_path_factory.mktemp("make-demo")) as server:
-        yield server
 
 
 def _token_rows(demo: DemoServer) -> int:
@@ -36,8 +28,7 @@ def test_denying_consent_brings_access_denied_back_to_the_client(
 ) -> None:
     grants, tokens = _grant_rows(demo), _token_rows(demo)
     page.goto(f"{demo.base_url}/client/")
-    page.get_by_role("button", name="Sign in with bearer_auth demo").click()
-    page.wait_for_url(re.compile(r"/accounts/login/\?next="))
+    choose_sign_in(page)
     sign_in(page, demo)
     expect(
         page.get_by_role("heading", name=f"Allow {CLIENT_NAME} to use your account?")
