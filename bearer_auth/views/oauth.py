@@ -5,15 +5,24 @@
 - :class:`TokenView`, :class:`RevokeTokenView`, :class:`IntrospectTokenView`:
   DOT's views behind a failure throttle (DOT's views are not DRF views, so
   DRF's throttling is applied here, with DRF's own throttle class).
+
+Each runs in one transaction and answers a database outage with 503
+``temporarily_unavailable`` (:class:`DatabaseOutageMixin`); every error these
+views write themselves is rendered by :func:`error_response`, the way DRF
+renders the same exception on the first-party endpoints.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from contextlib import AbstractContextManager
+from typing import Any, ClassVar, cast
 
+from django.db import DatabaseError, router, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -32,10 +41,20 @@ from oauthlib.oauth2.rfc6749.errors import (
     OAuth2Error,
     UnsupportedGrantTypeError,
 )
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import exception_handler
 
 from bearer_auth.authentication import authenticate_token
-from bearer_auth.exceptions import InvalidToken, ServiceUnavailable, SlowDown
+from bearer_auth.exceptions import (
+    BearerAuthError,
+    InvalidClient,
+    InvalidRequest,
+    InvalidToken,
+    ServiceUnavailable,
+    SlowDown,
+)
 from bearer_auth.oauth import require_s256
 from bearer_auth.policy import is_loopback_redirect_uri
 from bearer_auth.settings import bearer_settings
@@ -46,10 +65,57 @@ DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 # Claims an active JWT access token's introspection answer repeats (RFC 7662 §2.2).
 _INTROSPECTED_CLAIMS = ("iss", "sub", "aud", "iat", "nbf", "jti")
 
+logger = logging.getLogger(__name__)
+
+
+def error_response(error: BearerAuthError) -> HttpResponse:
+    """Render ``error`` for a plain Django view exactly as DRF renders it for an API view.
+
+    DRF's own exception handler builds the answer (the RFC 6749 §5.2 body,
+    ``WWW-Authenticate``, ``Retry-After``), rendered as JSON; like every
+    token-endpoint answer it is never cached (RFC 6749 §5.1).
+    """
+    # DRF's handler answers every APIException (None is for other exceptions).
+    response = cast(Response, exception_handler(error, {}))
+    response.accepted_renderer = JSONRenderer()
+    response.accepted_media_type = JSONRenderer.media_type
+    response.renderer_context = {}  # type: ignore[attr-defined]  # set by APIView, unstubbed
+    response.render()
+    return _no_store(response)
+
+
+class DatabaseOutageMixin:
+    """Run the request in one transaction; answer a database outage with 503, writing nothing.
+
+    Any :class:`~django.db.DatabaseError` (or a :class:`ServiceUnavailable`
+    raised on the way) rolls the whole request back: a code exchange or a
+    refresh interrupted half-way leaves the code or the refresh token as it
+    was, so the same request succeeds once the database is back. The
+    transaction is on the token store's database (where DOT writes tokens).
+    """
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            with self.request_transaction():
+                response: HttpResponse = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        except (DatabaseError, ServiceUnavailable):
+            # Logged with its cause; the client sees no detail of it.
+            logger.warning("bearer_auth: database unavailable at %s", request.path, exc_info=True)
+            return self.outage_response(request)
+        return response
+
+    def request_transaction(self) -> AbstractContextManager[Any]:
+        """Return the transaction the request runs in."""
+        return transaction.atomic(using=router.db_for_write(get_access_token_model()))
+
+    def outage_response(self, request: HttpRequest) -> HttpResponse:
+        """The answer while the database is unavailable: 503 ``temporarily_unavailable``."""
+        return error_response(ServiceUnavailable())
+
 
 @method_decorator(xframe_options_deny, name="dispatch")
 @method_decorator(never_cache, name="dispatch")
-class AuthorizationView(oauth2_views.AuthorizationView):  # type: ignore[misc]
+class AuthorizationView(DatabaseOutageMixin, oauth2_views.AuthorizationView):  # type: ignore[misc]
     """The consent page and the redirect back to the client.
 
     The template is ``bearer_auth/authorize.html``: DOT's own
@@ -106,6 +172,19 @@ class AuthorizationView(oauth2_views.AuthorizationView):  # type: ignore[misc]
         response: HttpResponse = OAuth2ResponseRedirect(redirect_to, schemes)
         return response
 
+    def outage_response(self, request: HttpRequest) -> HttpResponse:
+        """503 with the consent page's short error message; never a redirect.
+
+        RFC 6749 §4.1.2.1 allows ``temporarily_unavailable`` in a redirect, but
+        only to a redirect URI verified against the client's registration,
+        and that check needs the database. The page is rendered without the
+        request's context processors, which could reach the database again
+        (the session, messages).
+        """
+        error = ServiceUnavailable()  # its .error and .description fill the template
+        page = render_to_string(self.template_name, {"error": error})
+        return HttpResponse(page, status=error.status_code)
+
 
 class OAuthFailureThrottle(SimpleRateThrottle):
     """DRF's cache-backed rate throttle, counting only failed requests per client IP.
@@ -159,19 +238,14 @@ class ThrottledOAuthMixin:
         return 400 <= response.status_code < 500
 
 
-def throttled_response(wait: float | None) -> JsonResponse:
+def throttled_response(wait: float | None) -> HttpResponse:
     """RFC 6749 §5.2-shaped 429 with ``Retry-After`` (the project's :class:`SlowDown`)."""
-    error = SlowDown(wait=wait)
-    response = JsonResponse(error.detail, status=error.status_code)
-    if error.wait is not None:
-        response["Retry-After"] = str(error.wait)
-    response["Cache-Control"] = "no-store"
-    return response
+    return error_response(SlowDown(wait=wait))
 
 
 @method_decorator(csrf_exempt, name="dispatch")
 @method_decorator(login_not_required, name="dispatch")
-class TokenView(ThrottledOAuthMixin, oauth2_views.TokenView):  # type: ignore[misc]
+class TokenView(ThrottledOAuthMixin, DatabaseOutageMixin, oauth2_views.TokenView):  # type: ignore[misc]
     """``/o/token/``: DOT's token endpoint behind the failure throttle."""
 
     throttle_scope = "token"
@@ -201,7 +275,11 @@ class TokenView(ThrottledOAuthMixin, oauth2_views.TokenView):  # type: ignore[mi
 
 @method_decorator(csrf_exempt, name="dispatch")
 @method_decorator(login_not_required, name="dispatch")
-class RevokeTokenView(ThrottledOAuthMixin, oauth2_views.RevokeTokenView):  # type: ignore[misc]
+class RevokeTokenView(
+    ThrottledOAuthMixin,
+    DatabaseOutageMixin,
+    oauth2_views.RevokeTokenView,  # type: ignore[misc]
+):
     """``/o/revoke_token/`` (RFC 7009): a client revokes only its own tokens."""
 
     throttle_scope = "revoke"
@@ -209,7 +287,11 @@ class RevokeTokenView(ThrottledOAuthMixin, oauth2_views.RevokeTokenView):  # typ
 
 @method_decorator(csrf_exempt, name="dispatch")
 @method_decorator(login_not_required, name="dispatch")
-class IntrospectTokenView(ThrottledOAuthMixin, oauth2_views.IntrospectTokenView):  # type: ignore[misc]
+class IntrospectTokenView(
+    ThrottledOAuthMixin,
+    DatabaseOutageMixin,
+    oauth2_views.IntrospectTokenView,  # type: ignore[misc]
+):
     """``/o/introspect/`` (RFC 7662): POST only, for an authenticated caller.
 
     A token is active exactly when the API would accept it
@@ -224,28 +306,17 @@ class IntrospectTokenView(ThrottledOAuthMixin, oauth2_views.IntrospectTokenView)
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         token = request.POST.get("token")
         if not token:
-            return _no_store(
-                JsonResponse(
-                    {"error": "invalid_request", "error_description": _("The token is missing.")},
-                    status=400,
-                )
-            )
-        try:
-            data = introspect(token)
-        except ServiceUnavailable as error:
-            return _no_store(JsonResponse(error.detail, status=error.status_code))
-        return _no_store(JsonResponse(data))
+            return error_response(InvalidRequest(_("The token is missing.")))
+        # A token store outage raises ServiceUnavailable: 503 (DatabaseOutageMixin).
+        return _no_store(JsonResponse(introspect(token)))
 
     def unauthenticated_response(
         self, request: HttpRequest, oauthlib_request: Any = None
     ) -> HttpResponse:
         """RFC 7662 §2.3: an unauthenticated caller gets 401, not an answer."""
-        response = JsonResponse(
-            {"error": "invalid_client", "error_description": _("Client authentication failed.")},
-            status=401,
-        )
+        response = error_response(InvalidClient())
         response["WWW-Authenticate"] = 'Basic realm="oauth"'
-        return _no_store(response)
+        return response
 
     def is_failure(self, response: HttpResponse) -> bool:
         if super().is_failure(response):

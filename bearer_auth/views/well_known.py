@@ -1,8 +1,16 @@
-"""RFC 8615 well-known documents: plain Django views, no authentication."""
+"""RFC 8615 well-known documents: plain Django views, no authentication.
+
+Neither writes anything, so neither opens a transaction. The JWKS reads the
+database only when this process's copy of the key set is stale: a cached
+copy keeps being served through an outage, and a stale one is a 503
+``temporarily_unavailable`` like every other endpoint. The RFC 8414 document
+is built from settings alone.
+"""
 
 from __future__ import annotations
 
 import json
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -15,12 +23,13 @@ from oauth2_provider.views import OAuthServerMetadataView
 from bearer_auth.keys import public_jwks
 from bearer_auth.settings import bearer_settings
 from bearer_auth.tokens import issuer
+from bearer_auth.views.oauth import DatabaseOutageMixin
 
 #: How long clients may cache the RFC 8414 document.
 METADATA_MAX_AGE_SECONDS: Final = 300
 
 
-class JWKSView(View):
+class JWKSView(DatabaseOutageMixin, View):
     """``GET /.well-known/jwks.json``: the public signing keys (RFC 7517 §5).
 
     Cacheable for ``JWKS_MAX_AGE_SECONDS`` (default 60), never longer than a
@@ -34,6 +43,11 @@ class JWKSView(View):
         response = JsonResponse(public_jwks())
         patch_cache_control(response, public=True, max_age=_max_age())
         return response
+
+    def request_transaction(self) -> AbstractContextManager[Any]:
+        # Read-only, and a transaction would open a connection even when the
+        # key set comes from this process's copy.
+        return nullcontext()
 
 
 def _max_age() -> int:

@@ -3,8 +3,9 @@
 Failures are injected with Django's ``connection.execute_wrapper``, so they
 surface exactly where a real outage would: as a DB-API ``OperationalError``
 from the query. An API request then fails closed (503 JSON, never 200, no
-traceback); a refresh rolls back completely, so the same refresh token works
-on retry.
+traceback); so do the ``/o/`` endpoints, where the consent page answers a
+short 503 page instead. A refresh or a code exchange rolls back completely,
+so the same refresh token or code works on retry.
 """
 
 from __future__ import annotations
@@ -18,13 +19,26 @@ import pytest
 from django.db import OperationalError, connection
 from django.test import Client
 from django.utils import timezone
-from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+from oauth2_provider.models import (
+    get_access_token_model,
+    get_grant_model,
+    get_refresh_token_model,
+)
 
+from bearer_auth.keys import clear_key_cache, public_jwks
 from tests.factories import ApplicationFactory
 from tests.first_party import ME_URL, bearer, refresh, sign_in
 from tests.issuing import issue_access_token, store_token
-from tests.oauth_client import SECRET, basic_auth, make_application
-from tests.security.flows import oauth_tokens
+from tests.oauth_client import (
+    SECRET,
+    authorization_params,
+    basic_auth,
+    form_fields,
+    make_application,
+    pkce_pair,
+    query_of,
+)
+from tests.security.flows import authorize, exchange, oauth_tokens
 from tests.security.probes import SCOPED, WHOAMI
 
 pytestmark = pytest.mark.django_db
@@ -45,13 +59,35 @@ def failing_queries(matches: Callable[[str], bool] = lambda sql: True) -> Iterat
         yield failed
 
 
-def _assert_fails_closed(response: Any) -> None:
-    assert response.status_code == 503, (response.status_code, response.content[:300])
-    assert response.json()["error"] == "temporarily_unavailable"
+def _assert_no_detail(response: Any) -> None:
     body = response.content.decode()
     assert "Traceback" not in body
     assert "OperationalError" not in body
     assert "server closed" not in body
+
+
+def _assert_fails_closed(response: Any) -> None:
+    assert response.status_code == 503, (response.status_code, response.content[:300])
+    assert response.json()["error"] == "temporarily_unavailable"
+    _assert_no_detail(response)
+
+
+def _assert_oauth_unavailable(response: Any) -> None:
+    """RFC 6749 §5.2 JSON 503, never cached, as the first-party endpoints answer."""
+    _assert_fails_closed(response)
+    assert response["Content-Type"] == "application/json"
+    assert set(response.json()) == {"error", "error_description"}
+    assert response["Cache-Control"] == "no-store"
+    assert response["Pragma"] == "no-cache"
+
+
+def writing(table: str, statement: str = "INSERT") -> Callable[[str], bool]:
+    """Match the ``statement`` (``INSERT``, ``DELETE``, ...) queries that write ``table``."""
+    return lambda sql: sql.lstrip().upper().startswith(statement) and table in sql
+
+
+def _token_rows() -> tuple[int, int]:
+    return get_access_token_model().objects.count(), get_refresh_token_model().objects.count()
 
 
 @pytest.mark.parametrize("path", [WHOAMI, SCOPED, ME_URL])
@@ -106,13 +142,198 @@ def test_introspection_fails_closed_when_the_token_store_is_down(user: Any) -> N
                 "client_secret": SECRET,
             },
         )
-    assert response.status_code in {401, 503}
+    _assert_oauth_unavailable(response)
     assert b'active": true' not in response.content
-    assert b"Traceback" not in response.content
 
 
-def _inserting(table: str) -> Callable[[str], bool]:
-    return lambda sql: sql.lstrip().upper().startswith("INSERT") and table in sql
+def test_introspection_answers_503_when_client_authentication_needs_the_database(
+    user: Any,
+) -> None:
+    application = make_application()
+    tokens = oauth_tokens(user, application)
+    data = {"token": tokens["access_token"]}
+    with failing_queries():
+        response = Client().post(
+            "/o/introspect/", data, HTTP_AUTHORIZATION=basic_auth(application.client_id)
+        )
+    _assert_oauth_unavailable(response)
+    after = Client().post(
+        "/o/introspect/", data, HTTP_AUTHORIZATION=basic_auth(application.client_id)
+    )
+    assert after.json()["active"] is True
+
+
+@pytest.mark.parametrize("grant", ["refresh_token", "client_credentials", "authorization_code"])
+def test_token_endpoint_answers_503_json_when_the_database_is_down(user: Any, grant: str) -> None:
+    application = make_application(
+        grant_type="client-credentials" if grant == "client_credentials" else "authorization-code"
+    )
+    data = {"grant_type": grant}
+    if grant == "refresh_token":
+        data["refresh_token"] = oauth_tokens(user, application)["refresh_token"]
+    elif grant == "authorization_code":
+        code, verifier = authorize(user, application)
+        data.update(
+            code=code, code_verifier=verifier, redirect_uri=application.redirect_uris.split()[0]
+        )
+    with failing_queries(lambda sql: sql.lstrip().upper().startswith("INSERT")) as failed:
+        response = Client(raise_request_exception=False).post(
+            "/o/token/", data, HTTP_AUTHORIZATION=basic_auth(application.client_id)
+        )
+    assert failed
+    _assert_oauth_unavailable(response)
+
+
+def test_token_endpoint_answers_503_json_when_the_database_cannot_be_reached(user: Any) -> None:
+    """Every query fails, client authentication's included: still JSON, never a 500 page."""
+    application = make_application(grant_type="client-credentials")
+    with failing_queries():
+        response = Client(raise_request_exception=False).post(
+            "/o/token/",
+            {"grant_type": "client_credentials"},
+            HTTP_AUTHORIZATION=basic_auth(application.client_id),
+        )
+    _assert_oauth_unavailable(response)
+
+
+def test_revocation_answers_503_json_and_revokes_on_retry(user: Any) -> None:
+    application = make_application()
+    tokens = oauth_tokens(user, application)
+    data = {"token": tokens["refresh_token"], "token_type_hint": "refresh_token"}
+    with failing_queries(lambda sql: "oauth2_provider_refreshtoken" in sql) as failed:
+        response = Client().post(
+            "/o/revoke_token/", data, HTTP_AUTHORIZATION=basic_auth(application.client_id)
+        )
+    assert failed
+    _assert_oauth_unavailable(response)
+    assert bearer(tokens["access_token"]).get(WHOAMI).status_code == 200
+    retry = Client().post(
+        "/o/revoke_token/", data, HTTP_AUTHORIZATION=basic_auth(application.client_id)
+    )
+    assert retry.status_code == 200
+    assert bearer(tokens["access_token"]).get(WHOAMI).status_code == 401
+
+
+def _signed_in_browser(user: Any) -> Client:
+    browser = Client()
+    browser.force_login(user)
+    return browser
+
+
+def _assert_consent_page_unavailable(response: Any) -> None:
+    """A short 503 page: no redirect (the redirect URI is unverified), nothing cached or framed."""
+    assert response.status_code == 503, (response.status_code, response.content[:300])
+    assert response["Content-Type"].startswith("text/html")
+    assert not response.has_header("Location")
+    assert "temporarily_unavailable" in response.content.decode()
+    assert "no-store" in response["Cache-Control"]
+    assert response["X-Frame-Options"] == "DENY"
+    _assert_no_detail(response)
+
+
+@pytest.mark.parametrize(
+    "failing",
+    [
+        pytest.param(lambda sql: True, id="every query"),
+        pytest.param(lambda sql: "oauth2_provider_application" in sql, id="client lookup"),
+    ],
+)
+def test_consent_page_answers_a_short_503_page_when_the_database_is_down(
+    user: Any, failing: Callable[[str], bool]
+) -> None:
+    application = make_application()
+    browser = _signed_in_browser(user)
+    params = authorization_params(application, pkce_pair()[1])
+    with failing_queries(failing) as failed:
+        response = browser.get("/o/authorize/", params)
+    assert failed
+    _assert_consent_page_unavailable(response)
+    assert browser.get("/o/authorize/", params).status_code == 200
+
+
+def test_consent_interrupted_by_the_database_stores_no_code_and_succeeds_on_retry(
+    user: Any,
+) -> None:
+    application = make_application()
+    browser = _signed_in_browser(user)
+    verifier, challenge = pkce_pair()
+    page = browser.get("/o/authorize/", authorization_params(application, challenge))
+    fields = {**form_fields(page.content.decode()), "allow": "on"}
+    with failing_queries(writing("oauth2_provider_grant")) as failed:
+        response = browser.post("/o/authorize/", fields)
+    assert failed
+    _assert_consent_page_unavailable(response)
+    assert not get_grant_model().objects.exists()
+    retry = browser.post("/o/authorize/", fields)
+    assert retry.status_code == 302
+    code = query_of(retry["Location"])["code"]
+    assert exchange(application, code, verifier).status_code == 200
+
+
+def interrupt_code_exchange(user: Any, failing: Callable[[str], bool]) -> tuple[Any, str, str]:
+    """Exchange a fresh code while ``failing`` queries fail; check that nothing of it survives.
+
+    Returns (application, code, verifier) for the retry.
+    """
+    application = make_application()
+    code, verifier = authorize(user, application)
+    rows_before = _token_rows()
+    with failing_queries(failing) as failed:
+        response = Client(raise_request_exception=False).post(
+            "/o/token/",
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "code_verifier": verifier,
+                "redirect_uri": application.redirect_uris.split()[0],
+            },
+            HTTP_AUTHORIZATION=basic_auth(application.client_id),
+        )
+    assert failed
+    _assert_oauth_unavailable(response)
+    assert _token_rows() == rows_before
+    assert get_grant_model().objects.count() == 1
+    return application, code, verifier
+
+
+def test_code_exchange_interrupted_by_the_database_rolls_back_and_redeems_on_retry(
+    user: Any,
+) -> None:
+    """The access-token row was written when the refresh-token row failed: both roll back."""
+    application, code, verifier = interrupt_code_exchange(
+        user, writing("oauth2_provider_refreshtoken")
+    )
+    retry = exchange(application, code, verifier)
+    assert retry.status_code == 200, retry.content
+    assert bearer(retry.json()["access_token"]).get(WHOAMI).status_code == 200
+
+
+def test_jwks_is_served_from_the_process_copy_through_an_outage(client: Client) -> None:
+    expected = public_jwks()  # builds this process's copy of the key set
+    with failing_queries() as failed:
+        response = client.get("/.well-known/jwks.json")
+    assert failed == []
+    assert response.status_code == 200
+    assert response.json() == expected
+
+
+def test_jwks_answers_503_json_when_it_must_reload_the_keys_during_an_outage(
+    client: Client,
+) -> None:
+    public_jwks()
+    clear_key_cache()  # as when KEY_CACHE_SECONDS ran out or a kid changed
+    with failing_queries() as failed:
+        response = client.get("/.well-known/jwks.json")
+    assert failed
+    _assert_oauth_unavailable(response)
+    assert client.get("/.well-known/jwks.json").status_code == 200
+
+
+def test_metadata_needs_no_database(client: Client) -> None:
+    with failing_queries() as failed:
+        response = client.get("/.well-known/oauth-authorization-server")
+    assert response.status_code == 200
+    assert failed == []
 
 
 @pytest.mark.parametrize("table", ["oauth2_provider_accesstoken", "oauth2_provider_refreshtoken"])
@@ -123,19 +344,18 @@ def test_oauth_refresh_interrupted_by_the_database_rolls_back_and_retries(
     application = make_application()
     tokens = oauth_tokens(user, application)
     live_before = get_refresh_token_model().objects.filter(revoked__isnull=True).count()
-    access_before = get_access_token_model().objects.count()
+    rows_before = _token_rows()
     data = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
     failing_client = Client(raise_request_exception=False)
-    with failing_queries(_inserting(table)) as failed:
+    with failing_queries(writing(table)) as failed:
         response = failing_client.post(
             "/o/token/", data, HTTP_AUTHORIZATION=basic_auth(application.client_id)
         )
     assert failed
-    assert response.status_code >= 500
+    _assert_oauth_unavailable(response)
     assert b"access_token" not in response.content
-    assert b"Traceback" not in response.content
     assert get_refresh_token_model().objects.filter(revoked__isnull=True).count() == live_before
-    assert get_access_token_model().objects.count() == access_before
+    assert _token_rows() == rows_before
     retry = Client().post("/o/token/", data, HTTP_AUTHORIZATION=basic_auth(application.client_id))
     assert retry.status_code == 200, retry.content
     assert bearer(retry.json()["access_token"]).get(WHOAMI).status_code == 200
