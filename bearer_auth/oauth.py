@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.cache import cache
+from django.db import router, transaction
 from oauth2_provider import oauth2_validators
 from oauth2_provider.models import (
     get_access_token_model,
@@ -25,6 +26,7 @@ from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 from oauthlib.oauth2.rfc6749.tokens import random_token_generator
 
 from bearer_auth import policy, services
+from bearer_auth.exceptions import ServiceUnavailable
 from bearer_auth.settings import bearer_settings
 from bearer_auth.tokens import mint_access_token, token_checksum
 
@@ -232,26 +234,29 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):  # type: ignore[misc]
     def invalidate_authorization_code(
         self, client_id: str, code: str, request: Request, *args: Any, **kwargs: Any
     ) -> None:
-        """Consume the code once; a concurrent second redemption revokes both results.
+        """Consume the code once; a racing second redemption revokes both results.
 
-        What the code was exchanged for is recorded (atomically, ``cache.add``)
-        before the grant row is deleted: of two racing exchanges exactly one
-        records, and the other finds the record and revokes both.
+        The grant row is locked, what the code was exchanged for is recorded,
+        and the row is deleted, in one transaction. Of two racing exchanges
+        the second waits for the lock, finds no row, and revokes its own
+        tokens and the recorded ones. An exchange the database interrupted
+        rolls back with its grant row kept; the record it left names tokens
+        that no longer exist, and the retry overwrites it.
         """
         issued = getattr(request, "bearer_issued", None)
-        key = _code_cache_key(code)
-        recorded = issued is None or cache.add(key, issued, timeout=_code_record_seconds())
-        deleted = 0
-        if recorded:
-            deleted, _ = (
-                get_grant_model()
-                .objects.filter(code=token_checksum(code), application=request.client)
-                .delete()
-            )
-        if not deleted:
-            revoke_issued_tokens(issued)
-            revoke_issued_tokens(cache.get(key))
-            raise oauth2_errors.InvalidGrantError(request=request)
+        grants = get_grant_model().objects.filter(
+            code=token_checksum(code), application=request.client
+        )
+        with transaction.atomic(using=router.db_for_write(get_grant_model())):
+            grant = grants.select_for_update().values_list("pk", flat=True).first()
+            if grant is not None:
+                if issued is not None:
+                    _record_exchange(code, issued)
+                grants.filter(pk=grant).delete()
+                return
+        revoke_issued_tokens(issued)
+        revoke_issued_tokens(_recorded_exchange(code))
+        raise oauth2_errors.InvalidGrantError(request=request)
 
     def validate_refresh_token(
         self, refresh_token: str, client: Any, request: Request, *args: Any, **kwargs: Any
@@ -286,7 +291,7 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):  # type: ignore[misc]
         """
         if super().validate_code(client_id, token_checksum(code), client, request, *args, **kwargs):
             return True
-        revoke_issued_tokens(cache.get(_code_cache_key(code)))
+        revoke_issued_tokens(_recorded_exchange(code))
         return False
 
 
@@ -325,6 +330,25 @@ def revoke_issued_tokens(issued: dict[str, Any] | None) -> None:
 
 def _code_cache_key(code: str) -> str:
     return f"bearer_auth:code:{token_checksum(code)}"
+
+
+def _record_exchange(code: str, issued: dict[str, Any]) -> None:
+    """Remember, in the shared cache, what ``code`` was exchanged for (for reuse revocation)."""
+    try:
+        cache.set(_code_cache_key(code), issued, timeout=_code_record_seconds())
+    except Exception as exc:
+        # Any cache backend error. Without the record a reused code could not
+        # be traced to its tokens: refuse the exchange (503), issue nothing.
+        raise ServiceUnavailable from exc
+
+
+def _recorded_exchange(code: str) -> dict[str, Any] | None:
+    """Return what ``code`` was exchanged for, if the cache still holds it."""
+    try:
+        recorded: dict[str, Any] | None = cache.get(_code_cache_key(code))
+    except Exception as exc:
+        raise ServiceUnavailable from exc
+    return recorded
 
 
 def _code_record_seconds() -> int:

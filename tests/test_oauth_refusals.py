@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from unittest import mock
 
 import pytest
 import time_machine
@@ -11,6 +12,7 @@ from django.test import Client
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_grant_model, get_refresh_token_model
 
+from bearer_auth.oauth import OAuth2Validator
 from tests.oauth_client import (
     HTTPS_CALLBACK,
     LOOPBACK_CALLBACK,
@@ -177,10 +179,21 @@ def test_racing_exchanges_of_one_code_are_both_revoked(browser: Client) -> None:
     grant = get_grant_model().objects.get()
     first = exchange(application, code, verifier)
     assert first.status_code == 200
-    # Replay the moment the second exchange had already validated the code.
+    # Replay the race: the second exchange validates the code and saves its
+    # tokens while the grant row still exists; the first deletes the row
+    # before the second comes to spend it.
     grant.pk = None
     grant.save()
-    second = exchange(application, code, verifier)
+    invalidate = OAuth2Validator.invalidate_authorization_code
+
+    def spent_by_the_winner_meanwhile(self: Any, *args: Any, **kwargs: Any) -> None:
+        get_grant_model().objects.filter(pk=grant.pk).delete()
+        invalidate(self, *args, **kwargs)
+
+    with mock.patch.object(
+        OAuth2Validator, "invalidate_authorization_code", spent_by_the_winner_meanwhile
+    ):
+        second = exchange(application, code, verifier)
     assert second.status_code == 400
     assert second.json()["error"] == "invalid_grant"
     assert second["Cache-Control"] == "no-store"
