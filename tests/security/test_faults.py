@@ -81,7 +81,7 @@ def _assert_oauth_unavailable(response: Any) -> None:
     assert response["Pragma"] == "no-cache"
 
 
-def writing(table: str, statement: str = "INSERT") -> Callable[[str], bool]:
+def _writing(table: str, statement: str = "INSERT") -> Callable[[str], bool]:
     """Match the ``statement`` (``INSERT``, ``DELETE``, ...) queries that write ``table``."""
     return lambda sql: sql.lstrip().upper().startswith(statement) and table in sql
 
@@ -259,7 +259,7 @@ def test_consent_interrupted_by_the_database_stores_no_code_and_succeeds_on_retr
     verifier, challenge = pkce_pair()
     page = browser.get("/o/authorize/", authorization_params(application, challenge))
     fields = {**form_fields(page.content.decode()), "allow": "on"}
-    with failing_queries(writing("oauth2_provider_grant")) as failed:
+    with failing_queries(_writing("oauth2_provider_grant")) as failed:
         response = browser.post("/o/authorize/", fields)
     assert failed
     _assert_consent_page_unavailable(response)
@@ -270,7 +270,7 @@ def test_consent_interrupted_by_the_database_stores_no_code_and_succeeds_on_retr
     assert exchange(application, code, verifier).status_code == 200
 
 
-def interrupt_code_exchange(user: Any, failing: Callable[[str], bool]) -> tuple[Any, str, str]:
+def _interrupt_code_exchange(user: Any, failing: Callable[[str], bool]) -> tuple[Any, str, str]:
     """Exchange a fresh code while ``failing`` queries fail; check that nothing of it survives.
 
     Returns (application, code, verifier) for the retry.
@@ -296,13 +296,19 @@ def interrupt_code_exchange(user: Any, failing: Callable[[str], bool]) -> tuple[
     return application, code, verifier
 
 
+@pytest.mark.parametrize(
+    "failing",
+    [
+        # The access-token row was written when the refresh-token row failed.
+        pytest.param(_writing("oauth2_provider_refreshtoken"), id="second token row"),
+        # Both token rows were written, and what they are recorded for reuse detection.
+        pytest.param(_writing("oauth2_provider_grant", "DELETE"), id="spending the code"),
+    ],
+)
 def test_code_exchange_interrupted_by_the_database_rolls_back_and_redeems_on_retry(
-    user: Any,
+    user: Any, failing: Callable[[str], bool]
 ) -> None:
-    """The access-token row was written when the refresh-token row failed: both roll back."""
-    application, code, verifier = interrupt_code_exchange(
-        user, writing("oauth2_provider_refreshtoken")
-    )
+    application, code, verifier = _interrupt_code_exchange(user, failing)
     retry = exchange(application, code, verifier)
     assert retry.status_code == 200, retry.content
     assert bearer(retry.json()["access_token"]).get(WHOAMI).status_code == 200
@@ -347,7 +353,7 @@ def test_oauth_refresh_interrupted_by_the_database_rolls_back_and_retries(
     rows_before = _token_rows()
     data = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
     failing_client = Client(raise_request_exception=False)
-    with failing_queries(writing(table)) as failed:
+    with failing_queries(_writing(table)) as failed:
         response = failing_client.post(
             "/o/token/", data, HTTP_AUTHORIZATION=basic_auth(application.client_id)
         )
