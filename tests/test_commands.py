@@ -1,19 +1,40 @@
-"""Django's user commands work with the email user model."""
+"""Django's user commands with the email user model; ``cleartokens`` with bearer_auth's rows."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
 from io import StringIO
+from typing import Any
 from unittest import mock
 
 import pytest
-from django.core.management import call_command
+import time_machine
+from django.core.management import call_command, get_commands
 from django.core.management.base import CommandError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from oauth2_provider.management.commands import cleartokens as dot_cleartokens
+from oauth2_provider.models import (
+    get_access_token_model,
+    get_grant_model,
+    get_refresh_token_model,
+)
+from rest_framework.test import APIClient
 
-from bearer_auth.models import User
+from bearer_auth import keys
+from bearer_auth.management.commands.cleartokens import Command as ClearTokens
+from bearer_auth.management.commands.cleartokens import serve_as_dot_cleartokens
+from bearer_auth.models import SigningKey, TokenSession, User
+from tests.first_party import REVOKE_URL, refresh, session_of, sign_in
+from tests.oauth_client import make_application, token_request
+from tests.security.flows import authorize, client_credentials_token, oauth_tokens
 
-pytestmark = [pytest.mark.django_db, pytest.mark.custom_user_model]
+pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.custom_user_model
 def test_createsuperuser_noinput_reads_email_and_password_from_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -29,12 +50,14 @@ def test_createsuperuser_noinput_reads_email_and_password_from_environment(
     assert "Superuser created successfully." in out.getvalue()
 
 
+@pytest.mark.custom_user_model
 def test_createsuperuser_noinput_without_email_fails() -> None:
     with pytest.raises(CommandError, match="email"):
         call_command("createsuperuser", interactive=False, stdout=StringIO())
     assert not User.objects.exists()
 
 
+@pytest.mark.custom_user_model
 def test_createsuperuser_interactive_prompts_for_email_and_password() -> None:
     out = StringIO()
     with (
@@ -53,6 +76,7 @@ def test_createsuperuser_interactive_prompts_for_email_and_password() -> None:
     assert user.check_password("long-and-random-9f2k")
 
 
+@pytest.mark.custom_user_model
 def test_createsuperuser_refuses_duplicate_email_in_other_case(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -64,9 +88,204 @@ def test_createsuperuser_refuses_duplicate_email_in_other_case(
     assert User.objects.count() == 1
 
 
+@pytest.mark.custom_user_model
 def test_changepassword_changes_the_password_of_the_user_named_by_email() -> None:
     user = User.objects.create_user("Change@example.com", "old-password-1")
     with mock.patch("getpass.getpass", side_effect=["new-password-2x", "new-password-2x"]):
         call_command("changepassword", "Change@example.com", stdout=StringIO())
     user.refresh_from_db()
     assert user.check_password("new-password-2x")
+
+
+# cleartokens
+
+
+@pytest.fixture(autouse=True)
+def _dot_command_restored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever a test does to DOT's command module is undone after it."""
+    monkeypatch.setattr(dot_cleartokens, "Command", dot_cleartokens.Command)
+
+
+@pytest.fixture
+def cleartokens() -> Callable[..., str]:
+    """Run ``manage.py cleartokens`` as cron would, once bearer_auth is ready; return its output."""
+    serve_as_dot_cleartokens()
+
+    def run(*args: str) -> str:
+        out = StringIO()
+        call_command("cleartokens", *args, stdout=out, stderr=StringIO())
+        return out.getvalue()
+
+    return run
+
+
+def _expire(session: TokenSession) -> None:
+    TokenSession.objects.filter(pk=session.pk).update(expires=timezone.now() - timedelta(seconds=1))
+
+
+def test_cleartokens_deletes_the_sessions_of_signed_out_families(
+    cleartokens: Any, user: Any, password: str
+) -> None:
+    signed_out = sign_in(user, password)
+    kept = sign_in(user, password)
+    ended = session_of(signed_out["refresh_token"])
+    APIClient().post(REVOKE_URL, {"token": signed_out["refresh_token"]}, format="json")
+
+    cleartokens()
+
+    assert not TokenSession.objects.filter(pk=ended.pk).exists()
+    assert session_of(kept["refresh_token"]).revoked is None
+    assert refresh(kept["refresh_token"]).status_code == 200
+
+
+def test_cleartokens_keeps_an_expired_session_while_its_family_holds_a_live_refresh_token(
+    cleartokens: Any, user: Any, password: str
+) -> None:
+    """Its refresh must still find the session to be refused; once refused, it goes."""
+    pair = sign_in(user, password)
+    session = session_of(pair["refresh_token"])
+    _expire(session)
+
+    cleartokens()
+    assert TokenSession.objects.filter(pk=session.pk).exists()
+
+    assert refresh(pair["refresh_token"]).json()["error"] == "invalid_grant"
+    cleartokens()
+    assert not TokenSession.objects.filter(pk=session.pk).exists()
+    assert refresh(pair["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+def test_cleartokens_keeps_an_expired_oauth_session_until_its_family_is_refused(
+    cleartokens: Any, user: Any
+) -> None:
+    """/o/token/ ends a family whose session is past its lifetime; without the row it could not."""
+    application = make_application()
+    tokens = oauth_tokens(user, application)
+    session = session_of(tokens["refresh_token"])
+    _expire(session)
+
+    cleartokens()
+    assert TokenSession.objects.filter(pk=session.pk).exists()
+
+    data = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    assert token_request(application.client_id, data).json()["error"] == "invalid_grant"
+    cleartokens()
+    assert not TokenSession.objects.filter(pk=session.pk).exists()
+    assert token_request(application.client_id, data).json()["error"] == "invalid_grant"
+
+
+def test_cleartokens_keeps_a_revoked_session_whose_family_still_has_a_live_refresh_token(
+    cleartokens: Any, user: Any, password: str
+) -> None:
+    pair = sign_in(user, password)
+    session = session_of(pair["refresh_token"])
+    TokenSession.objects.filter(pk=session.pk).update(revoked=timezone.now())
+
+    cleartokens()
+
+    assert TokenSession.objects.filter(pk=session.pk).exists()
+
+
+def test_cleartokens_still_runs_dots_clean_up(cleartokens: Any, user: Any) -> None:
+    client_credentials_token()  # an access token without a refresh token
+    authorize(user, make_application())  # a code nobody redeems
+    assert get_access_token_model().objects.exists()
+    assert get_grant_model().objects.exists()
+
+    with time_machine.travel(timezone.now() + timedelta(hours=1)):
+        cleartokens()
+
+    assert not get_access_token_model().objects.exists()
+    assert not get_grant_model().objects.exists()
+
+
+def test_cleartokens_prunes_signing_keys_past_their_deadline(cleartokens: Any) -> None:
+    with time_machine.travel("2030-01-01 12:00:00+00:00", tick=False) as traveller:
+        expired = keys.rotate_signing_key()
+        traveller.shift(timedelta(minutes=1))
+        retired = keys.rotate_signing_key()
+        traveller.shift(timedelta(minutes=1))
+        active = keys.rotate_signing_key()
+        retired_at = SigningKey.objects.get(kid=retired.kid).retired_at
+        assert retired_at is not None
+        traveller.move_to(keys.verification_deadline(retired_at))  # its last moment
+
+        cleartokens()
+
+    remaining = set(SigningKey.objects.values_list("kid", flat=True))
+    assert remaining == {retired.kid, active.kid}
+    assert expired.kid not in remaining  # its deadline passed a minute earlier
+
+
+def test_cleartokens_is_idempotent_and_reports_at_verbosity_2(
+    cleartokens: Any, user: Any, password: str
+) -> None:
+    for _ in range(3):
+        pair = sign_in(user, password)
+        APIClient().post(REVOKE_URL, {"token": pair["refresh_token"]}, format="json")
+    keys.rotate_signing_key()
+    keys.rotate_signing_key()
+
+    with time_machine.travel(timezone.now() + timedelta(hours=1)):
+        first = cleartokens("--verbosity", "2")
+        second = cleartokens("--verbosity", "2")
+        quiet = cleartokens()
+
+    # The sign-ins created the first key; each rotation retired one.
+    assert first == "Deleted 3 ended session(s); pruned 2 expired signing key(s).\n"
+    assert second == "Deleted 0 ended session(s); pruned 0 expired signing key(s).\n"
+    assert quiet == ""  # silent for cron, like DOT's command
+
+
+def test_cleartokens_deletes_in_batches(
+    cleartokens: Any, user: Any, password: str, settings: Any
+) -> None:
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "CLEAR_EXPIRED_TOKENS_BATCH_SIZE": 2}
+    for _ in range(5):
+        sign_in(user, password)
+    TokenSession.objects.update(expires=timezone.now() - timedelta(seconds=1))
+    get_refresh_token_model().objects.update(revoked=timezone.now())
+
+    with CaptureQueriesContext(connection) as queries:
+        report = cleartokens("--verbosity", "2")
+
+    assert report.startswith("Deleted 5 ended session(s);")
+    assert not TokenSession.objects.exists()
+    deletes = [
+        query["sql"]
+        for query in queries.captured_queries
+        if query["sql"].startswith("DELETE") and "bearer_auth_tokensession" in query["sql"]
+    ]
+    assert len(deletes) == 3  # 2 + 2 + 1
+
+
+def test_dot_listed_first_runs_bearer_auths_cleartokens_once_served(
+    user: Any, password: str
+) -> None:
+    """The INSTALLED_APPS order of the demo, the tests, the README and DOT projects."""
+    assert get_commands()["cleartokens"] == "oauth2_provider"
+    serve_as_dot_cleartokens()  # what bearer_auth's AppConfig.ready() is to call
+    assert dot_cleartokens.Command is ClearTokens
+    pair = sign_in(user, password)
+    session = session_of(pair["refresh_token"])
+    APIClient().post(REVOKE_URL, {"token": pair["refresh_token"]}, format="json")
+
+    call_command("cleartokens", stdout=StringIO(), stderr=StringIO())
+
+    assert not TokenSession.objects.filter(pk=session.pk).exists()
+
+
+def test_bearer_auth_listed_first_runs_its_own_cleartokens(
+    settings: Any, user: Any, password: str
+) -> None:
+    apps = [app for app in settings.INSTALLED_APPS if app != "bearer_auth"]
+    apps.insert(apps.index("oauth2_provider"), "bearer_auth")
+    settings.INSTALLED_APPS = apps
+    assert get_commands()["cleartokens"] == "bearer_auth"
+    pair = sign_in(user, password)
+    session = session_of(pair["refresh_token"])
+    APIClient().post(REVOKE_URL, {"token": pair["refresh_token"]}, format="json")
+
+    call_command("cleartokens", stdout=StringIO(), stderr=StringIO())
+
+    assert not TokenSession.objects.filter(pk=session.pk).exists()
