@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
+from pathlib import PurePosixPath
 
 import pytest
 from django.http import HttpResponse
@@ -21,6 +23,7 @@ from tests.docs.replay import (
     assert_text_like,
     parse_curl,
 )
+from tests.processes import ROOT
 
 #: Test modules outside tests/docs/ that claim blocks.
 CLAIMING_MODULES = ("tests.test_quickstart", "tests.test_migrating")
@@ -76,6 +79,32 @@ def test_the_blocks_not_run_are_the_known_few() -> None:
         if block.not_run
     }
     assert not_run == NOT_RUN
+
+
+def _anchors(page: str) -> set[str]:
+    """GitHub's anchors of a page's headings: lower case, punctuation dropped, spaces to -."""
+    text = (ROOT / page).read_text(encoding="utf-8")
+    headings = re.findall(r"^#+ (.+)$", re.sub(r"```.*?```", "", text, flags=re.DOTALL), re.M)
+    return {
+        re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-") for heading in headings
+    }
+
+
+def test_relative_links_and_anchors_resolve() -> None:
+    broken = []
+    for page in pages():
+        text = (ROOT / page).read_text(encoding="utf-8")
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target):
+                continue
+            path, _, anchor = target.partition("#")
+            linked = str(PurePosixPath(page).parent / path) if path else page
+            linked = str(PurePosixPath(linked)).removeprefix("./")
+            if not (ROOT / linked).exists():
+                broken.append(f"{page}: {target} (no file {linked})")
+            elif anchor and linked.endswith(".md") and anchor not in _anchors(linked):
+                broken.append(f"{page}: {target} (no heading #{anchor})")
+    assert broken == []
 
 
 # The harness.
