@@ -25,7 +25,6 @@ from rest_framework.test import APIClient
 
 from bearer_auth import keys
 from bearer_auth.management.commands.cleartokens import Command as ClearTokens
-from bearer_auth.management.commands.cleartokens import serve_as_dot_cleartokens
 from bearer_auth.models import SigningKey, TokenSession, User
 from tests.first_party import REVOKE_URL, refresh, session_of, sign_in
 from tests.oauth_client import make_application, token_request
@@ -108,8 +107,7 @@ def _dot_command_restored(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def cleartokens() -> Callable[..., str]:
-    """Run ``manage.py cleartokens`` as cron would, once bearer_auth is ready; return its output."""
-    serve_as_dot_cleartokens()
+    """Run ``manage.py cleartokens`` as cron would; return its output."""
 
     def run(*args: str) -> str:
         out = StringIO()
@@ -264,7 +262,7 @@ def test_dot_listed_first_runs_bearer_auths_cleartokens_once_served(
 ) -> None:
     """The INSTALLED_APPS order of the demo, the tests, the README and DOT projects."""
     assert get_commands()["cleartokens"] == "oauth2_provider"
-    serve_as_dot_cleartokens()  # what bearer_auth's AppConfig.ready() is to call
+    # bearer_auth's AppConfig.ready() served it at start-up.
     assert dot_cleartokens.Command is ClearTokens
     pair = sign_in(user, password)
     session = session_of(pair["refresh_token"])

@@ -16,6 +16,7 @@ from bearer_auth.services.first_party import refresh, revoke, sign_in
 from bearer_auth.services.sessions import (
     ClientInfo,
     SessionInfo,
+    delete_ended_sessions,
     family_session,
     list_sessions,
     lock_family,
@@ -39,6 +40,7 @@ __all__ = [
     "ClientInfo",
     "SessionInfo",
     "TokenPair",
+    "delete_ended_sessions",
     "family_session",
     "first_party_application",
     "list_sessions",

@@ -13,6 +13,7 @@ of the same family run one after the other; each runs in one transaction.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,9 +22,10 @@ from typing import Any, Final
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import router, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+from oauth2_provider.settings import oauth2_settings
 
 from bearer_auth.models import TokenSession
 from bearer_auth.services.store import revoke_family
@@ -209,3 +211,39 @@ def token_family_of(access_token_row: Any) -> uuid.UUID | None:
         .first()
     )
     return family
+
+
+def delete_ended_sessions() -> int:
+    """Delete the sessions of token families that have ended for good; return how many.
+
+    A session goes once it is revoked or past its absolute lifetime *and*
+    DOT holds no live (unrevoked) refresh token of its family, checked in the
+    same statement. Such a family can never mint a token again, so its
+    session has nothing left to decide; a session whose family still has a
+    live refresh token stays, because that token's refresh must still find
+    it to be refused (and to revoke the family). DOT's own revoked refresh
+    tokens are left to DOT. Deletes in batches of
+    ``OAUTH2_PROVIDER["CLEAR_EXPIRED_TOKENS_BATCH_SIZE"]``, pausing
+    ``CLEAR_EXPIRED_TOKENS_BATCH_INTERVAL`` seconds between them, as DOT does.
+    """
+    ended = _ended_sessions()
+    batch_size = int(oauth2_settings.CLEAR_EXPIRED_TOKENS_BATCH_SIZE)
+    deleted = 0
+    while batch := list(ended.values_list("pk", flat=True)[:batch_size]):
+        count: int = ended.filter(pk__in=batch).delete()[0]
+        deleted += count
+        if count < len(batch):  # the rest changed under us: leave it to the next run
+            break
+        time.sleep(float(oauth2_settings.CLEAR_EXPIRED_TOKENS_BATCH_INTERVAL))
+    return deleted
+
+
+def _ended_sessions() -> QuerySet[TokenSession]:
+    live_refresh_token = get_refresh_token_model().objects.filter(
+        token_family=OuterRef("token_family"), revoked__isnull=True
+    )
+    ended: QuerySet[TokenSession] = TokenSession.objects.filter(
+        Q(revoked__isnull=False) | Q(expires__lte=timezone.now()),
+        ~Exists(live_refresh_token),
+    )
+    return ended
