@@ -8,6 +8,7 @@ request validator.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -26,9 +27,10 @@ from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 from oauthlib.oauth2.rfc6749.tokens import random_token_generator
 
 from bearer_auth import policy, services
-from bearer_auth.exceptions import ServiceUnavailable
 from bearer_auth.settings import bearer_settings
 from bearer_auth.tokens import mint_access_token, token_checksum
+
+logger = logging.getLogger(__name__)
 
 
 def access_token_lifetime(request: Request) -> timedelta:
@@ -333,21 +335,26 @@ def _code_cache_key(code: str) -> str:
 
 
 def _record_exchange(code: str, issued: dict[str, Any]) -> None:
-    """Remember, in the shared cache, what ``code`` was exchanged for (for reuse revocation)."""
+    """Remember, in the shared cache, what ``code`` was exchanged for (for reuse revocation).
+
+    Without a reachable cache the exchange still succeeds (logged): a reuse
+    of this code is still refused, but what it was exchanged for cannot be
+    revoked then (RFC 6749 §4.1.2: "SHOULD revoke (when possible)").
+    """
     try:
         cache.set(_code_cache_key(code), issued, timeout=_code_record_seconds())
-    except Exception as exc:
-        # Any cache backend error. Without the record a reused code could not
-        # be traced to its tokens: refuse the exchange (503), issue nothing.
-        raise ServiceUnavailable from exc
+    except Exception:
+        # Any cache backend error (Redis, memcached, database cache).
+        logger.warning("Authorization code exchange not recorded: the cache is unavailable")
 
 
 def _recorded_exchange(code: str) -> dict[str, Any] | None:
-    """Return what ``code`` was exchanged for, if the cache still holds it."""
+    """Return what ``code`` was exchanged for, if the cache (still) holds it."""
     try:
         recorded: dict[str, Any] | None = cache.get(_code_cache_key(code))
-    except Exception as exc:
-        raise ServiceUnavailable from exc
+    except Exception:
+        logger.warning("Reused authorization code not traced: the cache is unavailable")
+        return None
     return recorded
 
 

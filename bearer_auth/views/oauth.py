@@ -209,14 +209,32 @@ class OAuthFailureThrottle(SimpleRateThrottle):
         ident = client_ip(request) or "unknown"
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
+    def allow_request(self, request: Any, view: Any) -> bool:
+        """DRF's check; with the cache unreachable the endpoint stays up, unthrottled, logged.
+
+        What is guessed here (client secrets, codes, refresh tokens) is
+        random and long, unlike a password: sign-in fails closed without its
+        counters, the OAuth endpoints do not.
+        """
+        try:
+            return bool(super().allow_request(request, view))
+        except Exception:
+            # Any cache backend error (Redis, memcached, database cache).
+            logger.warning("OAuth %s throttle skipped: the cache is unavailable", self.scope)
+            return True
+
     def throttle_success(self) -> bool:
         # Success here only means "not over the limit yet": nothing is counted.
         return True
 
     def record_failure(self) -> None:
-        """Count one failed request (DRF's own history update)."""
-        if self.rate is not None:
+        """Count one failed request (DRF's own history update); skipped without a cache."""
+        if self.rate is None:
+            return
+        try:
             super().throttle_success()
+        except Exception:
+            logger.warning("OAuth %s failure not counted: the cache is unavailable", self.scope)
 
 
 class ThrottledOAuthMixin:
@@ -226,7 +244,7 @@ class ThrottledOAuthMixin:
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         throttle = OAuthFailureThrottle(self.throttle_scope)
-        if not throttle.allow_request(request, self):  # type: ignore[arg-type]
+        if not throttle.allow_request(request, self):
             return throttled_response(throttle.wait())
         response: HttpResponse = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
         if self.is_failure(response):

@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.core.cache import caches
 from django.db import OperationalError, connection
 from django.test import Client
 from django.utils import timezone
@@ -378,3 +379,66 @@ def test_first_party_refresh_interrupted_at_the_session_update_retries(
     retry = refresh(pair["refresh_token"])
     assert retry.status_code == 200
     assert bearer(retry.json()["access_token"]).get(ME_URL).status_code == 200
+
+
+# The cache (Redis) unreachable. Sign-in fails closed without its counters
+# (tests/test_throttling.py); the OAuth endpoints, whose secrets are random
+# and long, stay up unthrottled, and a code exchange goes unrecorded.
+
+DEAD_CACHE = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Nothing listens on port 1: every cache call fails to connect.
+        "LOCATION": "redis://127.0.0.1:1/0",
+    }
+}
+
+
+@pytest.fixture
+def dead_cache(settings: Any) -> Iterator[None]:
+    settings.CACHES = DEAD_CACHE
+    yield
+    caches["default"].close()
+
+
+def test_oauth_endpoints_stay_up_without_the_cache(user: Any, dead_cache: None) -> None:
+    application = make_application()
+    tokens = oauth_tokens(user, application)
+    assert bearer(tokens["access_token"]).get(WHOAMI).status_code == 200
+    refreshed = Client().post(
+        "/o/token/",
+        {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        HTTP_AUTHORIZATION=basic_auth(application.client_id),
+    )
+    assert refreshed.status_code == 200, refreshed.content
+    introspected = Client().post(
+        "/o/introspect/",
+        {"token": refreshed.json()["access_token"]},
+        HTTP_AUTHORIZATION=basic_auth(application.client_id),
+    )
+    assert introspected.status_code == 200, introspected.content
+    assert introspected.json()["active"] is True
+    revoked = Client().post(
+        "/o/revoke_token/",
+        {"token": refreshed.json()["refresh_token"]},
+        HTTP_AUTHORIZATION=basic_auth(application.client_id),
+    )
+    assert revoked.status_code == 200
+    wrong_secret = Client().post(
+        "/o/token/",
+        {"grant_type": "client_credentials"},
+        HTTP_AUTHORIZATION=basic_auth(application.client_id, "not-the-secret"),
+    )
+    assert wrong_secret.status_code == 401
+    assert wrong_secret.json()["error"] == "invalid_client"
+
+
+def test_a_code_reused_while_the_cache_is_down_is_still_refused(
+    user: Any, dead_cache: None
+) -> None:
+    application = make_application()
+    code, verifier = authorize(user, application)
+    assert exchange(application, code, verifier).status_code == 200
+    reused = exchange(application, code, verifier)
+    assert reused.status_code == 400
+    assert reused.json()["error"] == "invalid_grant"
