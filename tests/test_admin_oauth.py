@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.contrib import admin
 from django.contrib.auth.hashers import check_password
 from django.contrib.auth.models import Permission
+from django.http import HttpRequest
 from django.test import Client, RequestFactory
 from django.urls import reverse
 from oauth2_provider.models import (
     get_access_token_model,
     get_application_model,
+    get_grant_model,
     get_refresh_token_model,
 )
 
 from bearer_auth import keys, services
 from bearer_auth.models import ApplicationPolicy, SigningKey, TokenSession
 from bearer_auth.tokens import token_checksum
+from tests.browser.conftest import page as chromium_page  # noqa: F401  a fixture (Playwright)
 from tests.factories import UserFactory
 from tests.oauth_client import (
+    authorization_code,
     client_credentials_token,
+    exchange,
     make_application,
     signed_in_browser,
     token_request,
@@ -34,6 +42,8 @@ ACCESS_TOKENS = "admin:oauth2_provider_accesstoken_changelist"
 REFRESH_TOKENS = "admin:oauth2_provider_refreshtoken_changelist"
 SESSIONS = "admin:bearer_auth_tokensession_changelist"
 SIGNING_KEYS = "admin:bearer_auth_signingkey_changelist"
+ADD_APPLICATION = "admin:oauth2_provider_application_add"
+SHOWN_SECRET = re.compile(r'<code class="client-secret">([^<]+)</code>')
 
 
 def _sign_in(user: Any, password: str) -> services.TokenPair:
@@ -68,14 +78,12 @@ def _add_form(**overrides: str) -> dict[str, str]:
 
 
 def test_created_application_secret_is_shown_once_and_stored_hashed(admin_browser: Client) -> None:
-    add_url = reverse("admin:oauth2_provider_application_add")
+    add_url = reverse(ADD_APPLICATION)
     response = admin_browser.post(add_url, _add_form())
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     html = response.content.decode()
-    match = re.search(r'<code class="client-secret">([^<]+)</code>', html)
-    assert match is not None
-    secret = match.group(1)
+    secret = _shown_secret(html)
     assert "shown only this once" in html
 
     application = get_application_model().objects.get(client_id="note-taker")
@@ -94,9 +102,129 @@ def test_created_application_secret_is_shown_once_and_stored_hashed(admin_browse
     assert refused.json()["error"] == "unauthorized_client"  # authenticated, wrong grant
 
 
+def _shown_secret(html: str) -> str:
+    match = SHOWN_SECRET.search(html)
+    assert match is not None, html
+    return match.group(1)
+
+
+def _add_request(admin_user: Any, **overrides: str) -> HttpRequest:
+    request = RequestFactory().post(reverse(ADD_APPLICATION), _add_form(**overrides))
+    request.user = admin_user
+    return request
+
+
+def test_interleaved_adds_each_show_only_their_own_secret(admin_user_: Any) -> None:
+    """Two administrators' adds on one admin instance: both saved before either page renders.
+
+    A threaded server can run ``add_view`` this way for two requests at once
+    (``save_model``, ``save_model``, ``response_add``, ``response_add``).
+    """
+    model_admin = admin.site._registry[get_application_model()]
+    requests = [
+        _add_request(admin_user_, name=f"Client {n}", client_id=f"client-{n}") for n in (1, 2)
+    ]
+    applications = []
+    for request in requests:
+        form = model_admin.get_form(request)(request.POST)
+        assert form.is_valid(), form.errors
+        application = form.save(commit=False)
+        model_admin.save_model(request, application, form, change=False)
+        applications.append(application)
+    shown = []
+    for request, application in zip(requests, applications, strict=True):
+        response = model_admin.response_add(request, application)
+        secret = _shown_secret(response.render().content.decode())
+        application.refresh_from_db()
+        assert check_password(secret, application.client_secret)
+        shown.append(secret)
+    assert shown[0] != shown[1]
+    # Nothing of either secret is left on the admin that serves every request.
+    assert not any(secret in repr(vars(model_admin)) for secret in shown)
+
+
+def test_popup_add_shows_the_secret_and_hands_the_application_to_the_opener(
+    admin_browser: Client,
+) -> None:
+    response = admin_browser.post(
+        reverse(ADD_APPLICATION) + "?_popup=1", {**_add_form(), "_popup": "1"}
+    )
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    assert "bearer_auth/admin/client_secret_popup.html" in [t.name for t in response.templates]
+    html = response.content.decode()
+    secret = _shown_secret(html)
+    application = get_application_model().objects.get(client_id="note-taker")
+    assert check_password(secret, application.client_secret)
+    assert "shown only this once" in html
+    assert "bearer_auth/admin/client_secret_popup.js" in html
+    done = response.context["popup_response_data"]
+    assert json.loads(done) == {"value": str(application.pk), "obj": str(application)}
+    assert 'id="bearer-auth-popup-done"' in html
+    assert 'id="header"' not in html  # the popup layout: no admin header
+    assert ApplicationPolicy.objects.get(application=application).allowed_scopes == "notes:read"
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_popup_add_in_a_browser_shows_the_secret_then_fills_the_opener(
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    live_server: Any,
+    admin_user_: Any,
+    browser: Client,
+) -> None:
+    """The "+" beside an application field: the popup shows the secret; Done closes it."""
+    authorization_code(browser, make_application(name="Existing"))
+    grant = get_grant_model().objects.get()
+    session = signed_in_browser(admin_user_).cookies[settings.SESSION_COOKIE_NAME].value
+    # Playwright's sync API runs an event loop in this thread; the ORM calls
+    # below are still plain synchronous code.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    page = request.getfixturevalue("chromium_page")
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
+    )
+    page.goto(live_server.url + reverse("admin:oauth2_provider_grant_change", args=[grant.pk]))
+    with page.expect_popup() as opened:
+        page.click("#add_id_application")
+    popup = opened.value
+    popup.fill("#id_name", "Made in a popup")
+    popup.select_option("#id_client_type", "confidential")
+    popup.fill("#id_redirect_uris", "https://popup.example/callback")
+    popup.click("input[name=_save]")
+    secret = popup.locator("code.client-secret").inner_text()
+    application = get_application_model().objects.get(name="Made in a popup")
+    assert check_password(secret, application.client_secret)
+
+    with popup.expect_event("close"):
+        popup.click("#bearer-auth-popup-done")
+    assert page.input_value("#id_application") == str(application.pk)
+    assert secret not in page.content()
+
+
+def test_popup_change_keeps_djangos_popup_answer(admin_browser: Client) -> None:
+    application = make_application(client_id="note-taker", name="Note Taker")
+    change = reverse("admin:oauth2_provider_application_change", args=[application.pk])
+    response = admin_browser.post(
+        change + "?_popup=1",
+        {
+            **_add_form(name="Renamed"),
+            "_popup": "1",
+            "bearer_policy-INITIAL_FORMS": "1",
+            "bearer_policy-0-id": str(application.bearer_policy.pk),
+            "bearer_policy-0-application": str(application.pk),
+        },
+    )
+    assert response.status_code == 200
+    assert "admin/popup_response.html" in [t.name for t in response.templates]
+    assert json.loads(response.context["popup_response_data"])["action"] == "change"
+    assert "client-secret" not in response.content.decode()
+
+
 def test_scopes_are_chosen_from_the_configured_scopes(admin_browser: Client) -> None:
     response = admin_browser.post(
-        reverse("admin:oauth2_provider_application_add"),
+        reverse(ADD_APPLICATION),
         _add_form(**{"bearer_policy-0-allowed_scopes": "admin:everything"}),
     )
     assert response.status_code == 200
@@ -118,9 +246,7 @@ def test_scopes_are_chosen_from_the_configured_scopes(admin_browser: Client) -> 
     ],
 )
 def test_redirect_uri_validation(admin_browser: Client, redirect_uris: str, accepted: bool) -> None:
-    response = admin_browser.post(
-        reverse("admin:oauth2_provider_application_add"), _add_form(redirect_uris=redirect_uris)
-    )
+    response = admin_browser.post(reverse(ADD_APPLICATION), _add_form(redirect_uris=redirect_uris))
     assert get_application_model().objects.exists() is accepted
     if not accepted:
         assert response.context["adminform"].form.errors["redirect_uris"]
@@ -140,7 +266,7 @@ def test_grant_types_offered(
     admin_browser: Client, client_type: str, grant: str, accepted: bool
 ) -> None:
     admin_browser.post(
-        reverse("admin:oauth2_provider_application_add"),
+        reverse(ADD_APPLICATION),
         _add_form(client_type=client_type, authorization_grant_type=grant),
     )
     assert get_application_model().objects.exists() is accepted
@@ -155,9 +281,7 @@ def test_regenerate_secret_shows_the_new_secret_once(admin_browser: Client) -> N
         {"action": "regenerate_secret", "_selected_action": [application.pk]},
     )
     assert response.status_code == 200
-    secret = re.search(
-        r'<code class="client-secret">([^<]+)</code>', response.content.decode()
-    ).group(1)  # type: ignore[union-attr]
+    secret = _shown_secret(response.content.decode())
     application.refresh_from_db()
     assert check_password(secret, application.client_secret)
     old = token_request(application.client_id, {"grant_type": "client_credentials"})
@@ -277,6 +401,39 @@ def test_revoke_action_revokes_the_whole_sign_in(
         "/test-api/whoami/", HTTP_AUTHORIZATION=f"Bearer {revoked_pair.access_token}"
     )
     assert api.status_code == 401
+
+
+@pytest.mark.parametrize("changelist", [REFRESH_TOKENS, SESSIONS])
+def test_revoke_action_kills_an_oauth_authorization_code_family(
+    admin_browser: Client, browser: Client, changelist: str
+) -> None:
+    application = make_application()
+    code, verifier = authorization_code(browser, application)
+    tokens = exchange(application, code, verifier).json()
+    family = (
+        get_refresh_token_model()
+        .objects.get(token_checksum=token_checksum(tokens["refresh_token"]))
+        .token_family
+    )
+    whoami = {"HTTP_AUTHORIZATION": f"Bearer {tokens['access_token']}"}
+    assert Client().get("/test-api/whoami/", **whoami).status_code == 200
+    row = {
+        REFRESH_TOKENS: get_refresh_token_model().objects.filter(token_family=family),
+        SESSIONS: TokenSession.objects.filter(token_family=family, application=application),
+    }[changelist].get()
+
+    response = admin_browser.post(
+        reverse(changelist), {"action": "revoke", "_selected_action": [row.pk]}
+    )
+    assert response.status_code == 302
+    assert Client().get("/test-api/whoami/", **whoami).status_code == 401
+    refresh = token_request(
+        application.client_id,
+        {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+    )
+    assert refresh.status_code == 400
+    assert refresh.json()["error"] == "invalid_grant"
+    assert TokenSession.objects.get(token_family=family).revoked is not None
 
 
 def test_revoke_action_on_a_client_credentials_token(admin_browser: Client) -> None:

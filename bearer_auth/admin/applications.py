@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.options import IS_POPUP_VAR
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -13,19 +14,19 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.generators import generate_client_secret
-from oauth2_provider.models import (
-    get_application_model,
-)
+from oauth2_provider.models import get_application_model
 from oauth2_provider.scopes import get_scopes_backend
 
+from bearer_auth.admin.base import ActionPermissionMixin
 from bearer_auth.models import ApplicationPolicy
 from bearer_auth.policy import check_redirect_uri
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
-
-from bearer_auth.admin.base import ActionPermissionMixin
+#: Where ``save_model`` leaves a new plaintext secret for ``response_add``: on
+#: that request's application object, never on the admin (shared by all requests).
+_NEW_SECRET: Final = "_bearer_auth_new_client_secret"
 
 #: The grants bearer_auth offers (RFC 9700: no implicit, no password grant).
 OFFERED_GRANT_TYPES = (
@@ -139,7 +140,15 @@ class ApplicationPolicyInline(admin.StackedInline):  # type: ignore[type-arg]
 
 
 class ApplicationAdmin(ActionPermissionMixin, admin.ModelAdmin):  # type: ignore[type-arg]
-    """OAuth clients: the secret is generated, shown once, and stored as a hash."""
+    """OAuth clients: the secret is generated, shown once, and stored as a hash.
+
+    One instance of this class serves every request: a new secret travels on
+    the request's own application object (:data:`_NEW_SECRET`), never on
+    ``self``, so two administrators adding applications at once each see
+    their own. A popup add (the "+" beside an application field) shows the
+    secret too; its *Done* button then hands the application to the form
+    that opened the popup.
+    """
 
     form = ApplicationAdminForm
     inlines = (ApplicationPolicyInline,)
@@ -149,25 +158,39 @@ class ApplicationAdmin(ActionPermissionMixin, admin.ModelAdmin):  # type: ignore
     raw_id_fields = ("user",)
     actions = ("regenerate_secret",)
     secret_template = "bearer_auth/admin/client_secrets.html"
+    secret_popup_template = "bearer_auth/admin/client_secret_popup.html"
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         return ("client_id",) if obj is not None else ()
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         if not change:
-            # Shown once by response_add; DOT's ClientSecretField stores its hash.
-            self._new_secret = generate_client_secret()
-            obj.client_secret = self._new_secret
+            # DOT's ClientSecretField stores its hash; response_add shows it once.
+            secret = generate_client_secret()
+            obj.client_secret = secret
             obj.hash_client_secret = True
+            setattr(obj, _NEW_SECRET, secret)
         super().save_model(request, obj, form, change)
 
     def response_add(
         self, request: HttpRequest, obj: Any, post_url_continue: str | None = None
     ) -> HttpResponse:
-        if "_popup" in request.POST:
-            return super().response_add(request, obj, post_url_continue)
-        secret = self.__dict__.pop("_new_secret", None)
-        return self._render_secrets(request, [(obj, secret)], _("Application created"))
+        shown = [(obj, obj.__dict__.pop(_NEW_SECRET, None))]
+        title = _("Application created")
+        if IS_POPUP_VAR in request.POST:
+            # Django's popup answer carries what the opener needs (the new
+            # row's value and label); shown on the secret page instead, whose
+            # "Done" passes it on. Popup change and delete answers are Django's.
+            response = cast(TemplateResponse, super().response_add(request, obj, post_url_continue))
+            response.template_name = self.secret_popup_template
+            response.context_data = {
+                **(response.context_data or {}),
+                **self._secrets_context(request, shown, title),
+                "is_popup": True,
+            }
+            response["Cache-Control"] = "no-store"
+            return response
+        return self._render_secrets(request, shown, title)
 
     @admin.action(description=_("Regenerate client secret"), permissions=["change"])
     def regenerate_secret(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse:
@@ -182,11 +205,10 @@ class ApplicationAdmin(ActionPermissionMixin, admin.ModelAdmin):  # type: ignore
             shown.append((application, secret))
         return self._render_secrets(request, shown, _("New client secrets"))
 
-    def _render_secrets(
+    def _secrets_context(
         self, request: HttpRequest, applications: list[tuple[Any, str | None]], title: StrOrPromise
-    ) -> HttpResponse:
-        """Render secrets directly: never stored, never put in a message or the session."""
-        context = {
+    ) -> dict[str, Any]:
+        return {
             **self.admin_site.each_context(request),
             "title": title,
             "opts": self.model._meta,
@@ -199,6 +221,12 @@ class ApplicationAdmin(ActionPermissionMixin, admin.ModelAdmin):  # type: ignore
             ],
             "changelist_url": _changelist_url(self.model),
         }
+
+    def _render_secrets(
+        self, request: HttpRequest, applications: list[tuple[Any, str | None]], title: StrOrPromise
+    ) -> HttpResponse:
+        """Render secrets directly: never stored, never put in a message or the session."""
+        context = self._secrets_context(request, applications, title)
         response = TemplateResponse(request, self.secret_template, context)
         response["Cache-Control"] = "no-store"
         return response

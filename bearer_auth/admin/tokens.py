@@ -18,21 +18,11 @@ from oauth2_provider.models import (
 
 from bearer_auth import services
 from bearer_auth.admin.base import ReadOnlyAdmin
-from bearer_auth.models import TokenSession
 
 
 def mask_checksum(checksum: str | None) -> str:
     """Identify a hashed token in the admin by the end of its digest (never the token)."""
     return f"…{checksum[-6:]}" if checksum else "—"
-
-
-def revoke_family(family: Any) -> None:
-    """Revoke a whole token family: its session through the sessions API's service."""
-    session = TokenSession.objects.filter(token_family=family).select_related("user").first()
-    if session is None or not services.sign_out_session(session.user, session.pk):
-        # An OAuth family (no first-party session row) or an already closed
-        # session: DOT's family revocation.
-        get_refresh_token_model().revoke_family(family)
 
 
 class TokenStateFilter(admin.SimpleListFilter, ABC):
@@ -96,7 +86,7 @@ class IssuedAdmin(ReadOnlyAdmin):
     def revoke(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         families = self.token_families(queryset)
         for family in families:
-            revoke_family(family)
+            services.sign_out_family(family)
         self.revoke_outside_families(queryset)
         self.message_user(
             request,
