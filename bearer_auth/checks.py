@@ -163,6 +163,29 @@ def check_oauth2_provider(app_configs: Sequence[Any] | None, **kwargs: Any) -> l
     return messages
 
 
+@register(Tags.database)
+def check_refresh_token_expiry(
+    app_configs: Sequence[Any] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Without DOT's refresh-token expiry, rotated refresh tokens are kept forever."""
+    configured = getattr(settings, "OAUTH2_PROVIDER", None) or {}
+    if configured.get("REFRESH_TOKEN_EXPIRE_SECONDS"):
+        return []
+    lifetime = bearer_settings.REFRESH_TOKEN_LIFETIME
+    seconds = int(lifetime.total_seconds()) if isinstance(lifetime, timedelta) else None
+    return [
+        Warning(
+            'OAUTH2_PROVIDER["REFRESH_TOKEN_EXPIRE_SECONDS"] is not set: every rotation leaves '
+            "a revoked refresh token that `cleartokens` never deletes (DOT keeps it for "
+            "reuse detection).",
+            hint=f'Set OAUTH2_PROVIDER["REFRESH_TOKEN_EXPIRE_SECONDS"] = {seconds} '
+            '(BEARER_AUTH["REFRESH_TOKEN_LIFETIME"] in seconds), or build the dict with '
+            "bearer_auth.settings.oauth2_provider_settings().",
+            id="bearer_auth.W003",
+        )
+    ]
+
+
 def _dotted(value: Any) -> Any:
     """Turn an imported callable or class into the dotted path DOT would import."""
     if callable(value) and hasattr(value, "__qualname__"):

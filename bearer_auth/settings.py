@@ -17,7 +17,8 @@ from django.dispatch import receiver
 
 DEFAULTS: Final[dict[str, Any]] = {
     # Who issues the tokens and for whom (RFC 9068 §2.2 ``iss`` / ``aud``).
-    # ``None`` means: derive from the request in DEBUG, refuse under --deploy.
+    # ``None``: ``http://localhost:8000`` in DEBUG (tokens.DEBUG_ISSUER); otherwise
+    # issuing refuses to work and check --deploy reports bearer_auth.E009.
     "ISSUER": None,
     "AUDIENCE": None,
     # Lifetimes.
@@ -95,6 +96,11 @@ OAUTH2_PROVIDER_REQUIRED: Final[dict[str, Any]] = {
     "OAUTH2_VALIDATOR_CLASS": "bearer_auth.oauth.OAuth2Validator",
     "ROTATE_REFRESH_TOKEN": True,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # DOT's idle expiry: a family ends this long after its last access token
+    # expired. Equal to the default REFRESH_TOKEN_LIFETIME it never ends a
+    # session early, and it lets `cleartokens` delete rotated refresh tokens
+    # once they are that old (unset, DOT keeps them forever for reuse detection).
+    "REFRESH_TOKEN_EXPIRE_SECONDS": int(DEFAULTS["REFRESH_TOKEN_LIFETIME"].total_seconds()),
     # Hashed token storage requires a zero grace period (DOT refuses otherwise).
     "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
     "PKCE_REQUIRED": True,

@@ -12,8 +12,10 @@ from bearer_auth.checks import (
     check_bearer_settings,
     check_issuer,
     check_oauth2_provider,
+    check_refresh_token_expiry,
     check_rest_framework,
 )
+from bearer_auth.settings import oauth2_provider_settings
 
 
 def ids(messages: list[checks.CheckMessage]) -> list[str]:
@@ -141,3 +143,22 @@ def test_basic_authentication_is_a_warning(settings: Any, rest_framework: dict[s
     settings.REST_FRAMEWORK = rest_framework
     (message,) = check_rest_framework(None)
     assert message.id == "bearer_auth.W002"
+
+
+def test_refresh_token_expiry_is_set_by_oauth2_provider_settings(settings: Any) -> None:
+    settings.OAUTH2_PROVIDER = oauth2_provider_settings()
+    assert settings.OAUTH2_PROVIDER["REFRESH_TOKEN_EXPIRE_SECONDS"] == 14 * 24 * 3600
+    assert check_refresh_token_expiry(None) == []
+
+
+@pytest.mark.parametrize("value", [None, 0])
+def test_missing_refresh_token_expiry_is_a_warning(settings: Any, value: int | None) -> None:
+    configured = oauth2_provider_settings()
+    configured.pop("REFRESH_TOKEN_EXPIRE_SECONDS")
+    if value is not None:
+        configured["REFRESH_TOKEN_EXPIRE_SECONDS"] = value
+    settings.OAUTH2_PROVIDER = configured
+    settings.BEARER_AUTH = {**settings.BEARER_AUTH, "REFRESH_TOKEN_LIFETIME": timedelta(days=30)}
+    (message,) = check_refresh_token_expiry(None)
+    assert message.id == "bearer_auth.W003"
+    assert "= 2592000 " in message.hint
