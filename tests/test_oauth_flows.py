@@ -7,13 +7,14 @@ from typing import Any
 import jwt
 import pytest
 import requests
+import time_machine
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 from oauthlib.oauth2 import BackendApplicationClient
 from oauthlib.oauth2.rfc6749.errors import InvalidGrantError
 from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth2Session
 
-from bearer_auth.tokens import user_subject
+from bearer_auth.tokens import token_checksum, user_subject
 from tests.oauth_client import (
     LOOPBACK_CALLBACK,
     SECRET,
@@ -190,6 +191,30 @@ def test_introspection_of_active_revoked_and_unknown_tokens(server: str, user: A
         f"{server}/o/introspect/", data={"token": token["access_token"]}, auth=caller, timeout=10
     )
     assert revoked.json() == {"active": False}
+
+
+def test_introspection_of_an_expired_jwt_answers_only_inactive(server: str, user: Any) -> None:
+    """RFC 7662 §2.2: an expired token is ``{"active": false}``, nothing else."""
+    application = make_application()
+    resource_server = make_application(grant_type="client-credentials", redirect_uris="")
+    _, token = _code_flow(server, user, application, scope=["read"])
+    # The row is still there: the answer comes from the expiry, not from a missing token.
+    assert (
+        get_access_token_model()
+        .objects.filter(token_checksum=token_checksum(token["access_token"]))
+        .exists()
+    )
+    expires = _claims(token["access_token"])["exp"]
+    with time_machine.travel(expires + 1):
+        response = requests.post(
+            f"{server}/o/introspect/",
+            data={"token": token["access_token"]},
+            auth=(resource_server.client_id, SECRET),
+            timeout=10,
+        )
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.json() == {"active": False}
 
 
 def test_introspection_needs_an_authenticated_caller(server: str, user: Any) -> None:
