@@ -2,9 +2,11 @@
 
 The browser side (signed-in session, consent form) is played with
 ``requests`` against the live server or with Django's test client. Against
-the live server the OAuth client side is requests-oauthlib / oauthlib; in
-process, :func:`token_request` (HTTP Basic client authentication) is what
-:func:`exchange` and :func:`client_credentials_token` send.
+the live server the OAuth client side is requests-oauthlib / oauthlib
+(:func:`oauth_session`, :func:`approve_live`, :func:`fetch_token_live`,
+:func:`code_flow_live`); in process, :func:`token_request` (HTTP Basic
+client authentication) is what :func:`exchange` and
+:func:`client_credentials_token` send.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 import requests
 from django.conf import settings
 from django.test import Client
+from requests_oauthlib import OAuth2Session
 
 from bearer_auth.models import ApplicationPolicy
 from tests.factories import ApplicationFactory
@@ -26,6 +30,8 @@ from tests.factories import ApplicationFactory
 SECRET = "client-secret-for-tests"
 HTTPS_CALLBACK = "https://client.example/callback"
 LOOPBACK_CALLBACK = "http://127.0.0.1/callback"
+#: What a native client listening on a port of its choice sends for ``LOOPBACK_CALLBACK``.
+LOOPBACK_CALLBACK_ON_A_PORT = "http://127.0.0.1:53682/callback"
 
 
 class _FormInputs(HTMLParser):
@@ -201,3 +207,99 @@ def client_credentials_token(application: Any | None = None, scope: str | None =
     response = token_request(application.client_id, data)
     assert response.status_code == 200, response.content
     return str(response.json()["access_token"])
+
+
+# The live server, driven by requests-oauthlib
+
+
+def live_issuer(live_server: Any, settings: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Make the live server issue tokens with its own URL as ``iss``; let oauthlib use http.
+
+    Return the server's URL. ``settings`` is pytest-django's fixture.
+    """
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    settings.BEARER_AUTH = {**settings.BEARER_AUTH, "ISSUER": live_server.url}
+    return str(live_server.url)
+
+
+def oauth_session(
+    application: Any,
+    *,
+    scope: list[str] | None = None,
+    pkce: str | None = "S256",
+    redirect_uri: str | None = None,
+    state: str | None = None,
+) -> OAuth2Session:
+    """Return requests-oauthlib's client for ``application``.
+
+    The redirect URI is the application's first one (on a port of its own
+    when that is the loopback one, RFC 8252) unless given; ``pkce`` is the
+    library's PKCE method (``None``: the library sends no challenge).
+    """
+    if redirect_uri is None:
+        redirect_uri = application.redirect_uris.split()[0]
+        if redirect_uri == LOOPBACK_CALLBACK:
+            redirect_uri = LOOPBACK_CALLBACK_ON_A_PORT
+    return OAuth2Session(
+        application.client_id,
+        redirect_uri=redirect_uri,
+        scope=scope or ["read"],
+        pkce=pkce,
+        state=state,
+    )
+
+
+def authorization_answer_live(
+    server: str, user: Any, oauth: OAuth2Session, **extra: str
+) -> tuple[requests.Response, str]:
+    """Open ``oauth``'s authorization URL (``extra`` parameters added) as ``user``'s browser.
+
+    Return the server's answer, no redirect followed, and the request's state.
+    """
+    authorization_url, state = oauth.authorization_url(f"{server}/o/authorize/", **extra)
+    answer = browser_session(user).get(authorization_url, allow_redirects=False, timeout=10)
+    return answer, state
+
+
+def approve_live(server: str, user: Any, oauth: OAuth2Session, **extra: str) -> tuple[str, str]:
+    """Have ``user`` allow ``oauth``'s authorization request on the consent page.
+
+    Return the URL the browser is sent back to (the authorization response:
+    a code, or an error) and the request's state.
+    """
+    authorization_url, state = oauth.authorization_url(f"{server}/o/authorize/", **extra)
+    return consent_live(browser_session(user), authorization_url), state
+
+
+def fetch_token_live(
+    server: str, oauth: OAuth2Session, application: Any, authorization_response: str, **kwargs: Any
+) -> dict[str, Any]:
+    """Redeem the code in ``authorization_response`` with requests-oauthlib as ``application``.
+
+    A confidential client authenticates with HTTP Basic and ``SECRET`` (or
+    ``client_secret`` in ``kwargs``), a public one names itself in the body.
+    Refusals raise oauthlib's typed errors (``error`` is the RFC code).
+    """
+    confidential = application.client_type == "confidential"
+    kwargs.setdefault("client_secret", SECRET if confidential else None)
+    token: dict[str, Any] = oauth.fetch_token(
+        f"{server}/o/token/",
+        authorization_response=authorization_response,
+        include_client_id=not confidential,
+        timeout=10,
+        **kwargs,
+    )
+    return token
+
+
+def code_flow_live(
+    server: str, user: Any, application: Any, *, scope: list[str]
+) -> tuple[OAuth2Session, dict[str, Any]]:
+    """Authorization code + PKCE S256 through the consent page; return the session and token."""
+    oauth = oauth_session(application, scope=scope)
+    location, state = approve_live(server, user, oauth)
+    assert location.startswith(str(oauth.redirect_uri) + "?")
+    params = query_of(location)
+    assert params["state"] == state
+    assert params["iss"] == server  # RFC 9207, equal to the token issuer
+    return oauth, fetch_token_live(server, oauth, application, location)

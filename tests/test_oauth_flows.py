@@ -18,10 +18,9 @@ from bearer_auth.tokens import token_checksum, user_subject
 from tests.oauth_client import (
     LOOPBACK_CALLBACK,
     SECRET,
-    browser_session,
-    consent_live,
+    code_flow_live,
+    live_issuer,
     make_application,
-    query_of,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -30,46 +29,16 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def server(live_server: Any, settings: Any, monkeypatch: pytest.MonkeyPatch) -> str:
     """The live server, issuing tokens with its own URL as ``iss``; http allowed for oauthlib."""
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
-    settings.BEARER_AUTH = {**settings.BEARER_AUTH, "ISSUER": live_server.url}
-    return str(live_server.url)
+    return live_issuer(live_server, settings, monkeypatch)
 
 
 def _claims(token: str) -> dict[str, Any]:
     return jwt.decode(token, options={"verify_signature": False})
 
 
-def _code_flow(
-    server: str, user: Any, application: Any, *, scope: list[str]
-) -> tuple[OAuth2Session, dict[str, Any]]:
-    """Authorization code + PKCE S256 through the consent page; return the session and token."""
-    redirect_uri = application.redirect_uris.split()[0]
-    if redirect_uri == LOOPBACK_CALLBACK:
-        redirect_uri = "http://127.0.0.1:53682/callback"  # RFC 8252: any port
-    oauth = OAuth2Session(
-        application.client_id, redirect_uri=redirect_uri, scope=scope, pkce="S256"
-    )
-    authorization_url, state = oauth.authorization_url(f"{server}/o/authorize/")
-    assert "code_challenge_method=S256" in authorization_url
-    location = consent_live(browser_session(user), authorization_url)
-    assert location.startswith(redirect_uri + "?")
-    params = query_of(location)
-    assert params["state"] == state
-    assert params["iss"] == server  # RFC 9207, equal to the token issuer
-    confidential = application.client_type == "confidential"
-    token = oauth.fetch_token(
-        f"{server}/o/token/",
-        authorization_response=location,
-        client_secret=SECRET if confidential else None,
-        include_client_id=not confidential,
-        timeout=10,
-    )
-    return oauth, token
-
-
 def test_authorization_code_with_pkce_confidential_client(server: str, user: Any) -> None:
     application = make_application()
-    oauth, token = _code_flow(server, user, application, scope=["read", "notes:read"])
+    oauth, token = code_flow_live(server, user, application, scope=["read", "notes:read"])
 
     assert token["token_type"] == "Bearer"
     assert token["refresh_token"]
@@ -90,14 +59,14 @@ def test_authorization_code_with_pkce_confidential_client(server: str, user: Any
 
 def test_authorization_code_public_client_loopback_any_port(server: str, user: Any) -> None:
     application = make_application(client_type="public", redirect_uris=LOOPBACK_CALLBACK)
-    oauth, token = _code_flow(server, user, application, scope=["read"])
+    oauth, token = code_flow_live(server, user, application, scope=["read"])
     assert _claims(token["access_token"])["client_id"] == application.client_id
     assert oauth.get(f"{server}/test-api/whoami/", timeout=10).status_code == 200
 
 
 def test_refresh_rotates_and_reuse_revokes_the_family(server: str, user: Any) -> None:
     application = make_application()
-    oauth, first = _code_flow(server, user, application, scope=["read"])
+    oauth, first = code_flow_live(server, user, application, scope=["read"])
     auth = HTTPBasicAuth(application.client_id, SECRET)
 
     second = oauth.refresh_token(f"{server}/o/token/", auth=auth, timeout=10)
@@ -120,7 +89,7 @@ def test_refresh_rotates_and_reuse_revokes_the_family(server: str, user: Any) ->
 def test_revocation_by_the_owning_client(server: str, user: Any) -> None:
     application = make_application()
     other = make_application()
-    oauth, token = _code_flow(server, user, application, scope=["read"])
+    oauth, token = code_flow_live(server, user, application, scope=["read"])
 
     # Another client "revokes" it: 200 (RFC 7009 §2.2) and nothing happens.
     response = requests.post(
@@ -149,7 +118,7 @@ def test_revocation_by_the_owning_client(server: str, user: Any) -> None:
 def test_introspection_of_active_revoked_and_unknown_tokens(server: str, user: Any) -> None:
     application = make_application()
     resource_server = make_application(grant_type="client-credentials", redirect_uris="")
-    _, token = _code_flow(server, user, application, scope=["read"])
+    _, token = code_flow_live(server, user, application, scope=["read"])
     caller = (resource_server.client_id, SECRET)
 
     active = requests.post(
@@ -197,7 +166,7 @@ def test_introspection_of_an_expired_jwt_answers_only_inactive(server: str, user
     """RFC 7662 §2.2: an expired token is ``{"active": false}``, nothing else."""
     application = make_application()
     resource_server = make_application(grant_type="client-credentials", redirect_uris="")
-    _, token = _code_flow(server, user, application, scope=["read"])
+    _, token = code_flow_live(server, user, application, scope=["read"])
     # The row is still there: the answer comes from the expiry, not from a missing token.
     assert (
         get_access_token_model()
@@ -219,7 +188,7 @@ def test_introspection_of_an_expired_jwt_answers_only_inactive(server: str, user
 
 def test_introspection_needs_an_authenticated_caller(server: str, user: Any) -> None:
     application = make_application()
-    _, token = _code_flow(server, user, application, scope=["read"])
+    _, token = code_flow_live(server, user, application, scope=["read"])
     for auth in (None, (application.client_id, "wrong-secret")):
         response = requests.post(
             f"{server}/o/introspect/", data={"token": token["access_token"]}, auth=auth, timeout=10
