@@ -73,6 +73,19 @@ def _explicit_pkce(application: Any, state: str, **kwargs: Any) -> OAuth2Session
     return oauth_session(application, pkce=None, state=state, **kwargs)
 
 
+def _approved_with_a_known_verifier(server: str, user: Any, application: Any) -> tuple[str, str]:
+    """Approve a request with an S256 challenge of ours; return the callback URL and verifier.
+
+    The verifier stays in the test's hands, to be sent (or not) by another session.
+    """
+    verifier, challenge = pkce_pair()
+    oauth = _explicit_pkce(application, "approved")
+    location, _ = approve_live(
+        server, user, oauth, code_challenge=challenge, code_challenge_method="S256"
+    )
+    return location, verifier
+
+
 # PKCE (RFC 7636, S256 only)
 
 
@@ -103,15 +116,8 @@ def test_wrong_or_missing_code_verifier_is_refused_and_the_code_survives(
     server: str, user: Any
 ) -> None:
     application = make_application()
-    verifier, challenge = pkce_pair()
-    location, state = approve_live(
-        server,
-        user,
-        _explicit_pkce(application, "s1"),
-        code_challenge=challenge,
-        code_challenge_method="S256",
-    )
-    oauth = _explicit_pkce(application, state)
+    location, verifier = _approved_with_a_known_verifier(server, user, application)
+    oauth = _explicit_pkce(application, "approved")
 
     with pytest.raises(InvalidGrantError):
         fetch_token_live(server, oauth, application, location, code_verifier=pkce_pair()[0])
@@ -157,15 +163,8 @@ def test_token_request_with_another_registered_redirect_uri_is_refused(
 ) -> None:
     second = "https://client.example/second"
     application = make_application(redirect_uris=f"{HTTPS_CALLBACK} {second}")
-    verifier, challenge = pkce_pair()
-    location, state = approve_live(
-        server,
-        user,
-        _explicit_pkce(application, "s1"),
-        code_challenge=challenge,
-        code_challenge_method="S256",
-    )
-    switched = _explicit_pkce(application, state, redirect_uri=second)
+    location, verifier = _approved_with_a_known_verifier(server, user, application)
+    switched = _explicit_pkce(application, "approved", redirect_uri=second)
     with pytest.raises(OAuth2Error) as refused:
         fetch_token_live(server, switched, application, location, code_verifier=verifier)
     _refused(refused, "invalid_request")
@@ -199,18 +198,11 @@ def test_code_reuse_is_invalid_grant_and_kills_what_the_first_exchange_issued(
 def test_code_redeemed_by_another_client_is_invalid_grant(server: str, user: Any) -> None:
     owner = make_application()
     thief = make_application()
-    verifier, challenge = pkce_pair()
-    location, state = approve_live(
-        server,
-        user,
-        _explicit_pkce(owner, "s1"),
-        code_challenge=challenge,
-        code_challenge_method="S256",
-    )
+    location, verifier = _approved_with_a_known_verifier(server, user, owner)
     # The thief has everything but the owner's secret: code, verifier, redirect URI.
     with pytest.raises(InvalidGrantError):
         fetch_token_live(
-            server, _explicit_pkce(thief, state), thief, location, code_verifier=verifier
+            server, _explicit_pkce(thief, "approved"), thief, location, code_verifier=verifier
         )
     assert not get_access_token_model().objects.exists()
 
