@@ -31,6 +31,7 @@ __all__ = [
     "exchange",
     "hand_out_every_secret",
     "oauth_tokens",
+    "private_key_bytes",
 ]
 
 #: The password of the users :func:`hand_out_every_secret` creates.
@@ -51,8 +52,8 @@ def oauth_tokens(user: Any, application: Any | None = None, **overrides: str) ->
     return dict(response.json())
 
 
-def _private_key_material() -> dict[str, str]:
-    """The active private key as an attacker would want it: PEM body, DER and JWK ``d``."""
+def _private_key_forms() -> tuple[bytes, str, bytes]:
+    """The active private key: PKCS#8 DER, PKCS#8 PEM and the private scalar ``d`` (bytes)."""
     private_key = keys.current_signing_key().private_key
     der = private_key.private_bytes(
         serialization.Encoding.DER,
@@ -65,13 +66,28 @@ def _private_key_material() -> dict[str, str]:
         serialization.NoEncryption(),
     ).decode()
     d = private_key.private_numbers().d
-    d_bytes = d.to_bytes((d.bit_length() + 7) // 8, "big")
+    return der, pem, d.to_bytes((d.bit_length() + 7) // 8, "big")
+
+
+def private_key_bytes() -> dict[str, bytes]:
+    """The active private key's raw bytes, as a binary column or a database file would hold them.
+
+    Slices past the ASN.1 header every PKCS#8 key shares, so only this key's
+    own bytes match.
+    """
+    der, _, d_bytes = _private_key_forms()
+    return {"private key DER": der[40:120], "private key d": d_bytes[:32]}
+
+
+def _private_key_material() -> dict[str, str]:
+    """The active private key as an attacker would want it: PEM body, DER and JWK ``d``."""
+    der, pem, d_bytes = _private_key_forms()
     return {
         "private key PEM line": pem.splitlines()[5],
         "private key DER (base64)": base64.b64encode(der).decode()[40:120],
         "private key d (base64url)": base64.urlsafe_b64encode(d_bytes).decode().rstrip("=")[:60],
         "private key d (hex)": d_bytes.hex()[:60],
-        "private key d (decimal)": str(d)[:60],
+        "private key d (decimal)": str(int.from_bytes(d_bytes, "big"))[:60],
     }
 
 
@@ -79,7 +95,7 @@ def hand_out_every_secret(*, leave_a_code_unredeemed: bool = False) -> dict[str,
     """Drive every flow that stores something; return every secret handed out.
 
     A redeemed authorization code is deleted; an unredeemed one stays in the
-    grant table until it expires (see ``pending_storage_at_rest.py``).
+    grant table (as a digest) until it expires and ``cleartokens`` removes it.
     """
     secrets: dict[str, str] = {"user password": PASSWORD}
     users = [UserFactory(password=PASSWORD) for _ in range(3)]

@@ -4,7 +4,7 @@ Fifty requests released together by a barrier, each thread on its own
 database connection: one first-party refresh token spent fifty times, one
 authorization code redeemed fifty times, and key rotation while
 authenticated requests keep coming. (Fifty OAuth refreshes of one token:
-``pending_concurrency_attacks.py``.)
+``test_oauth_refresh_race.py``.)
 """
 
 from __future__ import annotations
