@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -78,6 +79,29 @@ def test_check_deploy_flags_the_demo_defaults(tmp_path: Path) -> None:
     output = result.stdout + result.stderr
     assert "security.W018" in output  # DEBUG on
     assert "security.W009" in output  # the demo SECRET_KEY
+
+
+def _check_ids(output: str, *prefixes: str) -> list[str]:
+    """The ids of the system-check messages in ``output`` that start with one of ``prefixes``."""
+    pattern = "|".join(re.escape(prefix) for prefix in prefixes)
+    return sorted(set(re.findall(rf"\(((?:{pattern})\.[EWIC]\d+)\)", output)))
+
+
+def test_check_deploy_reports_nothing_of_bearer_auth_or_dot(tmp_path: Path) -> None:
+    """The shipped configuration passes bearer_auth's and DOT's (RFC 9700) deploy checks.
+
+    Django's own warnings about the demo's DEBUG, SECRET_KEY and http
+    cookies are expected: the environment provides those in production.
+    """
+    result = _manage(tmp_path, "check", "--deploy")
+    output = result.stdout + result.stderr
+    assert "security.W018" in output  # the run did report (DEBUG on)
+    assert _check_ids(output, "bearer_auth", "oauth2_provider") == []
+    # Control: the same run with the issuer unset shows bearer_auth's error.
+    unset = _manage(tmp_path, "check", "--deploy", BEARER_AUTH_ISSUER="")
+    assert _check_ids(unset.stdout + unset.stderr, "bearer_auth", "oauth2_provider") == [
+        "bearer_auth.E009"
+    ]
 
 
 def test_check_passes_without_deploy(tmp_path: Path) -> None:
