@@ -146,6 +146,10 @@ _RETRY_AFTER: Final = OpenApiParameter(
 _TOKEN_ERRORS: Final = ("invalid_request", "invalid_grant", "invalid_scope")
 _SLOW_DOWN: Final = ("slow_down",)
 _UNAVAILABLE: Final = ("temporarily_unavailable",)
+_UNAVAILABLE_DESCRIPTION: Final = (
+    "The token store (or, for a throttled endpoint, the cache) is unreachable: "
+    "nothing is issued, revoked or served until it is back."
+)
 _RESOURCE_ERRORS: Final = ("invalid_request", "invalid_token")
 
 
@@ -163,7 +167,6 @@ def _issued() -> dict[int, Any]:
     return {
         200: _token_response(),
         400: _error("TokenError", _TOKEN_ERRORS, "RFC 6749 §5.2 error."),
-        503: _error("Unavailable", _UNAVAILABLE, "The token store is unreachable."),
     }
 
 
@@ -207,6 +210,8 @@ class _Operation:
     An operation with a ``request`` body is a token endpoint (RFC 6749 §5: no
     bearer token, throttled: 429 with ``Retry-After``); one without is an
     account endpoint (a bearer token, answering RFC 6750's 400 and 401).
+    Every operation fails closed with 503 when the token store (or the
+    throttle cache) cannot be reached.
     """
 
     view: str
@@ -220,6 +225,7 @@ class _Operation:
     def extend_schema(self) -> Any:
         """Return the ``extend_schema`` decorator of this operation."""
         responses = self.responses()
+        responses[503] = _error("Unavailable", _UNAVAILABLE, _UNAVAILABLE_DESCRIPTION)
         details: dict[str, Any] = {}
         if self.request is None:
             responses.update({400: _unauthorized(), 401: _unauthorized()})

@@ -108,14 +108,34 @@ def test_token_endpoints_are_documented_without_bearer_security() -> None:
     assert set(refresh["responses"]) == {"200", "400", "429", "503"}
     assert components["Refresh"]["required"] == ["refresh_token"]
     revoke = schema["paths"]["/auth/token/revoke/"]["post"]
-    assert set(revoke["responses"]) == {"200", "400", "429"}
+    assert set(revoke["responses"]) == {"200", "400", "429", "503"}
+
+
+@pytest.mark.usefixtures("spectacular")
+def test_every_auth_operation_documents_503_temporarily_unavailable() -> None:
+    """Strict-mode authentication and the token store fail closed: 503, never a 500."""
+    schema = _schema("3.1.0")
+    operations = [
+        (path, method, operation)
+        for path, item in schema["paths"].items()
+        if path.startswith("/auth/")
+        for method, operation in item.items()
+    ]
+    assert len(operations) == 7
+    for path, method, operation in operations:
+        unavailable = operation["responses"].get("503")
+        assert unavailable is not None, f"{method.upper()} {path}"
+        body = unavailable["content"]["application/json"]["schema"]
+        assert body == {"$ref": "#/components/schemas/Unavailable"}
+    error = schema["components"]["schemas"]["UnavailableErrorEnum"]
+    assert error["enum"] == ["temporarily_unavailable"]
 
 
 @pytest.mark.usefixtures("spectacular")
 def test_account_endpoints_need_the_bearer_scheme_and_document_their_errors() -> None:
     schema = _schema("3.1.0")
     paths = schema["paths"]
-    assert set(paths["/auth/me/"]["get"]["responses"]) == {"200", "400", "401"}
+    assert set(paths["/auth/me/"]["get"]["responses"]) == {"200", "400", "401", "503"}
     assert set(schema["components"]["schemas"]["Me"]["properties"]) == {
         "id",
         "username",
@@ -125,13 +145,14 @@ def test_account_endpoints_need_the_bearer_scheme_and_document_their_errors() ->
         "date_joined",
     }
     assert paths["/auth/sessions/"]["delete"]["operationId"] == "auth_sign_out_everywhere"
-    assert set(paths["/auth/sessions/"]["get"]["responses"]) == {"200", "400", "401"}
-    assert set(paths["/auth/sessions/"]["delete"]["responses"]) == {"204", "400", "401"}
+    assert set(paths["/auth/sessions/"]["get"]["responses"]) == {"200", "400", "401", "503"}
+    assert set(paths["/auth/sessions/"]["delete"]["responses"]) == {"204", "400", "401", "503"}
     assert set(paths["/auth/sessions/{session_id}/"]["delete"]["responses"]) == {
         "204",
         "400",
         "401",
         "404",
+        "503",
     }
     for path, method in [
         ("/auth/me/", "get"),
