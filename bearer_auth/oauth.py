@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import timedelta
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.cache import cache
 from django.db import router, transaction
+from django.db.models import F
 from oauth2_provider import oauth2_validators
 from oauth2_provider.models import (
     get_access_token_model,
@@ -31,6 +35,8 @@ from bearer_auth.settings import bearer_settings
 from bearer_auth.tokens import mint_access_token, token_checksum
 
 logger = logging.getLogger(__name__)
+# When the running /o/token/ request arrived (set by token_request_arrived).
+_arrival: ContextVar[datetime | None] = ContextVar("bearer_auth_token_arrival", default=None)
 
 
 def access_token_lifetime(request: Request) -> timedelta:
@@ -266,11 +272,16 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):  # type: ignore[misc]
         """DOT's checks, then the family's session: lifetime, user, password.
 
         A family whose session is no longer usable (absolute lifetime over,
-        user deactivated, password changed by any path) is revoked. First-party
+        user deactivated, password changed by any path) is revoked. A token
+        rotated after this request arrived (:func:`token_request_arrived`) was
+        rotated by a parallel request: refused, but not a replay, so DOT's
+        reuse protection does not revoke the winner's family. First-party
         refresh tokens are refreshed at ``/auth/token/refresh/`` only
         (:func:`bearer_auth.services.refresh`), never here.
         """
         if client.client_id == bearer_settings.FIRST_PARTY_CLIENT_ID:
+            return False
+        if _lost_a_race(refresh_token):
             return False
         if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
             return False
@@ -295,6 +306,39 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):  # type: ignore[misc]
             return True
         revoke_issued_tokens(_recorded_exchange(code))
         return False
+
+
+def token_request_arrived(at: datetime) -> AbstractContextManager[None]:
+    """Tell the validator when the running ``/o/token/`` request arrived.
+
+    ``bearer_auth.views.oauth.TokenView`` wraps each request in it; without
+    it every use of a rotated refresh token counts as a replay.
+    """
+    return _arrival_set(at)
+
+
+@contextmanager
+def _arrival_set(at: datetime) -> Iterator[None]:
+    marker = _arrival.set(at)
+    try:
+        yield
+    finally:
+        _arrival.reset(marker)
+
+
+def _lost_a_race(refresh_token: str) -> bool:
+    """Whether ``refresh_token`` was rotated after the running request arrived."""
+    arrived = _arrival.get()
+    if arrived is None:
+        return False
+    revoked: datetime | None = (
+        get_refresh_token_model()
+        .objects.filter(token_checksum=token_checksum(refresh_token))
+        .order_by(F("revoked").desc(nulls_first=True))
+        .values_list("revoked", flat=True)
+        .first()
+    )
+    return revoked is not None and revoked >= arrived
 
 
 def require_s256(method: str | None, *, request: Request | None = None) -> None:

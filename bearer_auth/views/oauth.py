@@ -23,6 +23,7 @@ from typing import Any, ClassVar, cast
 from django.db import DatabaseError, router, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -55,7 +56,7 @@ from bearer_auth.exceptions import (
     ServiceUnavailable,
     SlowDown,
 )
-from bearer_auth.oauth import require_s256
+from bearer_auth.oauth import require_s256, token_request_arrived
 from bearer_auth.policy import is_loopback_redirect_uri
 from bearer_auth.settings import bearer_settings
 from bearer_auth.throttling import client_ip
@@ -267,6 +268,12 @@ class TokenView(ThrottledOAuthMixin, DatabaseOutageMixin, oauth2_views.TokenView
     """``/o/token/``: DOT's token endpoint behind the failure throttle."""
 
     throttle_scope = "token"
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Parallel refresh versus replay is decided by when the request arrived.
+        with token_request_arrived(timezone.now()):
+            response: HttpResponse = super().dispatch(request, *args, **kwargs)
+        return response
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.POST.get("grant_type") == DEVICE_CODE_GRANT:

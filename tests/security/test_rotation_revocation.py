@@ -214,3 +214,22 @@ def _family(refresh_token: str) -> Any:
         .values_list("token_family", flat=True)
         .get()
     )
+
+
+def test_an_oauth_refresh_that_arrived_before_the_rotation_lost_a_race_not_a_replay(
+    user: Any,
+) -> None:
+    application = make_application()
+    tokens = oauth_tokens(user, application)
+    arrived = timezone.now()
+    rotated = _oauth_refresh(application, tokens["refresh_token"]).json()
+    # The same token, in a request that arrived before the rotation above.
+    with time_machine.travel(arrived, tick=False):
+        lost = _oauth_refresh(application, tokens["refresh_token"])
+    assert lost.status_code == 400
+    assert lost.json()["error"] == "invalid_grant"
+    assert bearer(rotated["access_token"]).get("/test-api/whoami/").status_code == 200
+    # Any later use of the spent token is a replay: the family goes.
+    assert _oauth_refresh(application, tokens["refresh_token"]).status_code == 400
+    assert bearer(rotated["access_token"]).get("/test-api/whoami/").status_code == 401
+    assert _oauth_refresh(application, rotated["refresh_token"]).status_code == 400
