@@ -5,7 +5,7 @@ Run it by hand (PostgreSQL and Redis on 127.0.0.1, an existing empty database)::
     createdb -h 127.0.0.1 -U postgres ba_load
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/ba_load \\
     REDIS_URL=redis://127.0.0.1:6379/9 \\
-    .venv/bin/python -m tests.security.load --seconds 60
+    .venv/bin/python -m tests.load.mixed --seconds 60
 
 It migrates the database, creates the accounts, serves ``tests.urls`` with
 gunicorn (4 sync workers) and sends, from 16 client threads, 1% sign-ins,
@@ -178,7 +178,7 @@ def gunicorn(*, database_url: str, redis_url: str, port: int, workers: int = 4) 
     """Serve ``tests.urls`` with gunicorn on 127.0.0.1; yield its base URL."""
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.security.load_settings",
+        "DJANGO_SETTINGS_MODULE": "tests.load.settings",
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "PYTHONUNBUFFERED": "1",
@@ -238,7 +238,7 @@ def _prepare_database(accounts: int, password: str) -> list[tuple[str, str]]:
     import django
     from django.core.management import call_command
 
-    os.environ["DJANGO_SETTINGS_MODULE"] = "tests.security.load_settings"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "tests.load.settings"
     django.setup()
     call_command("migrate", verbosity=0, interactive=False)
     from django.contrib.auth import get_user_model

@@ -1,4 +1,4 @@
-"""The 20-second mixed load run against gunicorn + PostgreSQL + Redis (``load.py``).
+"""The 20-second mixed load run against gunicorn + PostgreSQL + Redis (``tests/load/mixed.py``).
 
 1% sign-in, 5% refresh, 94% API from 16 client threads: zero 5xx, zero lost
 sessions; p50/p99 per operation are printed (``pytest -s``) and attached to
@@ -15,7 +15,7 @@ from django.db import connection
 
 from bearer_auth import keys
 from tests.factories import UserFactory
-from tests.security.load import free_port, gunicorn, run_mixed_load
+from tests.load.mixed import free_port, gunicorn, run_mixed_load
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 

@@ -1,4 +1,4 @@
-"""Settings of the gunicorn server the mixed load run drives (``tests/security/load.py``).
+"""Settings of the gunicorn server the mixed load run drives (``tests/load/mixed.py``).
 
 The test settings with PostgreSQL and Redis from the environment, one cache
 key prefix for every worker (so throttles and the key set are shared, as in
