@@ -73,3 +73,20 @@ def live_refresh_tokens(family: Any) -> int:
 
 def family_access_tokens(family: Any) -> int:
     return get_access_token_model().objects.filter(refresh_token__token_family=family).count()
+
+
+def assert_one_family_outcome(family: Any, winner: dict[str, Any], refresh_again: Any) -> None:
+    """The family after parallel refreshes: the winner's alone, or, if a racer arrived late, none.
+
+    A request that reaches the server after the rotation committed cannot be
+    told from a replay, so it revokes the family, winner included. Which of
+    the two happens depends on thread scheduling; a half-revoked family never.
+    """
+    live = live_refresh_tokens(family)
+    if live == 1:
+        assert me_status(winner["access_token"]) == 200
+        assert refresh_again(winner["refresh_token"]).status_code == 200
+    else:
+        assert live == 0
+        assert me_status(winner["access_token"]) == 401
+        assert refresh_again(winner["refresh_token"]).status_code == 400

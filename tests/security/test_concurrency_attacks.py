@@ -18,9 +18,18 @@ import pytest
 import time_machine
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
-from bearer_auth import keys
-from tests.first_party import bearer, live_refresh_tokens, refresh, refresh_row, sign_in
+from bearer_auth import keys, services
+from bearer_auth.exceptions import InvalidGrant
+from tests.first_party import (
+    assert_one_family_outcome,
+    bearer,
+    live_refresh_tokens,
+    refresh,
+    refresh_row,
+    sign_in,
+)
 from tests.issuing import issue_access_token
 from tests.oauth_client import basic_auth, make_application
 from tests.security.flows import authorize, exchange
@@ -77,9 +86,33 @@ def test_fifty_concurrent_refreshes_of_one_first_party_token(user: Any, password
     winners = [response for response in responses if response.status_code == 200]
     assert len(winners) == 1, _answers(responses)
     assert _answers(responses)[1:] == [(400, "invalid_grant")] * (RACERS - 1)
+    assert_one_family_outcome(family, winners[0].json(), refresh)
+
+
+def test_fifty_refreshes_that_arrived_together_leave_the_winners_family_alive(
+    user: Any, password: str
+) -> None:
+    """Deterministic arrival: every racer arrived before the rotation, so none is a replay."""
+    pair = sign_in(user, password)
+    family = refresh_row(pair["refresh_token"]).token_family
+    arrived = timezone.now()
+    device = services.ClientInfo(ip_address=None, user_agent="racer")
+
+    def attempt() -> Any:
+        try:
+            return services.refresh(
+                pair["refresh_token"], scope=None, client=device, requested_at=arrived
+            )
+        except InvalidGrant:
+            return "invalid_grant"
+
+    results = race(attempt)
+    winners = [result for result in results if isinstance(result, services.TokenPair)]
+    assert len(winners) == 1, results
+    assert results.count("invalid_grant") == RACERS - 1
     assert live_refresh_tokens(family) == 1
-    assert bearer(winners[0].json()["access_token"]).get(WHOAMI).status_code == 200
-    assert refresh(winners[0].json()["refresh_token"]).status_code == 200
+    assert bearer(winners[0].access_token).get(WHOAMI).status_code == 200
+    assert refresh(winners[0].refresh_token).status_code == 200
 
 
 def test_fifty_concurrent_redemptions_of_one_code(user: Any) -> None:
