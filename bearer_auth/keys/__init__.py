@@ -10,6 +10,8 @@ dict look-up. The copy is rebuilt when the shared "key set version" in Django's
 cache differs from the one it was built at; that version is looked at no more
 than every ``KEY_CACHE_SECONDS`` (and at once for an unknown ``kid``). Rotation
 and pruning bump it, so every process sees a change within ``KEY_CACHE_SECONDS``.
+With the database unavailable, a process keeps the copy it has; one without
+a copy answers :class:`~bearer_auth.exceptions.ServiceUnavailable` (503).
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ import jwt
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
-from django.db import IntegrityError, router, transaction
+from django.db import DatabaseError, IntegrityError, router, transaction
 from django.db.models import F, Max
 from django.dispatch import receiver
 from django.utils import timezone
 
+from bearer_auth.exceptions import ServiceUnavailable
 from bearer_auth.keys.material import (
     ALGORITHMS,
     GENERATED_ALGORITHMS,
@@ -301,7 +304,18 @@ def _refresh(*, force: bool = False) -> _KeySet:
         version = _shared_version()
     key_set = _process.key_set
     if key_set is None or _is_stale(key_set, version, force=force):
-        key_set = _database_key_set(version)
+        try:
+            fresh = _database_key_set(version)
+        except DatabaseError as exc:
+            if key_set is None:
+                # Nothing to verify or sign with: fail closed, as a 503.
+                raise ServiceUnavailable from exc
+            # Keep the copy this process has (as between two checks anyway)
+            # and look again at the next check.
+            logger.warning("bearer_auth: database unavailable, keeping the loaded signing keys")
+            _process.check_after = _monotonic() + float(bearer_settings.KEY_CACHE_SECONDS)
+            return key_set
+        key_set = fresh
         _process.key_set = key_set
     if not force or _process.check_after == -math.inf:
         _process.check_after = _monotonic() + float(bearer_settings.KEY_CACHE_SECONDS)

@@ -10,13 +10,15 @@ so the same refresh token or code works on retry.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
+from unittest import mock
 
 import pytest
-from django.core.cache import caches
+from django.core.cache import cache, caches
 from django.db import OperationalError, connection
 from django.test import Client
 from django.utils import timezone
@@ -26,6 +28,7 @@ from oauth2_provider.models import (
     get_refresh_token_model,
 )
 
+from bearer_auth import keys
 from bearer_auth.keys import clear_key_cache, public_jwks
 from tests.factories import ApplicationFactory
 from tests.first_party import ME_URL, bearer, refresh, sign_in
@@ -129,6 +132,35 @@ def test_stateless_mode_needs_no_database(client: Client, user: Any, settings: A
         response = client.get(WHOAMI, HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 200
     assert failed == []
+
+
+@pytest.mark.parametrize("mode", ["strict", "stateless"])
+def test_a_worker_without_loaded_keys_answers_503_json_during_an_outage(
+    client: Client, user: Any, settings: Any, mode: str
+) -> None:
+    token = issue_access_token(user)
+    settings.BEARER_AUTH = {**settings.BEARER_AUTH, "VERIFY_MODE": mode}
+    clear_key_cache()  # a worker that has just started
+    with failing_queries() as failed:
+        response = client.get(WHOAMI, HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert failed
+    _assert_fails_closed(response)
+    assert client.get(WHOAMI, HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+
+
+def test_loaded_keys_keep_verifying_when_a_reload_meets_an_outage(
+    client: Client, user: Any, settings: Any
+) -> None:
+    token = issue_access_token(user)
+    settings.BEARER_AUTH = {**settings.BEARER_AUTH, "VERIFY_MODE": "stateless"}
+    assert client.get(WHOAMI, HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+    # The shared version left the cache and the periodic check is due: a reload.
+    cache.delete(keys.VERSION_CACHE_KEY)
+    later = time.monotonic() + 10 * 3600
+    with mock.patch.object(keys, "_monotonic", return_value=later), failing_queries() as failed:
+        response = client.get(WHOAMI, HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert failed  # the reload was tried
+    assert response.status_code == 200
 
 
 def test_introspection_fails_closed_when_the_token_store_is_down(user: Any) -> None:
