@@ -13,7 +13,9 @@ gunicorn (4 sync workers) and sends, from 16 client threads, 1% sign-ins,
 prints the answers per operation and status, the 5xx count, lost sessions
 (a refresh or API request refused for a token the client holds legitimately)
 and p50/p99 latencies; the exit status is 1 when any 5xx or lost session
-occurred. ``test_mixed_load.py`` runs the same for 20 seconds in CI.
+occurred. ``--rotate-at N`` rotates the signing key N seconds in, from
+another process. ``test_mixed_load.py`` runs the same for 20 seconds in CI,
+with a rotation.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -174,15 +176,45 @@ def run_mixed_load(
 
 
 @contextmanager
-def gunicorn(*, database_url: str, redis_url: str, port: int, workers: int = 4) -> Iterator[str]:
-    """Serve ``tests.urls`` with gunicorn on 127.0.0.1; yield its base URL."""
-    env = {
+def key_rotation_after(seconds: float, *, database_url: str, redis_url: str) -> Iterator[None]:
+    """Run ``manage.py bearer_keys rotate`` in its own process ``seconds`` into the block.
+
+    As an operator would, from another host: the gunicorn workers learn of
+    the new key only through the shared key-set version in Redis.
+    """
+
+    def rotate() -> None:
+        time.sleep(seconds)
+        subprocess.run(
+            [sys.executable, "-m", "django", "bearer_keys", "rotate"],
+            env=_server_env(database_url, redis_url),
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+
+    thread = threading.Thread(target=rotate)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join(timeout=seconds + 60)
+
+
+def _server_env(database_url: str, redis_url: str) -> dict[str, str]:
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.load.settings",
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "PYTHONUNBUFFERED": "1",
     }
+
+
+@contextmanager
+def gunicorn(*, database_url: str, redis_url: str, port: int, workers: int = 4) -> Iterator[str]:
+    """Serve ``tests.urls`` with gunicorn on 127.0.0.1; yield its base URL."""
+    env = _server_env(database_url, redis_url)
     process = subprocess.Popen(
         [
             sys.executable,
@@ -260,6 +292,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument(
+        "--rotate-at", type=float, default=None, help="rotate the signing key after N seconds"
+    )
     args = parser.parse_args(argv)
     database_url = os.environ.get("DATABASE_URL", "")
     redis_url = os.environ.get("REDIS_URL", "")
@@ -269,7 +304,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     with gunicorn(
         database_url=database_url, redis_url=redis_url, port=free_port(), workers=args.workers
     ) as base_url:
-        report = run_mixed_load(base_url, accounts, seconds=args.seconds, clients=args.clients)
+        rotation = (
+            key_rotation_after(args.rotate_at, database_url=database_url, redis_url=redis_url)
+            if args.rotate_at is not None
+            else nullcontext()
+        )
+        with rotation:
+            report = run_mixed_load(base_url, accounts, seconds=args.seconds, clients=args.clients)
     print(report.summary())
     return 1 if report.server_errors or report.lost_sessions else 0
 

@@ -27,4 +27,6 @@ BEARER_AUTH = {
     **BEARER_AUTH,
     "SIGN_IN_THROTTLE_RATES": {"account": "100000/min", "ip": "1000000/min"},
     "REFRESH_THROTTLE_RATE": "1000000/min",
+    # A key rotation mid-run reaches every worker within the run.
+    "KEY_CACHE_SECONDS": 5,
 }
