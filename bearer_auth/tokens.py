@@ -61,6 +61,9 @@ _DECODE_ERRORS: Final = (
     UnicodeError,
 )
 _PASSWORD_SALT: Final = "bearer_auth.tokens.password_fingerprint"
+# PyJWT copies the options it is given, so one mapping serves every call.
+_DECODE_OPTIONS: Final[jwt.types.Options] = {"require": list(REQUIRED_CLAIMS), "strict_aud": True}
+_NUMBER_TYPES: Final = (int, float)
 
 
 @dataclass(frozen=True)
@@ -191,7 +194,7 @@ def decode_access_token(token: str) -> dict[str, Any]:
             audience=audience(),
             issuer=issuer(),
             leeway=bearer_settings.LEEWAY,
-            options={"require": list(REQUIRED_CLAIMS), "strict_aud": True},
+            options=_DECODE_OPTIONS,
         )
     except jwt.ExpiredSignatureError as exc:
         raise TokenExpired from exc
@@ -249,7 +252,7 @@ def _check_claim_types(claims: Mapping[str, Any]) -> None:
         raise InvalidToken
     for name in ("exp", "iat", "nbf"):
         value = claims.get(name, 0)
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, _NUMBER_TYPES):
             raise InvalidToken
         if not 0 <= value <= _MAX_TIMESTAMP:
             raise InvalidToken

@@ -30,6 +30,22 @@ def store_token(token: str, *, user: Any, application: Any, scope: str, expires:
     return row
 
 
+def store_live_token(token: str, *, user: Any, scope: str = "read", application: Any = None) -> str:
+    """Store a row for ``token``, live for five minutes, and return ``token``.
+
+    With its row in place a token can only be refused for what it carries,
+    never for a missing row. ``application`` defaults to a new one.
+    """
+    store_token(
+        token,
+        user=user,
+        application=application if application is not None else ApplicationFactory(),
+        scope=scope,
+        expires=datetime.now(tz=dt_timezone.utc) + timedelta(minutes=5),
+    )
+    return token
+
+
 def issue_access_token(
     user: Any,
     *,
@@ -79,13 +95,7 @@ def forge(
     header["alg"] = algorithm or signing.algorithm
     token = sign(header, payload, key if key is not None else signing.private_key)
     if store and token != valid_token:
-        store_token(
-            token,
-            user=user,
-            application=ApplicationFactory(),
-            scope=str(payload.get("scope", "")),
-            expires=datetime.now(tz=dt_timezone.utc) + timedelta(minutes=5),
-        )
+        store_live_token(token, user=user, scope=str(payload.get("scope", "")))
     return token
 
 

@@ -20,7 +20,7 @@ from bearer_auth.authentication import BearerToken, ClaimsUser
 from bearer_auth.signals import token_rejected
 from bearer_auth.tokens import user_subject
 from tests.factories import ApplicationFactory, UserFactory
-from tests.issuing import claims_of, forge, issue_access_token, raw_token, store_token
+from tests.issuing import claims_of, forge, issue_access_token, raw_token, store_live_token
 
 pytestmark = pytest.mark.django_db
 
@@ -195,13 +195,8 @@ def test_token_over_8kb_is_refused_before_decoding(
 def test_tampered_payload_is_refused(client: Client, user: Any, token: str) -> None:
     header, _payload, signature = token.split(".")
     other = issue_access_token(user, scope="read write admin")
-    forged = f"{header}.{other.split('.')[1]}.{signature}"
-    store_token(
-        forged,
-        user=user,
-        application=ApplicationFactory(),
-        scope="admin",
-        expires=timezone.now() + timedelta(minutes=5),
+    forged = store_live_token(
+        f"{header}.{other.split('.')[1]}.{signature}", user=user, scope="admin"
     )
     assert_invalid_token(get(client, forged))
 
@@ -216,13 +211,7 @@ def test_broken_signatures_are_refused(client: Client, user: Any, token: str, cu
         "swap": f"{header}.{payload}.{other_signature}",
     }[cut]
     if cut != "strip":
-        store_token(
-            forged,
-            user=user,
-            application=ApplicationFactory(),
-            scope="read",
-            expires=timezone.now() + timedelta(minutes=5),
-        )
+        store_live_token(forged, user=user)
     response = get(client, forged)
     if cut == "strip":
         # "header.payload." ends in "." which is still b64token syntax.
@@ -234,14 +223,7 @@ def test_broken_signatures_are_refused(client: Client, user: Any, token: str, cu
 @pytest.mark.parametrize("alg", ["none", "None", "NONE", "nOnE"])
 def test_alg_none_is_refused(client: Client, user: Any, token: str, alg: str) -> None:
     forged = raw_token({**jwt.get_unverified_header(token), "alg": alg}, claims_of(token), b"")
-    store_token(
-        forged,
-        user=user,
-        application=ApplicationFactory(),
-        scope="read",
-        expires=timezone.now() + timedelta(minutes=5),
-    )
-    assert_invalid_token(get(client, forged))
+    assert_invalid_token(get(client, store_live_token(forged, user=user)))
 
 
 def test_hs256_signed_with_the_public_key_is_refused(client: Client, user: Any, token: str) -> None:
@@ -260,14 +242,7 @@ def test_hs256_signed_with_the_public_key_is_refused(client: Client, user: Any, 
     from tests.issuing import b64url
 
     forged = f"{signing_input}.{b64url(signature)}"
-    store_token(
-        forged,
-        user=user,
-        application=ApplicationFactory(),
-        scope="read",
-        expires=timezone.now() + timedelta(minutes=5),
-    )
-    assert_invalid_token(get(client, forged))
+    assert_invalid_token(get(client, store_live_token(forged, user=user)))
 
 
 def test_allowed_algorithm_that_is_not_the_keys_is_refused(
@@ -453,20 +428,11 @@ def test_token_of_another_user_row_cannot_be_swapped(client: Client, user: Any) 
 
 
 def test_client_credentials_token_is_not_a_user(client: Client) -> None:
-    from bearer_auth.tokens import mint_access_token
-
     application = ApplicationFactory(authorization_grant_type="client-credentials")
-    minted = mint_access_token(user=None, client_id=application.client_id, scope="read")
-    store_token(
-        minted.token,
-        user=None,
-        application=application,
-        scope="read",
-        expires=minted.expires_at,
-    )
-    response = get(client, minted.token)
+    token = issue_access_token(None, application=application)
+    response = get(client, token)
     assert response.status_code == 403  # authenticated as a client, not as a user
-    assert minted.claims["sub"] == application.client_id
+    assert claims_of(token)["sub"] == application.client_id
 
 
 def test_rejections_send_a_signal_without_the_token(client: Client, token: str) -> None:
@@ -540,15 +506,7 @@ def test_stateless_mode_still_checks_signature_and_claims(
 
 
 def test_opaque_tokens_are_refused_unless_enabled(client: Client, user: Any) -> None:
-    application = ApplicationFactory()
-    store_token(
-        "opaque-token-value-123",
-        user=user,
-        application=application,
-        scope="read",
-        expires=timezone.now() + timedelta(minutes=5),
-    )
-    assert_invalid_token(get(client, "opaque-token-value-123"))
+    assert_invalid_token(get(client, store_live_token("opaque-token-value-123", user=user)))
 
 
 @pytest.mark.parametrize(
@@ -562,13 +520,11 @@ def test_opaque_tokens_use_the_same_single_lookup(
     django_assert_num_queries: Any,
 ) -> None:
     settings.BEARER_AUTH = {**settings.BEARER_AUTH, **setting}
-    application = ApplicationFactory(client_id="legacy-client")
-    store_token(
+    store_live_token(
         "opaque-token-value-123",
         user=user,
-        application=application,
         scope="read write",
-        expires=timezone.now() + timedelta(minutes=5),
+        application=ApplicationFactory(client_id="legacy-client"),
     )
     with django_assert_num_queries(1):
         response = get(client, "opaque-token-value-123")
@@ -577,3 +533,43 @@ def test_opaque_tokens_use_the_same_single_lookup(
     assert response.json()["scopes"] == ["read", "write"]
     with time_machine.travel(timezone.now() + timedelta(minutes=6)):
         assert_invalid_token(get(client, "opaque-token-value-123"))
+
+
+def test_request_auth_of_an_opaque_token_comes_from_its_row(user: Any, settings: Any) -> None:
+    from oauth2_provider.models import get_access_token_model
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from bearer_auth.authentication import BearerTokenAuthentication
+
+    settings.BEARER_AUTH = {**settings.BEARER_AUTH, "ACCEPT_OPAQUE_TOKENS": True}
+    store_live_token(
+        "opaque-token-value-123",
+        user=user,
+        scope="read write",
+        application=ApplicationFactory(client_id="legacy-client"),
+    )
+    other = store_live_token("opaque-token-value-456", user=user, scope="read write")
+    row = get_access_token_model().objects.get(user=user, application__client_id="legacy-client")
+
+    def authenticate(token: str) -> BearerToken:
+        request = APIRequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {token}")
+        result = BearerTokenAuthentication().authenticate(Request(request))
+        assert result is not None
+        assert result[0] == user
+        return result[1]
+
+    auth = authenticate("opaque-token-value-123")
+    assert isinstance(auth, BearerToken)
+    assert auth.claims == {}
+    assert auth.jti is None
+    assert auth.scope == "read write"
+    assert auth.scopes == frozenset({"read", "write"})
+    assert auth.client_id == "legacy-client"
+    assert auth.expires_at == row.expires
+    assert auth.token_row == row
+    assert auth.is_valid(["write"])
+    assert not auth.is_valid(["admin"])
+    # Two opaque tokens carry no claims: their rows tell them apart.
+    assert auth == authenticate("opaque-token-value-123")
+    assert auth != authenticate(other)

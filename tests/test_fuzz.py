@@ -89,3 +89,15 @@ def test_arbitrary_headers_and_claims_never_500(
         return
     response = client.get("/test-api/whoami/", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code in {400, 401}
+
+
+@FUZZ
+@given(credentials=st.one_of(st.text(LATIN1, max_size=50), st.text(B64_ALPHABET, max_size=50)))
+def test_b64token_check_is_rfc_6750_syntax(credentials: str) -> None:
+    """The fast check accepts exactly RFC 6750 §2.1's ``b64token``."""
+    import re
+
+    from bearer_auth.authentication import is_b64token
+
+    abnf = re.fullmatch(r"[A-Za-z0-9\-._~+/]+=*", credentials)
+    assert is_b64token(credentials) is (abnf is not None)
