@@ -1,5 +1,8 @@
 """Run the benchmark: ``python -m bench [--short] [--check] [--databases sqlite,postgres]``.
 
+``--only`` picks phases and ``--cases`` picks cases by name prefix, for a
+quick look at a few ratios (the report shows the rest as not measured).
+
 Starts one :mod:`bench.worker` process per database (Django is configured
 once per process), then prints the table of ratios and writes it, with the
 measurements and the machine, to ``docs/performance.md``. ``--check`` exits
@@ -32,6 +35,11 @@ def main(argv: list[str] | None = None) -> int:
         "--postgres-url", default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL)
     )
     parser.add_argument("--only", default="", help="phases: auth,signin,refresh,http,scale")
+    parser.add_argument(
+        "--cases",
+        default="",
+        help="case-name prefixes, e.g. auth/bearer-stateless,floor/pyjwt,http/none (default: all)",
+    )
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="keys, SQLite, logs")
     parser.add_argument(
         "--output",
@@ -79,6 +87,8 @@ def _run_worker(database: str, args: argparse.Namespace) -> dict[str, Any]:
         command.append("--short")
     if args.only:
         command += ["--only", args.only]
+    if args.cases:
+        command += ["--cases", args.cases]
     subprocess.run(command, cwd=ROOT, check=True)
     result: dict[str, Any] = json.loads(result_file.read_text())
     return result

@@ -132,6 +132,7 @@ def client_cases(fixtures: Fixtures) -> list[Case]:
             fixtures.simplejwt_hs256,
         ),
         _get(client, "client/dot", "/api/dot/", fixtures.dot),
+        _get(client, "client/pyjwt-RS256", "/api/pyjwt-rs256/", fixtures.bearer["RS256"]),
     ]
 
 

@@ -57,19 +57,21 @@ def targets(fixtures: Fixtures) -> list[Target]:
             fixtures.simplejwt_hs256,
         ),
         Target("http/dot", "strict", "/api/dot/", fixtures.dot),
+        # The floor, served beside bearer_auth's stateless case.
+        Target("http/pyjwt-RS256", "stateless", "/api/pyjwt-rs256/", fixtures.bearer["RS256"]),
     ]
 
 
 def run_http(
-    fixtures: Fixtures, *, database: str, plan: Any, directory: Path
+    fixtures: Fixtures, *, plan: Any, directory: Path, selected: Callable[[str], bool]
 ) -> dict[str, dict[str, Any]]:
-    """Measure every target; return requests/s (median, min, max) by name."""
-    rows = targets(fixtures)
+    """Measure every ``selected`` target; return requests/s (median, min, max) by name."""
+    rows = [row for row in targets(fixtures) if selected(row.name)]
     samples: dict[str, list[float]] = {row.name: [] for row in rows}
     with ExitStack() as stack:
         ports = {
             mode: stack.enter_context(gunicorn(mode, directory=directory))
-            for mode in ("strict", "stateless")
+            for mode in sorted({row.mode for row in rows})
         }
         for row in rows:  # warm every worker: imports, key cache, connections
             wrk(ports[row.mode], row, seconds=1)

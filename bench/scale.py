@@ -24,7 +24,9 @@ from bench.routers import using
 from bench.timing import Case, run_interleaved
 
 
-def run_scale(*, plan: Any, log: Callable[[str], None]) -> dict[str, Any]:
+def run_scale(
+    *, plan: Any, log: Callable[[str], None], selected: Callable[[str], bool]
+) -> dict[str, Any]:
     sizes = dict(zip(settings.SCALE_DATABASES, (plan.scale_small, plan.scale_large), strict=True))
     group: list[Case] = []
     found: dict[str, Any] = {}
@@ -50,6 +52,9 @@ def run_scale(*, plan: Any, log: Callable[[str], None]) -> dict[str, Any]:
             replace(refresh, context=context, database=alias),
         ]
         found[f"scale/sessions-{label}"] = {"name": f"scale/sessions-{label}", "count": size}
+    group = [case for case in group if selected(case.name)]
+    if not group:
+        return found
     measured = run_interleaved(group, repeats=plan.repeats, batch_seconds=plan.batch_seconds)
     found.update({name: value.as_dict() for name, value in measured.items()})
     return found

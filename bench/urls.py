@@ -15,6 +15,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("api/simplejwt-rs256/", views.SimpleJWTRS256View.as_view()),
     path("api/simplejwt-stateless/", views.SimpleJWTStatelessView.as_view()),
     path("api/dot/", views.DOTView.as_view()),
+    path("api/pyjwt-rs256/", views.PyJWTView.as_view()),
     path("auth/", include("bearer_auth.urls")),
     # DOT's own token endpoint (its refresh grant), not bearer_auth's wrapper.
     path("o/token/", TokenView.as_view()),

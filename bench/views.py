@@ -21,7 +21,7 @@ from rest_framework_simplejwt.authentication import (
 )
 
 from bearer_auth.authentication import BearerTokenAuthentication
-from bench.peers import SimpleJWTRS256Authentication
+from bench.peers import PyJWTAuthentication, SimpleJWTRS256Authentication
 
 
 class NoAuthView(APIView):
@@ -60,4 +60,11 @@ class SimpleJWTStatelessView(NoAuthView):
 
 class DOTView(NoAuthView):
     authentication_classes: ClassVar[list[type[BaseAuthentication]]] = [OAuth2Authentication]
+    permission_classes: ClassVar[list[type[BasePermission]]] = [IsAuthenticated]
+
+
+class PyJWTView(NoAuthView):
+    """The floor: PyJWT's RS256 decode with a prepared key, nothing more."""
+
+    authentication_classes: ClassVar[list[type[BaseAuthentication]]] = [PyJWTAuthentication]
     permission_classes: ClassVar[list[type[BasePermission]]] = [IsAuthenticated]

@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR)
     parser.add_argument("--short", action="store_true")
     parser.add_argument("--only", default="", help="comma-separated phases to run")
+    parser.add_argument("--cases", default="", help="comma-separated case-name prefixes")
     parser.add_argument("--output", type=Path, required=True)
     args = parser.parse_args(argv)
     plan = SHORT if args.short else FULL
@@ -85,12 +86,20 @@ def main(argv: list[str] | None = None) -> int:
         "http",
         "scale",
     }
-    result = run(args.database, plan, phases, args.dir)
+    prefixes = tuple(filter(None, args.cases.split(",")))
+    result = run(args.database, plan, phases, args.dir, prefixes)
     args.output.write_text(json.dumps(result, indent=2))
     return 0
 
 
-def run(database: str, plan: Plan, phases: set[str], directory: Path) -> dict[str, Any]:
+def run(
+    database: str,
+    plan: Plan,
+    phases: set[str],
+    directory: Path,
+    prefixes: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """Measure ``phases``; with ``prefixes``, only the cases whose names start with one."""
     import django
 
     django.setup()
@@ -104,7 +113,13 @@ def run(database: str, plan: Plan, phases: set[str], directory: Path) -> dict[st
     data = fixtures.create_fixtures()
     measurements: dict[str, Any] = {}
 
+    def selected(name: str) -> bool:
+        return not prefixes or name.startswith(prefixes)
+
     def measure(name: str, group: list[Any], repeats: int) -> None:
+        group = [case for case in group if selected(case.name)]
+        if not group:
+            return
         started = time.monotonic()
         found = run_interleaved(group, repeats=repeats, batch_seconds=plan.batch_seconds)
         measurements.update({key: value.as_dict() for key, value in found.items()})
@@ -124,12 +139,12 @@ def run(database: str, plan: Plan, phases: set[str], directory: Path) -> dict[st
         from bench import http
 
         started = time.monotonic()
-        measurements.update(http.run_http(data, database=database, plan=plan, directory=directory))
+        measurements.update(http.run_http(data, plan=plan, directory=directory, selected=selected))
         _log(f"{database}: gunicorn done in {time.monotonic() - started:.0f}s")
     if "scale" in phases:
         from bench import scale
 
-        measurements.update(scale.run_scale(plan=plan, log=_log))
+        measurements.update(scale.run_scale(plan=plan, log=_log, selected=selected))
     return {
         "database": database,
         "server": f"{connection.vendor} {_server_version(connection)}",

@@ -20,9 +20,9 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_short_benchmark_reports_every_ratio(tmp_path: Path) -> None:
-    output = tmp_path / "performance.md"
-    completed = subprocess.run(
+def run_short_bench(tmp_path: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m bench --short`` on SQLite, writing ``tmp_path/performance.md``."""
+    return subprocess.run(
         [
             sys.executable,
             "-m",
@@ -30,43 +30,7 @@ def test_short_benchmark_reports_every_ratio(tmp_path: Path) -> None:
             "--short",
             "--databases",
             "sqlite",
-            "--dir",
-            str(tmp_path / "run"),
-            "--output",
-            str(output),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-4000:]
-    text = output.read_text()
-    assert completed.stdout.startswith(text[:200])
-    rows = {line.split(" | ")[0].removeprefix("| "): line for line in text.splitlines()}
-    for ratio in RATIOS:
-        assert ratio.label in rows, ratio.label
-        row = rows[ratio.label]
-        assert "not measured" not in row, row
-        assert row.rstrip(" |✓✗").endswith("x") or ratio.kind == "queries", row
-    assert "## Machine" in text
-    assert "not measured" not in text
-
-
-def test_check_exits_non_zero_when_a_target_is_missed(tmp_path: Path) -> None:
-    """``--check`` over a run without the refresh rows: its targets count as missed."""
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench",
-            "--short",
-            "--check",
-            "--databases",
-            "sqlite",
-            "--only",
-            "auth",
+            *options,
             "--dir",
             str(tmp_path / "run"),
             "--output",
@@ -78,5 +42,47 @@ def test_check_exits_non_zero_when_a_target_is_missed(tmp_path: Path) -> None:
         timeout=900,
         check=False,
     )
+
+
+def report_rows(tmp_path: Path) -> dict[str, str]:
+    """The report's table rows by their first cell (a ratio's label or a case's name)."""
+    text = (tmp_path / "performance.md").read_text()
+    return {line.split(" | ")[0].removeprefix("| "): line for line in text.splitlines()}
+
+
+def test_short_benchmark_reports_every_ratio(tmp_path: Path) -> None:
+    completed = run_short_bench(tmp_path)
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    text = (tmp_path / "performance.md").read_text()
+    assert completed.stdout.startswith(text[:200])
+    rows = report_rows(tmp_path)
+    for ratio in RATIOS:
+        assert ratio.label in rows, ratio.label
+        row = rows[ratio.label]
+        assert "not measured" not in row, row
+        assert row.rstrip(" |✓✗").endswith("x") or ratio.kind == "queries", row
+    assert "## Machine" in text
+    assert "not measured" not in text
+
+
+def test_check_exits_non_zero_when_a_target_is_missed(tmp_path: Path) -> None:
+    """``--check`` over a run without the refresh rows: its targets count as missed."""
+    completed = run_short_bench(tmp_path, "--check", "--only", "auth")
     assert completed.returncode == 1, completed.stderr[-4000:]
     assert "MISSED [sqlite] bearer_auth queries per refresh: not measured" in completed.stderr
+
+
+def test_cases_option_measures_only_the_named_cases(tmp_path: Path) -> None:
+    """``--cases`` keeps the cases whose names start with one of the prefixes."""
+    completed = run_short_bench(
+        tmp_path, "--only", "auth", "--cases", "auth/bearer-stateless-RS256,floor/pyjwt-RS256"
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    rows = report_rows(tmp_path)
+    measured = rows["stateless RS256 ÷ PyJWT RS256 decode"]
+    assert "not measured" not in measured, measured
+    assert "`auth/bearer-stateless-RS256`" in rows
+    assert "`floor/pyjwt-RS256`" in rows
+    assert "not measured" in rows["stateless ES256 ÷ PyJWT ES256 decode"]
+    assert "`auth/dot`" not in rows
+    assert "`client/none`" not in rows
