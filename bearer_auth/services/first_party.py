@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from django.contrib.auth import authenticate, user_logged_in
 from django.db import router, transaction
-from django.db.models import F, Q, Subquery
+from django.db.models import F, Subquery
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -123,15 +123,22 @@ def revoke(raw_token: str) -> None:
     sign-in. Unknown tokens and other clients' tokens are ignored (§2.2).
     """
     checksum = token_checksum(raw_token)
+    refresh_tokens = get_refresh_token_model().objects
     with token_store():
-        family = (
-            _first_party_refresh_tokens()
-            .filter(Q(token_checksum=checksum) | Q(access_token__token_checksum=checksum))
-            .values_list("token_family", flat=True)
-            .first()
+        # Two look-ups by unique digest (an OR across the join would make
+        # SQLite walk every first-party token); the client is checked after.
+        found = _family_and_client(refresh_tokens.filter(token_checksum=checksum)) or (
+            _family_and_client(refresh_tokens.filter(access_token__token_checksum=checksum))
         )
-        if family is not None:
-            sign_out_family(family)
+        if found is not None and found[1] == bearer_settings.FIRST_PARTY_CLIENT_ID:
+            sign_out_family(found[0])
+
+
+def _family_and_client(refresh_tokens: Any) -> tuple[Any, str] | None:
+    found: tuple[Any, str] | None = refresh_tokens.values_list(
+        "token_family", "application__client_id"
+    ).first()
+    return found
 
 
 def _first_party_refresh_tokens() -> Any:
@@ -143,14 +150,19 @@ def _first_party_refresh_tokens() -> Any:
 def _rotate(
     raw_token: str, *, scope: str | None, client: ClientInfo, requested_at: datetime
 ) -> TokenPair | BearerAuthError:
-    presented = _first_party_refresh_tokens().filter(token_checksum=token_checksum(raw_token))
+    checksum = token_checksum(raw_token)
+    presented = _first_party_refresh_tokens().filter(token_checksum=checksum)
     # The session row first (the lock order of every family operation),
     # with its user; then the presented token, with its access token and
-    # the application's policy. Neither lock touches the user row.
+    # the application's policy. Neither lock touches the user row. The
+    # family is found by the digest alone (its unique index): joined to the
+    # application, SQLite's planner walks every first-party token instead;
+    # the client is checked by the second query.
+    family = get_refresh_token_model().objects.filter(token_checksum=checksum)
     session = (
         TokenSession.objects.select_for_update(of=("self",))
         .select_related("user")
-        .filter(token_family=Subquery(presented.values("token_family")[:1]))
+        .filter(token_family=Subquery(family.values("token_family")[:1]))
         .first()
     )
     if session is None:
