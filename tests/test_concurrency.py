@@ -5,12 +5,10 @@ Each thread has its own database connection; a barrier releases them together.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
 from oauth2_provider.models import (
     get_access_token_model,
     get_application_model,
@@ -30,6 +28,7 @@ from tests.first_party import (
     session_of,
     sign_in,
 )
+from tests.threads import run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -37,30 +36,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 @pytest.fixture(autouse=True)
 def _no_sign_in_throttle(settings: Any) -> None:
     settings.BEARER_AUTH = {**settings.BEARER_AUTH, "SIGN_IN_THROTTLE_RATES": {}}
-
-
-def run_together(*jobs: Callable[[], Any]) -> list[Any]:
-    """Run ``jobs`` in threads released at once; return results (or raised exceptions)."""
-    barrier = threading.Barrier(len(jobs))
-    results: list[Any] = [None] * len(jobs)
-
-    def worker(index: int, job: Callable[[], Any]) -> None:
-        try:
-            barrier.wait()
-            results[index] = job()
-        except Exception as exc:  # reported by the test, never swallowed
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    assert not [result for result in results if isinstance(result, Exception)], results
-    return results
 
 
 def family_access_tokens(family: Any) -> int:

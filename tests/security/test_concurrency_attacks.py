@@ -34,6 +34,7 @@ from tests.issuing import issue_access_token
 from tests.oauth_client import basic_auth, make_application
 from tests.security.flows import authorize, exchange
 from tests.security.probes import WHOAMI
+from tests.threads import run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -53,26 +54,7 @@ def _no_throttles(settings: Any) -> None:
 
 def race(job: Callable[[], Any], count: int = RACERS) -> list[Any]:
     """Run ``job`` in ``count`` threads released at once; return each result."""
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-
-    def worker(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = job()
-        except Exception as exc:  # reported by the test, never swallowed
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    assert not [result for result in results if isinstance(result, Exception)], results
-    return results
+    return run_together(*[job] * count)
 
 
 def _answers(responses: list[Any]) -> list[tuple[int, str | None]]:
