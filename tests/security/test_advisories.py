@@ -14,7 +14,6 @@ import hmac
 import json
 import logging
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,14 +21,21 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from django.contrib.auth import get_user_model
 from django.test import Client
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from bearer_auth import keys
 from bearer_auth.tokens import mint_access_token
 from tests.factories import ApplicationFactory
 from tests.first_party import REFRESH_URL, TOKEN_URL, sign_in
-from tests.issuing import b64url, claims_of, forge, header_of, issue_access_token, store_token
+from tests.issuing import (
+    b64url,
+    claims_of,
+    forge,
+    header_of,
+    issue_access_token,
+    store_live_token,
+    store_token,
+)
 from tests.oauth_client import SECRET, basic_auth, make_application
 from tests.security.conftest import JsonServer, NetworkGuard
 from tests.security.flows import oauth_tokens
@@ -45,14 +51,7 @@ def _hs256(valid: str, secret: bytes, **header: Any) -> str:
 
 
 def _stored(token: str, user: Any) -> str:
-    store_token(
-        token,
-        user=user,
-        application=ApplicationFactory(),
-        scope="read",
-        expires=timezone.now() + timedelta(minutes=5),
-    )
-    return token
+    return store_live_token(token, user=user)
 
 
 def _public_pem(**encoding: Any) -> bytes:

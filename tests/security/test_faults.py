@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from typing import Any
 from unittest import mock
 
@@ -21,7 +20,6 @@ import pytest
 from django.core.cache import cache, caches
 from django.db import OperationalError, connection
 from django.test import Client
-from django.utils import timezone
 from oauth2_provider.models import (
     get_access_token_model,
     get_grant_model,
@@ -30,9 +28,8 @@ from oauth2_provider.models import (
 
 from bearer_auth import keys
 from bearer_auth.keys import clear_key_cache, public_jwks
-from tests.factories import ApplicationFactory
 from tests.first_party import ME_URL, bearer, refresh, sign_in
-from tests.issuing import issue_access_token, store_token
+from tests.issuing import issue_access_token, store_live_token
 from tests.oauth_client import (
     SECRET,
     authorization_params,
@@ -111,13 +108,7 @@ def test_opaque_tokens_fail_closed_when_the_database_is_down(
     client: Client, user: Any, settings: Any
 ) -> None:
     settings.BEARER_AUTH = {**settings.BEARER_AUTH, "ACCEPT_OPAQUE_TOKENS": True}
-    store_token(
-        "opaque-token-value-123",
-        user=user,
-        application=ApplicationFactory(),
-        scope="read",
-        expires=timezone.now() + timedelta(minutes=5),
-    )
+    store_live_token("opaque-token-value-123", user=user)
     with failing_queries():
         response = client.get(WHOAMI, HTTP_AUTHORIZATION="Bearer opaque-token-value-123")
     _assert_fails_closed(response)
