@@ -27,6 +27,7 @@ from oauth2_provider.models import get_refresh_token_model, refresh_token_expire
 
 from bearer_auth.exceptions import BearerAuthError, InvalidGrant, InvalidScope
 from bearer_auth.models import TokenSession
+from bearer_auth.prepared import Param, PreparedSelect
 from bearer_auth.services.sessions import (
     ClientInfo,
     session_usable,
@@ -141,37 +142,55 @@ def _family_and_client(refresh_tokens: Any) -> tuple[Any, str] | None:
     return found
 
 
-def _first_party_refresh_tokens() -> Any:
-    return get_refresh_token_model().objects.filter(
-        application__client_id=bearer_settings.FIRST_PARTY_CLIENT_ID
+def _locked_session() -> Any:
+    # The family is found by the digest alone (its unique index): joined to
+    # the application, SQLite's planner walks every first-party token instead.
+    refresh_tokens = get_refresh_token_model()
+    family = refresh_tokens.objects.filter(
+        token_checksum=Param("checksum", refresh_tokens._meta.get_field("token_checksum"))
+    ).values("token_family")[:1]
+    return (
+        TokenSession.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .filter(token_family=Subquery(family))
+        .order_by("pk")[:1]
     )
+
+
+def _locked_presented_token() -> Any:
+    # A live row first: a digest can repeat among revoked rows.
+    refresh_tokens = get_refresh_token_model()
+    application = refresh_tokens._meta.get_field("application").related_model
+    return (
+        refresh_tokens.objects.select_for_update(of=("self",))
+        .select_related("access_token", "application__bearer_policy")
+        .filter(
+            token_checksum=Param("checksum", refresh_tokens._meta.get_field("token_checksum")),
+            application__client_id=Param("client_id", application._meta.get_field("client_id")),
+        )
+        .order_by(F("revoked").desc(nulls_first=True))[:1]
+    )
+
+
+#: The session row of the presented token's family, locked, with its user.
+_LOCKED_SESSION: Final = PreparedSelect(_locked_session)
+#: The presented first-party refresh token, locked, with its access token and policy.
+_LOCKED_PRESENTED_TOKEN: Final = PreparedSelect(_locked_presented_token)
 
 
 def _rotate(
     raw_token: str, *, scope: str | None, client: ClientInfo, requested_at: datetime
 ) -> TokenPair | BearerAuthError:
     checksum = token_checksum(raw_token)
-    presented = _first_party_refresh_tokens().filter(token_checksum=checksum)
     # The session row first (the lock order of every family operation),
     # with its user; then the presented token, with its access token and
-    # the application's policy. Neither lock touches the user row. The
-    # family is found by the digest alone (its unique index): joined to the
-    # application, SQLite's planner walks every first-party token instead;
-    # the client is checked by the second query.
-    family = get_refresh_token_model().objects.filter(token_checksum=checksum)
-    session = (
-        TokenSession.objects.select_for_update(of=("self",))
-        .select_related("user")
-        .filter(token_family=Subquery(family.values("token_family")[:1]))
-        .first()
-    )
+    # the application's policy, checked to be first-party. Neither lock
+    # touches the user row. Both statements are compiled once (prepared).
+    session = _LOCKED_SESSION.first(checksum=checksum)
     if session is None:
         return InvalidGrant()
-    spent = (
-        presented.select_for_update(of=("self",))
-        .select_related("access_token", "application__bearer_policy")
-        .order_by(F("revoked").desc(nulls_first=True))
-        .first()
+    spent = _LOCKED_PRESENTED_TOKEN.first(
+        checksum=checksum, client_id=bearer_settings.FIRST_PARTY_CLIENT_ID
     )
     if spent is None:
         return InvalidGrant()

@@ -28,6 +28,7 @@ from oauth2_provider.models import get_access_token_model, get_refresh_token_mod
 from oauth2_provider.settings import oauth2_settings
 
 from bearer_auth.models import TokenSession
+from bearer_auth.prepared import Param, PreparedUpdate
 from bearer_auth.services.store import revoke_family
 from bearer_auth.settings import bearer_settings
 from bearer_auth.throttling import client_ip_from_meta
@@ -116,11 +117,22 @@ def touch_session(
     """Record a refresh of ``family``: when and from which device (one ``UPDATE``)."""
     if family is None:
         return
-    TokenSession.objects.filter(token_family=family).update(
+    _TOUCH_SESSION.execute(
+        family=family,
         last_used=now or timezone.now(),
         ip_address=client.ip_address,
         user_agent=client.user_agent[:_USER_AGENT_LENGTH],
     )
+
+
+def _touch_session() -> tuple[QuerySet[TokenSession], dict[str, Param]]:
+    field = TokenSession._meta.get_field
+    changes = {name: Param(name, field(name)) for name in ("last_used", "ip_address", "user_agent")}
+    return TokenSession.objects.filter(token_family=Param("family", field("token_family"))), changes
+
+
+#: A refresh's one write to its session row (prepared: it runs on every refresh).
+_TOUCH_SESSION: Final = PreparedUpdate(_touch_session)
 
 
 def sign_out_session(user: AbstractBaseUser, session_id: uuid.UUID) -> bool:

@@ -1,0 +1,236 @@
+"""Queries written once as querysets, compiled once per connection, run many times.
+
+On the hot paths (strict authentication, refresh) building a queryset and
+letting Django compile it (lookups, joins, ``select_related``, ordering,
+``FOR UPDATE``) costs several times what the database spends running it: a
+profile of the refresh put 40% of its time there. The statements never
+change, only their values; so each is written once as an ordinary queryset
+whose variable values are :class:`Param` placeholders. The first call on a
+database connection lets Django compile it; every call after that runs the
+same SQL with the values in the placeholders' places (always as parameters,
+never in the SQL text) and builds model instances the way Django's own
+``ModelIterable`` does: the row's converters applied, ``select_related``
+objects attached, ``only()`` fields deferred.
+
+The queryset's shape must not depend on anything that changes at run time
+(settings included): whatever varies is a :class:`Param`. Statements go
+through ``connection.cursor()``, so Django's query logging and
+``CaptureQueriesContext`` see them like any other query.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from django.db import connections, transaction
+from django.db.models import Expression, Field, Model, QuerySet
+from django.db.models.query import get_related_populators
+from django.db.models.sql import UpdateQuery
+
+_M = TypeVar("_M", bound=Model)
+
+
+class Param(Expression):
+    """A value given at each call, by ``name``, prepared for the database as ``field`` does.
+
+    ``field`` is the model field the value is compared with or written to:
+    its ``get_db_prep_value`` turns the call's value into what the driver
+    receives, exactly as a literal value in a lookup or an ``update()`` would.
+    """
+
+    def __init__(self, name: str, field: Field[Any, Any]) -> None:
+        super().__init__(output_field=field)
+        self.name = name
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        return "%s", [_Slot(self)]
+
+    def __repr__(self) -> str:
+        return f"Param({self.name!r})"
+
+
+@dataclass(frozen=True, eq=False)
+class _Slot:
+    """Where a :class:`Param` landed among a compiled statement's parameters."""
+
+    param: Param
+
+
+@dataclass(frozen=True)
+class _Statement:
+    """One compiled statement: its SQL and how to fill its parameters."""
+
+    sql: str
+    params: tuple[Any, ...]  # the constants, with ``None`` where a Param goes
+    slots: tuple[tuple[int, str, Field[Any, Any]], ...]  # (position, name, field)
+    names: frozenset[str]
+
+    @classmethod
+    def compile(cls, query: Any, connection: Any) -> tuple[_Statement, Any]:
+        """Compile ``query`` on ``connection``; return the statement and the compiler.
+
+        A copy is compiled: compilers may adjust the query they are given.
+        """
+        compiler = query.clone().get_compiler(connection=connection)
+        sql, params = compiler.as_sql()
+        slots = tuple(
+            (position, value.param.name, value.param.output_field)
+            for position, value in enumerate(params)
+            if isinstance(value, _Slot)
+        )
+        constants = tuple(None if isinstance(value, _Slot) else value for value in params)
+        names = frozenset(name for _position, name, _field in slots)
+        return cls(sql=sql, params=constants, slots=slots, names=names), compiler
+
+    def parameters(self, connection: Any, values: Mapping[str, Any]) -> list[Any]:
+        """The driver's parameters: the constants, and ``values`` prepared by their fields."""
+        if values.keys() != self.names:
+            raise TypeError(f"expected values for {sorted(self.names)}, got {sorted(values)}")
+        params = list(self.params)
+        for position, name, field in self.slots:
+            params[position] = field.get_db_prep_value(values[name], connection, prepared=False)
+        return params
+
+
+class _Prepared:
+    """The query (built once, on first use) and its compiled form, one per connection.
+
+    Compiled forms are per connection object: Django's converters take the
+    connection they were made for, and each thread has its own.
+    """
+
+    def __init__(self) -> None:
+        self._built: tuple[QuerySet[Any], Any] | None = None
+        self._compiled: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def _build(self) -> tuple[QuerySet[Any], Any]:
+        """Return the queryset that picks the database (its router) and the query to compile."""
+        raise NotImplementedError
+
+    def _compile(self, query: Any, connection: Any) -> Any:
+        raise NotImplementedError
+
+    def _connection_and_compiled(self) -> tuple[Any, Any]:
+        built = self._built
+        if built is None:
+            with self._lock:
+                built = self._built = self._built or self._build()
+        queryset, query = built
+        connection = connections[queryset.db]
+        compiled = self._compiled.get(connection)
+        if compiled is None:
+            compiled = self._compiled[connection] = self._compile(query, connection)
+        return connection, compiled
+
+
+class PreparedSelect(_Prepared, Generic[_M]):
+    """A ``SELECT`` that returns at most one model instance.
+
+    ``build`` returns the queryset, sliced to one row (``[:1]``) and ordered
+    if several rows can match; it is called once, on first use.
+    """
+
+    def __init__(self, build: Callable[[], QuerySet[_M]]) -> None:
+        super().__init__()
+        self._builder = build
+
+    def _build(self) -> tuple[QuerySet[Any], Any]:
+        queryset = self._builder()
+        if queryset.query.high_mark != 1:
+            raise ValueError("A PreparedSelect returns one row: slice its queryset with [:1]")
+        return queryset, queryset.query
+
+    def _compile(self, query: Any, connection: Any) -> _CompiledSelect:
+        statement, compiler = _Statement.compile(query, connection)
+        klass_info = compiler.klass_info
+        select = compiler.select
+        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        return _CompiledSelect(
+            statement=statement,
+            compiler=compiler,
+            model=klass_info["model"],
+            attnames=tuple(column[0].target.attname for column in select[start:end]),
+            start=start,
+            end=end,
+            related=tuple(get_related_populators(klass_info, select, connection.alias)),
+            annotations=tuple(compiler.annotation_col_map.items()),
+            converters=compiler.get_converters([column[0] for column in select]),
+        )
+
+    def first(self, **values: Any) -> _M | None:
+        """Run the query with ``values`` for its params; the instance, or ``None``."""
+        connection, compiled = self._connection_and_compiled()
+        statement = compiled.statement
+        with connection.cursor() as cursor:
+            cursor.execute(statement.sql, statement.parameters(connection, values))
+            row = cursor.fetchone()
+        return None if row is None else compiled.instance(connection.alias, row)
+
+
+@dataclass(frozen=True)
+class _CompiledSelect:
+    statement: _Statement
+    compiler: Any
+    model: type[Model]
+    attnames: tuple[str, ...]
+    start: int
+    end: int
+    related: tuple[Any, ...]
+    annotations: tuple[tuple[str, int], ...]
+    converters: dict[int, tuple[list[Any], Any]]
+
+    def instance(self, alias: str, row: tuple[Any, ...]) -> Any:
+        """Build the model instance (and its related ones) from one row, as Django does."""
+        if self.converters:
+            values = next(self.compiler.apply_converters([row], self.converters))
+        else:
+            values = list(row)
+        instance = self.model.from_db(alias, self.attnames, values[self.start : self.end])
+        for populator in self.related:
+            populator.populate(values, instance)
+        for name, position in self.annotations:
+            setattr(instance, name, values[position])
+        return instance
+
+
+class PreparedUpdate(_Prepared):
+    """An ``UPDATE`` of the rows a queryset selects: ``queryset.update(**changes)``.
+
+    ``build`` returns ``(queryset, changes)``; values that vary are
+    :class:`Param`. Like ``QuerySet.update()`` it sends no signals and does
+    not touch ``auto_now`` fields unless ``changes`` names them.
+    """
+
+    def __init__(self, build: Callable[[], tuple[QuerySet[Any], Mapping[str, Any]]]) -> None:
+        super().__init__()
+        self._builder = build
+
+    def _build(self) -> tuple[QuerySet[Any], Any]:
+        queryset, changes = self._builder()
+        queryset = queryset.all()
+        queryset._for_write = True  # the router's db_for_write, as update() asks
+        query = queryset.query.chain(UpdateQuery)
+        query.add_update_values(dict(changes))
+        if query.related_updates:
+            raise ValueError("A PreparedUpdate writes one table")
+        return queryset, query
+
+    def _compile(self, query: Any, connection: Any) -> _Statement:
+        statement, _compiler = _Statement.compile(query, connection)
+        return statement
+
+    def execute(self, **values: Any) -> int:
+        """Run the update with ``values`` for its params; the number of rows changed."""
+        connection, statement = self._connection_and_compiled()
+        with (
+            transaction.mark_for_rollback_on_error(using=connection.alias),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement.sql, statement.parameters(connection, values))
+            count: int = cursor.rowcount
+        return count
