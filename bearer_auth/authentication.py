@@ -16,7 +16,7 @@ from datetime import timezone as dt_timezone
 from typing import Any, Final
 
 from django.contrib.auth.models import AnonymousUser
-from django.db import DatabaseError, connections, router
+from django.db import DatabaseError
 from django.utils import timezone
 from django.utils.functional import cached_property
 from oauth2_provider.models import get_access_token_model
@@ -33,6 +33,7 @@ from bearer_auth.exceptions import (
     TokenRevoked,
     www_authenticate,
 )
+from bearer_auth.prepared import Param, PreparedSelect
 from bearer_auth.settings import bearer_settings
 from bearer_auth.signals import token_rejected
 from bearer_auth.tokens import (
@@ -239,130 +240,47 @@ def _load_token_row(token: str, *, with_application: bool) -> Any:
     Returns the ``AccessToken`` with its ``user`` (every column: it becomes
     ``request.user``) and, for opaque tokens, its ``application`` already
     attached; the row's other columns are deferred. A missing row (revoked
-    or never issued) raises :class:`TokenRevoked`.
+    or never issued) raises :class:`TokenRevoked`. The query is prepared
+    (:mod:`bearer_auth.prepared`): building and compiling the queryset cost
+    more than running it.
     """
-    access_token_model = get_access_token_model()
-    alias = router.db_for_read(access_token_model)
-    connection = connections[alias]
-    query = _token_query(access_token_model, connection, with_application=with_application)
+    query = _OPAQUE_TOKEN if with_application else _TOKEN_WITH_USER
     try:
-        with connection.cursor() as cursor:
-            cursor.execute(query.sql, [token_checksum(token)])
-            values = cursor.fetchone()
+        row = query.first(checksum=token_checksum(token))
     except DatabaseError as exc:
         # Fail closed: without the token store there is no revocation check.
         raise ServiceUnavailable from exc
-    if values is None:
+    if row is None:
         raise TokenRevoked
-    return query.build(alias, connection, values)
-
-
-@dataclass(frozen=True)
-class _Part:
-    """The columns of one model in the token query: where they are and how to read them."""
-
-    model: Any
-    attnames: tuple[str, ...]
-    start: int
-    pk_index: int  # NULL there: no such row (a LEFT OUTER JOIN found nothing)
-    converters: tuple[tuple[int, tuple[Any, ...], Any], ...]  # (index, converters, Col)
-
-    def instance(self, alias: str, connection: Any, values: list[Any]) -> Any:
-        for index, converters, column in self.converters:
-            for converter in converters:
-                values[index] = converter(values[index], column, connection)
-        own = values[self.start : self.start + len(self.attnames)]
-        return self.model.from_db(alias, self.attnames, own)
-
-
-@dataclass(frozen=True)
-class _TokenQuery:
-    """The strict-mode ``SELECT``, compiled once per database and token model.
-
-    Building and compiling a queryset costs more than running the query
-    itself; the statement never changes, so it is written once from the
-    models' metadata and executed with the checksum as its one parameter.
-    """
-
-    sql: str
-    token: _Part
-    user: _Part
-    application: _Part | None
-
-    def build(self, alias: str, connection: Any, row: tuple[Any, ...]) -> Any:
-        values = list(row)
-        token_row = self.token.instance(alias, connection, values)
-        user_pk = values[self.user.pk_index]
-        token_row.user = None if user_pk is None else self.user.instance(alias, connection, values)
-        if self.application is not None and values[self.application.pk_index] is not None:
-            token_row.application = self.application.instance(alias, connection, values)
-        return token_row
+    return row
 
 
 #: Columns of DOT's access-token row that authentication reads (and the primary key).
 _TOKEN_COLUMNS: Final = ("user", "application", "expires", "scope")
-_APPLICATION_COLUMNS: Final = ("client_id",)
-_token_queries: dict[tuple[Any, ...], _TokenQuery] = {}
 
 
-def _token_query(model: Any, connection: Any, *, with_application: bool) -> _TokenQuery:
-    key = (model, connection.alias, connection.vendor, with_application)
-    query = _token_queries.get(key)
-    if query is None:
-        query = _token_queries[key] = _compile_token_query(
-            model, connection, with_application=with_application
-        )
-    return query
+def _token_with_user() -> Any:
+    model = get_access_token_model()
+    return (
+        model.objects.select_related("user")
+        .only(*_TOKEN_COLUMNS)
+        .filter(token_checksum=Param("checksum", model._meta.get_field("token_checksum")))[:1]
+    )
 
 
-def _compile_token_query(model: Any, connection: Any, *, with_application: bool) -> _TokenQuery:
-    quote = connection.ops.quote_name
-    user_fk = model._meta.get_field("user")
-    columns: list[str] = []
-    joins: list[str] = []
+def _opaque_token() -> Any:
+    model = get_access_token_model()
+    return (
+        model.objects.select_related("user", "application")
+        .only(*_TOKEN_COLUMNS, "application__client_id")
+        .filter(token_checksum=Param("checksum", model._meta.get_field("token_checksum")))[:1]
+    )
 
-    def add(part_model: Any, names: tuple[str, ...] | None, table_alias: str) -> _Part:
-        fields = [
-            model_field
-            for model_field in part_model._meta.concrete_fields
-            if names is None or model_field.primary_key or model_field.name in names
-        ]
-        start = len(columns)
-        converters = []
-        for offset, model_field in enumerate(fields):
-            column = model_field.get_col(table_alias)
-            found = tuple(connection.ops.get_db_converters(column)) + tuple(
-                column.get_db_converters(connection)
-            )
-            if found:
-                converters.append((start + offset, found, column))
-            columns.append(f"{quote(table_alias)}.{quote(model_field.column)}")
-        attnames = tuple(model_field.attname for model_field in fields)
-        pk_index = start + attnames.index(part_model._meta.pk.attname)
-        return _Part(part_model, attnames, start, pk_index, tuple(converters))
 
-    def join(fk: Any, table_alias: str) -> str:
-        target = fk.target_field
-        return (
-            f"LEFT OUTER JOIN {quote(target.model._meta.db_table)} {quote(table_alias)} "
-            f"ON {quote(table_alias)}.{quote(target.column)} = {quote('t')}.{quote(fk.column)}"
-        )
-
-    token = add(model, _TOKEN_COLUMNS, "t")
-    user = add(user_fk.related_model, None, "u")
-    joins.append(join(user_fk, "u"))
-    application = None
-    if with_application:
-        application_fk = model._meta.get_field("application")
-        application = add(application_fk.related_model, _APPLICATION_COLUMNS, "a")
-        joins.append(join(application_fk, "a"))
-    checksum = model._meta.get_field("token_checksum").column
-    # Identifiers come from the models' metadata, quoted by the backend; the
-    # checksum is the one value, passed as a parameter.
-    table = quote(model._meta.db_table)
-    where = f"{quote('t')}.{quote(checksum)} = %s"
-    sql = f"SELECT {', '.join(columns)} FROM {table} {quote('t')} {' '.join(joins)} WHERE {where}"  # noqa: S608
-    return _TokenQuery(sql=sql, token=token, user=user, application=application)
+#: Strict mode's one query: the token row (its few columns) and its user.
+_TOKEN_WITH_USER: Final = PreparedSelect(_token_with_user)
+#: The same for an opaque token, with its application's ``client_id``.
+_OPAQUE_TOKEN: Final = PreparedSelect(_opaque_token)
 
 
 def _row_user(row: Any) -> Any:
