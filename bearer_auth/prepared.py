@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from django.db import connections, transaction
-from django.db.models import Expression, Field, Model, QuerySet
+from django.db.models import Expression, Field, ForeignObjectRel, Model, QuerySet
 from django.db.models.query import get_related_populators
 from django.db.models.sql import UpdateQuery
 
@@ -42,12 +42,14 @@ class Param(Expression):
     receives, exactly as a literal value in a lookup or an ``update()`` would.
     """
 
-    def __init__(self, name: str, field: Field[Any, Any]) -> None:
+    def __init__(self, name: str, field: Field[Any, Any] | ForeignObjectRel) -> None:
+        if not isinstance(field, Field):
+            raise TypeError(f"Param {name!r} needs a concrete model field, not {field!r}")
         super().__init__(output_field=field)
         self.name = name
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
-        return "%s", [_Slot(self)]
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        return "%s", (_Slot(self),)
 
     def __repr__(self) -> str:
         return f"Param({self.name!r})"
@@ -157,7 +159,8 @@ class PreparedSelect(_Prepared, Generic[_M]):
             attnames=tuple(column[0].target.attname for column in select[start:end]),
             start=start,
             end=end,
-            related=tuple(get_related_populators(klass_info, select, connection.alias)),
+            # Django 5.2's signature (the stubs know a later one).
+            related=tuple(get_related_populators(klass_info, select, connection.alias)),  # type: ignore[call-arg]
             annotations=tuple(compiler.annotation_col_map.items()),
             converters=compiler.get_converters([column[0] for column in select]),
         )

@@ -88,6 +88,7 @@ def run_http(
             "queries": None,
             "repeats": len(values),
             "batch": None,
+            "samples": values,
             "unit": "req/s",
         }
         for name, values in samples.items()

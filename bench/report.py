@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -39,7 +40,7 @@ class Ratio:
         bottom = measurements.get(self.denominator or "")
         if bottom is None or not bottom["median"]:
             return None
-        return float(top["median"]) / float(bottom["median"])
+        return paired_ratio(top, bottom)
 
     def met(self, value: float | None) -> bool | None:
         if self.target is None:
@@ -54,6 +55,17 @@ class Ratio:
             return ""
         number = f"{self.target:g}" if self.kind == "queries" else f"{self.target:g}x"
         return f"{'≤' if self.at_most else '≥'} {number}"
+
+
+def paired_ratio(top: Mapping[str, Any], bottom: Mapping[str, Any]) -> float:
+    """The median over repeats of ``top ÷ bottom`` measured in the same repeat.
+
+    Both cases ran in every repeat, seconds apart at most, so what the
+    machine did between repeats (another tenant, a frequency change) weighs
+    on both sides of each repeat's ratio alike.
+    """
+    pairs = zip(top["samples"], bottom["samples"], strict=True)
+    return statistics.median(numerator / denominator for numerator, denominator in pairs)
 
 
 AUTH = "In-process `authenticate()`, per call"
@@ -270,7 +282,10 @@ METHOD = """
 - **Interleaving.** Each repeat runs every case once, in an order rotated by one
   per repeat; a case runs a batch of calls sized to about the same time for all.
   The figure of a case is the median of its batches' mean times; the table above
-  shows the median and the min-max over repeats.
+  shows the median and the min-max over repeats. A ratio is paired: the median,
+  over repeats, of the two cases' ratio within that repeat (both ran in it,
+  seconds apart), so a slow spell of the machine weighs on both sides of each
+  repeat's ratio instead of on whichever case it happened to hit.
 - **Floors.** `PyJWT …` is `jwt.decode(token, key, algorithms=[alg], audience=…,
   issuer=…)` of a token with bearer_auth's claims and a prepared key object: the
   parse + verify cost below which no verifier gets. `ORM pk get` is

@@ -48,6 +48,8 @@ class Measurement:
     queries: int
     repeats: int
     batch: int
+    #: One figure per round, in round order (what a paired ratio divides).
+    samples: tuple[float, ...] = ()
     unit: str = "µs"
 
     def as_dict(self) -> dict[str, Any]:
@@ -59,6 +61,7 @@ class Measurement:
             "queries": self.queries,
             "repeats": self.repeats,
             "batch": self.batch,
+            "samples": list(self.samples),
             "unit": self.unit,
         }
 
@@ -98,6 +101,7 @@ def run_interleaved(
             queries=queries[case.name],
             repeats=repeats,
             batch=batches[case.name],
+            samples=tuple(samples[case.name]),
         )
         for case in cases
     }

@@ -38,7 +38,7 @@ class Plan:
 FULL = Plan(
     repeats=31,
     batch_seconds=0.02,
-    slow_repeats=15,
+    slow_repeats=31,
     http_seconds=2,
     http_repeats=9,
     scale_small=1_000,

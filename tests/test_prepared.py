@@ -207,3 +207,9 @@ def test_an_update_writes_one_table() -> None:
         pytest.raises(ValueError, match="one table"),
     ):
         spread.execute()
+
+
+def test_a_param_needs_a_concrete_field() -> None:
+    reverse: Any = TokenSession._meta.get_field("user").remote_field
+    with pytest.raises(TypeError, match="concrete model field"):
+        Param("user", reverse)

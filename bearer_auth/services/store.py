@@ -31,7 +31,7 @@ from oauthlib.common import Request as OAuthlibRequest
 
 from bearer_auth.exceptions import ServiceUnavailable
 from bearer_auth.models import TokenSession
-from bearer_auth.prepared import Param, PreparedUpdate
+from bearer_auth.prepared import Param, PreparedSelect, PreparedUpdate
 from bearer_auth.settings import bearer_settings
 
 #: The name the built-in first-party application is created with.
@@ -86,17 +86,14 @@ def first_party_application() -> Any:
     """Return the built-in first-party DOT application, creating it on first use.
 
     A public client (no secret) whose ``client_id`` is ``FIRST_PARTY_CLIENT_ID``,
-    fetched with its ``ApplicationPolicy`` (scopes, lifetime) in one query.
+    fetched with its ``ApplicationPolicy`` (scopes, lifetime) in one prepared
+    query (every sign-in asks).
     ``get_or_create`` is race-safe: ``client_id`` is unique, and a concurrent
     creator's row is fetched after the losing insert rolls back its savepoint.
     """
     application_model = get_application_model()
     client_id = bearer_settings.FIRST_PARTY_CLIENT_ID
-    application = (
-        application_model.objects.select_related("bearer_policy")
-        .filter(client_id=client_id)
-        .first()
-    )
+    application = _APPLICATION_WITH_POLICY.first(client_id=client_id)
     if application is None:
         application, _created = application_model.objects.get_or_create(
             client_id=client_id,
@@ -110,6 +107,16 @@ def first_party_application() -> Any:
             },
         )
     return application
+
+
+def _application_with_policy() -> Any:
+    model = get_application_model()
+    return model.objects.select_related("bearer_policy").filter(
+        client_id=Param("client_id", model._meta.get_field("client_id"))
+    )[:1]
+
+
+_APPLICATION_WITH_POLICY: Final = PreparedSelect(_application_with_policy)
 
 
 @functools.cache
