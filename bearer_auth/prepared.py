@@ -48,8 +48,30 @@ class Param(Expression):
         super().__init__(output_field=field)
         self.name = name
 
+    #: Set when Django resolves it as a value to write (an update's ``SET``).
+    for_save = False
+
+    def resolve_expression(
+        self,
+        query: Any = None,
+        allow_joins: bool = True,
+        reuse: Any = None,
+        summarize: bool = False,
+        for_save: bool = False,
+    ) -> Param:
+        resolved: Param = super().resolve_expression(query, allow_joins, reuse, summarize, for_save)
+        resolved.for_save = for_save
+        return resolved
+
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
         return "%s", (_Slot(self),)
+
+    def prepare(self, value: Any, connection: Any) -> Any:
+        """What the driver receives for ``value``, prepared as Django prepares it."""
+        field = self.output_field
+        if self.for_save:
+            return field.get_db_prep_save(value, connection)
+        return field.get_db_prep_value(value, connection, prepared=False)
 
     def __repr__(self) -> str:
         return f"Param({self.name!r})"
@@ -68,7 +90,7 @@ class _Statement:
 
     sql: str
     params: tuple[Any, ...]  # the constants, with ``None`` where a Param goes
-    slots: tuple[tuple[int, str, Field[Any, Any]], ...]  # (position, name, field)
+    slots: tuple[tuple[int, Param], ...]  # (position, the Param there)
     names: frozenset[str]
 
     @classmethod
@@ -80,12 +102,12 @@ class _Statement:
         compiler = query.clone().get_compiler(connection=connection)
         sql, params = compiler.as_sql()
         slots = tuple(
-            (position, value.param.name, value.param.output_field)
+            (position, value.param)
             for position, value in enumerate(params)
             if isinstance(value, _Slot)
         )
         constants = tuple(None if isinstance(value, _Slot) else value for value in params)
-        names = frozenset(name for _position, name, _field in slots)
+        names = frozenset(param.name for _position, param in slots)
         return cls(sql=sql, params=constants, slots=slots, names=names), compiler
 
     def parameters(self, connection: Any, values: Mapping[str, Any]) -> list[Any]:
@@ -93,8 +115,8 @@ class _Statement:
         if values.keys() != self.names:
             raise TypeError(f"expected values for {sorted(self.names)}, got {sorted(values)}")
         params = list(self.params)
-        for position, name, field in self.slots:
-            params[position] = field.get_db_prep_value(values[name], connection, prepared=False)
+        for position, param in self.slots:
+            params[position] = param.prepare(values[param.name], connection)
         return params
 
 

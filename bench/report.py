@@ -328,10 +328,12 @@ Strict mode, RS256:
   compiling the same `select_related` queryset on every request
   (`filter()`, `get()`, `SQLCompiler.as_sql`/`get_select`/`get_related_selections`),
   not the database: the raw `SELECT` of the same row costs about a tenth of
-  `User.objects.get(pk=…)`. The query is now written once per database from the
-  models' metadata and executed through the cursor; rows become real model
-  instances with `Model.from_db` (the user complete, the token row with the
-  columns read, the rest deferred).
+  `User.objects.get(pk=…)`. The query is now prepared (`bearer_auth/prepared.py`):
+  an ordinary queryset with a `Param` for the digest, compiled by Django once
+  per connection and then sent as the same SQL with a new parameter; rows
+  become model instances through Django's own `from_db` and `select_related`
+  populators (the user complete, the token row with the columns read, the
+  rest deferred).
 - PyJWT's parser checks every character of every segment in Python.
   `jwt.get_unverified_header(token)` parsed the whole token (payload and
   signature too) only to find `kid`, and `jwt.decode` parsed it all again. Only
@@ -339,6 +341,39 @@ Strict mode, RS256:
   segment's exact text (every token of one key has the same header).
 - What is left is PyJWT's decode (the floor), the one query, the password
   fingerprint HMAC and the model instances.
+
+Refresh (cProfile and pyinstrument of `/auth/token/refresh/` through the test client):
+
+- oauthlib's refresh grant re-read the application, the refresh token and its
+  access token several times: 19 statements. The rotation now runs on DOT's
+  rows itself (two locking reads, four writes; `docs/design.md`, "Refresh
+  internals") with the same rules.
+- Then 40% of a refresh was Django building and compiling the two locking
+  `select_related` reads (`filter()`, `as_sql`, `get_order_by`), and another
+  10% the three `update()`/`save()` calls. All five are prepared now, like
+  strict mode's read; DOT's oauthlib server, which DOT builds anew (with every
+  grant type) per call and a refresh asked for twice, is built once per process.
+- What is left, on SQLite: the commit (its `fsync`, about a fifth), the RSA
+  signature of the new access token (about an eighth), DOT's `save()` of the
+  new refresh token (an eighth; it stays DOT's), DRF's request parsing,
+  serializer and throttle, and the test client. On PostgreSQL each of the six
+  statements plus `BEGIN` and `COMMIT` is a round trip to a server on the same
+  two cores, 0.2 ms for a bare `SELECT 1` here and 0.5 to 1 ms for these (the
+  joined reads spend 0.3 ms of it planning): about 60% of a refresh. Sending
+  the statements in one psycopg pipeline was tried: it saved no measurable
+  time here and was not kept.
+- A first attempt joined the application in the session subquery: SQLite's
+  planner, without statistics, then walked the `application_id` index, and a
+  refresh at 100,000 sessions was 3.5x slower than at 1,000. The scale case
+  found it; both look-ups go by the token's unique digest alone.
+
+Sign-in (pyinstrument, with a fast hasher so that what is not hashing shows):
+
+- Of what was not hashing, a fifth was the first-party application's
+  `select_related` read; it is prepared now. The rest is Django's
+  `authenticate()` (the user read), DOT's two inserts and the session's, the
+  commit, the RSA signature and `user_logged_in` (`last_login`, which the
+  simplejwt case is configured not to write).
 
 Stateless mode, RS256 (in-process, then a whole request):
 

@@ -14,6 +14,7 @@ from django.db.models import F
 from django.db.models.sql import UpdateQuery
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from oauth2_provider.models import get_refresh_token_model
 
 from bearer_auth import prepared
 from bearer_auth.models import TokenSession
@@ -213,3 +214,16 @@ def test_a_param_needs_a_concrete_field() -> None:
     reverse: Any = TokenSession._meta.get_field("user").remote_field
     with pytest.raises(TypeError, match="concrete model field"):
         Param("user", reverse)
+
+
+def test_written_values_are_prepared_as_django_writes_them() -> None:
+    # A JSONField tells the two apart: None written by update() is SQL NULL,
+    # None compared in a lookup is JSON null.
+    resource = get_refresh_token_model()._meta.get_field("resource")
+    compared = Param("resource", resource)
+    written = compared.resolve_expression(for_save=True)
+    assert written.prepare(None, connection) is None
+    assert compared.prepare(None, connection) is not None
+    assert written.prepare(["https://api.example"], connection) == resource.get_db_prep_save(
+        ["https://api.example"], connection
+    )
