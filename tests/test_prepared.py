@@ -224,6 +224,10 @@ def test_written_values_are_prepared_as_django_writes_them() -> None:
     written = compared.resolve_expression(for_save=True)
     assert written.prepare(None, connection) is None
     assert compared.prepare(None, connection) is not None
-    assert written.prepare(["https://api.example"], connection) == resource.get_db_prep_save(
-        ["https://api.example"], connection
+    # PostgreSQL's adapter (psycopg's Jsonb) has no equality: compare what it wraps.
+    prepared, expected = (
+        written.prepare(["https://api.example"], connection),
+        resource.get_db_prep_save(["https://api.example"], connection),
     )
+    assert type(prepared) is type(expected)
+    assert getattr(prepared, "obj", prepared) == getattr(expected, "obj", expected)
