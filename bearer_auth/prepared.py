@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -120,7 +121,7 @@ class _Statement:
         return params
 
 
-class _Prepared:
+class _Prepared(ABC):
     """The query (built once, on first use) and its compiled form, one per connection.
 
     Compiled forms are per connection object: Django's converters take the
@@ -132,12 +133,13 @@ class _Prepared:
         self._compiled: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
+    @abstractmethod
     def _build(self) -> tuple[QuerySet[Any], Any]:
         """Return the queryset that picks the database (its router) and the query to compile."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _compile(self, query: Any, connection: Any) -> Any:
-        raise NotImplementedError
+        """Return the compiled form of ``query`` on ``connection``."""
 
     def _connection_and_compiled(self) -> tuple[Any, Any]:
         built = self._built
