@@ -39,8 +39,9 @@ class Param(Expression):
     """A value given at each call, by ``name``, prepared for the database as ``field`` does.
 
     ``field`` is the model field the value is compared with or written to:
-    its ``get_db_prep_value`` turns the call's value into what the driver
-    receives, exactly as a literal value in a lookup or an ``update()`` would.
+    its ``get_db_prep_value`` (compared) or ``get_db_prep_save`` (written)
+    turns the call's value into what the driver receives, exactly as for a
+    literal value in a lookup or an ``update()``.
     """
 
     def __init__(self, name: str, field: Field[Any, Any] | ForeignObjectRel) -> None:
