@@ -153,8 +153,23 @@ def _locked_session() -> Any:
         TokenSession.objects.select_for_update(of=("self",))
         .select_related("user")
         .filter(token_family=Subquery(family))
-        .order_by("pk")[:1]
+        .order_by("pk")
+        # Only what a refresh reads (session_usable, the new token's claims):
+        # every other column is fetched and converted for nothing.
+        .only(
+            "token_family", "expires", "password_fingerprint", "revoked", *_claimed_user_fields()
+        )[:1]
     )
+
+
+def _claimed_user_fields() -> list[str]:
+    """The user's columns a refresh reads: password (fingerprint), is_active, public_id (sub).
+
+    Those a swapped user model lacks are left out; its ``pk`` always comes.
+    """
+    user_model = TokenSession._meta.get_field("user").related_model
+    names = {field.name for field in user_model._meta.concrete_fields}
+    return [f"user__{name}" for name in ("password", "is_active", "public_id") if name in names]
 
 
 def _locked_presented_token() -> Any:
@@ -168,7 +183,17 @@ def _locked_presented_token() -> Any:
             token_checksum=Param("checksum", refresh_tokens._meta.get_field("token_checksum")),
             application__client_id=Param("client_id", application._meta.get_field("client_id")),
         )
-        .order_by(F("revoked").desc(nulls_first=True))[:1]
+        .order_by(F("revoked").desc(nulls_first=True))
+        # What _rotate and store_rotation read (the policy row whole: the
+        # new token's lifetime); the new access-token values are written, not read.
+        .only(
+            "token_family",
+            "revoked",
+            "application__client_id",
+            "application__bearer_policy",
+            "access_token__expires",
+            "access_token__scope",
+        )[:1]
     )
 
 
