@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 from rest_framework.test import APIClient
 
 from bearer_auth.models import TokenSession
 from bearer_auth.tokens import token_checksum
+from tests.factories import ApplicationFactory
 
 TOKEN_URL = "/auth/token/"
 REFRESH_URL = "/auth/token/refresh/"
@@ -49,6 +52,27 @@ def bearer(access_token: str) -> APIClient:
 
 def me_status(access_token: str) -> int:
     return bearer(access_token).get(ME_URL).status_code
+
+
+def store_other_clients_tokens(
+    user: Any, *, access_token: str, refresh_token: str
+) -> tuple[Any, Any]:
+    """Store a live access + refresh pair of ``user`` issued to another (OAuth) client.
+
+    Returns the two DOT rows; the first-party endpoints must leave them alone.
+    """
+    application = ApplicationFactory()
+    access = get_access_token_model().objects.create(
+        user=user,
+        application=application,
+        token=access_token,
+        expires=timezone.now() + timedelta(minutes=5),
+        scope="read",
+    )
+    other = get_refresh_token_model().objects.create(
+        user=user, application=application, token=refresh_token, access_token=access
+    )
+    return access, other
 
 
 def refresh_row(refresh_token: str) -> Any:

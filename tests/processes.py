@@ -38,7 +38,8 @@ class DemoServer:
     output: Path
 
 
-def _wait_for(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+def wait_for_server(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    """Wait until ``url`` answers 200; fail with the server's log if it exits or never answers."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -52,19 +53,19 @@ def _wait_for(url: str, process: subprocess.Popen[bytes], log: Path, timeout: fl
     raise RuntimeError(f"server did not answer at {url} in {timeout}s:\n{log.read_text()}")
 
 
-def _child_env(tmp_path: Path, env: dict[str, str] | None) -> dict[str, str]:
+def child_env(tmp_path: Path, env: dict[str, str] | None) -> dict[str, str]:
     """The caller's environment on a fresh SQLite file, without the test run's own settings."""
-    child_env = {
+    environment = {
         key: value
         for key, value in os.environ.items()
         if key not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}
     }
-    child_env.update(
+    environment.update(
         DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}",
         PYTHONUNBUFFERED="1",
         **(env or {}),
     )
-    return child_env
+    return environment
 
 
 def _printed_server(port: int, log: Path) -> DemoServer:
@@ -85,16 +86,16 @@ def run_make_demo(tmp_path: Path, *, env: dict[str, str] | None = None) -> Itera
         process = subprocess.Popen(
             ["make", "--no-print-directory", "demo", f"VENV={venv_dir()}", f"PORT={port}"],
             cwd=ROOT,
-            env=_child_env(tmp_path, env),
+            env=child_env(tmp_path, env),
             stdout=sink,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     try:
-        _wait_for(f"http://127.0.0.1:{port}/", process, log, timeout=180)
+        wait_for_server(f"http://127.0.0.1:{port}/", process, log, timeout=180)
         yield _printed_server(port, log)
     finally:
-        _stop(process)
+        stop_process_group(process)
 
 
 @contextmanager
@@ -104,30 +105,30 @@ def run_gunicorn_demo(
     """Migrate, run ``demo_setup`` and serve the demo with gunicorn (``workers`` processes)."""
     port = free_port()
     log = tmp_path / "gunicorn.log"
-    child_env = _child_env(tmp_path, env)
+    environment = child_env(tmp_path, env)
     manage = [sys.executable, "manage.py"]
     serve = [sys.executable, "-m", "gunicorn", "demo_project.wsgi", f"--workers={workers}"]
     with log.open("wb") as sink:
         for command in (["migrate", "--noinput"], ["demo_setup", f"--port={port}"]):
             subprocess.run(
-                [*manage, *command], cwd=ROOT, env=child_env, stdout=sink, stderr=sink, check=True
+                [*manage, *command], cwd=ROOT, env=environment, stdout=sink, stderr=sink, check=True
             )
         process = subprocess.Popen(
             [*serve, f"--bind=127.0.0.1:{port}"],
             cwd=ROOT,
-            env=child_env,
+            env=environment,
             stdout=sink,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     try:
-        _wait_for(f"http://127.0.0.1:{port}/", process, log, timeout=60)
+        wait_for_server(f"http://127.0.0.1:{port}/", process, log, timeout=60)
         yield _printed_server(port, log)
     finally:
-        _stop(process)
+        stop_process_group(process)
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop_process_group(process: subprocess.Popen[bytes]) -> None:
     """End the whole process group (make, runserver and its autoreloader child)."""
     with suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)

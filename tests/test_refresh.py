@@ -16,7 +16,6 @@ from oauth2_provider.models import get_access_token_model, get_refresh_token_mod
 from bearer_auth import services
 from bearer_auth.exceptions import InvalidGrant
 from bearer_auth.models import TokenSession
-from tests.factories import ApplicationFactory
 from tests.first_party import (
     REFRESH_URL,
     access_row,
@@ -27,6 +26,7 @@ from tests.first_party import (
     refresh_row,
     session_of,
     sign_in,
+    store_other_clients_tokens,
 )
 
 pytestmark = pytest.mark.django_db
@@ -161,16 +161,8 @@ def test_revoked_refresh_token_is_invalid_grant(user, password):
 
 
 def test_another_clients_refresh_token_is_invalid_grant_and_untouched(user):
-    application = ApplicationFactory()
-    access = get_access_token_model().objects.create(
-        user=user,
-        application=application,
-        token="oauth-access",
-        expires=timezone.now() + timedelta(minutes=5),
-        scope="read",
-    )
-    other = get_refresh_token_model().objects.create(
-        user=user, application=application, token="oauth-refresh", access_token=access
+    _access, other = store_other_clients_tokens(
+        user, access_token="oauth-access", refresh_token="oauth-refresh"
     )
     assert_invalid_grant(refresh("oauth-refresh"))
     other.refresh_from_db()

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
-from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+from oauth2_provider.models import get_access_token_model
 from rest_framework.test import APIClient
 
-from tests.factories import ApplicationFactory
 from tests.first_party import (
     REVOKE_URL,
     family_access_tokens,
@@ -19,6 +15,7 @@ from tests.first_party import (
     refresh_row,
     session_of,
     sign_in,
+    store_other_clients_tokens,
 )
 
 pytestmark = pytest.mark.django_db
@@ -81,16 +78,8 @@ def test_unknown_tokens_answer_200(user, password, token):
 
 
 def test_another_clients_token_is_left_alone(user):
-    application = ApplicationFactory()
-    access = get_access_token_model().objects.create(
-        user=user,
-        application=application,
-        token="oauth-access",
-        expires=timezone.now() + timedelta(minutes=5),
-        scope="read",
-    )
-    other = get_refresh_token_model().objects.create(
-        user=user, application=application, token="oauth-refresh", access_token=access
+    access, other = store_other_clients_tokens(
+        user, access_token="oauth-access", refresh_token="oauth-refresh"
     )
     assert_ok(revoke("oauth-refresh"))
     assert_ok(revoke("oauth-access"))

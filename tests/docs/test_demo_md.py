@@ -17,7 +17,7 @@ import requests
 
 from tests.docs.markdown import sample, transcript
 from tests.docs.replay import assert_text_like
-from tests.processes import ROOT, _child_env, _stop, _wait_for, free_port
+from tests.processes import ROOT, child_env, free_port, stop_process_group, wait_for_server
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +37,7 @@ def _argv(command: str, port: int) -> list[str]:
 
 def test_the_gunicorn_commands_serve_the_demo(tmp_path: Path) -> None:
     port = free_port()
-    env = _child_env(tmp_path, None)
+    env = child_env(tmp_path, None)
     *setup, serve = transcript(GUNICORN.block)
     assert [exchange.command.split()[:3] for exchange in setup] == [
         ["python", "manage.py", "migrate"],
@@ -76,7 +76,7 @@ def test_the_gunicorn_commands_serve_the_demo(tmp_path: Path) -> None:
         )
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait_for(f"{base}/", server, log, timeout=60)
+        wait_for_server(f"{base}/", server, log, timeout=60)
         assert requests.get(f"{base}/client/", timeout=10).status_code == 200
         signed_in = requests.post(
             f"{base}/auth/token/",
@@ -91,4 +91,4 @@ def test_the_gunicorn_commands_serve_the_demo(tmp_path: Path) -> None:
         )
         assert me.json()["email"] == email[1]
     finally:
-        _stop(server)
+        stop_process_group(server)
