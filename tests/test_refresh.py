@@ -12,12 +12,14 @@ from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+from rest_framework.test import APIClient
 
 from bearer_auth import services
 from bearer_auth.exceptions import InvalidGrant
 from bearer_auth.models import TokenSession
 from tests.first_party import (
     REFRESH_URL,
+    REVOKE_URL,
     access_row,
     family_access_tokens,
     live_refresh_tokens,
@@ -268,6 +270,42 @@ def test_refresh_is_two_locking_reads_and_four_writes(user, password):
     # Session + user, the presented token + access token + policy; then spend
     # it, rewrite the access-token row, insert the successor, touch the session.
     assert kinds == ["SELECT", "SELECT", "UPDATE", "UPDATE", "INSERT", "UPDATE"]
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's query planner")
+@pytest.mark.parametrize("endpoint", ["refresh", "revoke"])
+def test_sqlite_reaches_token_rows_by_digest_or_primary_key(user, password, endpoint):
+    # Without ANALYZE statistics SQLite plans by the query's shape alone, so
+    # a plan chosen here is the plan at 100,000 sessions. Joined to the
+    # application, the token lookup once walked the application_id index:
+    # every first-party token, per request (found by the bench's scale case).
+    tokens = sign_in(user, password)
+    client = APIClient()
+    with CaptureQueriesContext(connection) as captured:
+        if endpoint == "refresh":
+            response = refresh(tokens["refresh_token"], client=client)
+        else:
+            response = client.post(REVOKE_URL, {"token": tokens["refresh_token"]}, format="json")
+    assert response.status_code == 200
+    plans = []
+    with connection.cursor() as cursor:
+        for sql in _statements(captured.captured_queries):
+            if sql.split(None, 1)[0].upper() in {"SELECT", "UPDATE", "DELETE"}:
+                cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+                plans.extend(row[-1] for row in cursor.fetchall())
+    assert not [step for step in plans if step.startswith("SCAN")], plans
+    # DOT's token tables (U0 is the family subquery's alias): by a unique
+    # digest, the primary key, the family, or the one-to-one access token;
+    # never by application_id.
+    tables = {
+        model._meta.db_table for model in (get_refresh_token_model(), get_access_token_model())
+    }
+    keys = ("(token_checksum=?)", "(rowid=?)", "(token_family=?)", "(access_token_id=?)")
+    token_steps = [step for step in plans if step.split()[1] in tables | {"U0"}]
+    assert any("(token_checksum=?)" in step for step in token_steps), plans
+    assert [
+        step for step in token_steps if not step.removesuffix(" LEFT-JOIN").endswith(keys)
+    ] == [], plans
 
 
 def test_the_family_keeps_one_access_token_row_rewritten_in_place(user, password):
