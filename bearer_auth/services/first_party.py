@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final
 
-from django.contrib.auth import authenticate, user_logged_in
+from django.contrib.auth import authenticate, get_user_model, user_logged_in
 from django.db import router, transaction
 from django.db.models import F, Subquery
 from django.http import HttpRequest
@@ -167,7 +167,7 @@ def _claimed_user_fields() -> list[str]:
 
     Those a swapped user model lacks are left out; its ``pk`` always comes.
     """
-    user_model = TokenSession._meta.get_field("user").related_model
+    user_model = get_user_model()
     names = {field.name for field in user_model._meta.concrete_fields}
     return [f"user__{name}" for name in ("password", "is_active", "public_id") if name in names]
 
