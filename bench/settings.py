@@ -10,6 +10,7 @@ of the stateless case).
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from datetime import timedelta
@@ -56,6 +57,9 @@ TEMPLATES = [
 
 if os.environ.get("BENCH_DATABASE_URL"):
     _default = dj_database_url.parse(os.environ["BENCH_DATABASE_URL"])
+    # PostgreSQL OPTIONS to measure, as JSON, e.g. '{"server_side_binding": true,
+    # "prepare_threshold": 5}' (docs/deployment.md); none by default.
+    _default["OPTIONS"] = json.loads(os.environ.get("BENCH_POSTGRES_OPTIONS") or "{}")
 else:
     _default = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(BENCH_DIR / "bench.sqlite3")}
 # Persistent connections, as any production deployment configures them: a
