@@ -51,7 +51,10 @@ pytest-postgres: $(VENV)/.installed-test
 
 ## bench: the side-by-side benchmark on SQLite and PostgreSQL (BENCH_POSTGRES_URL, default
 ## postgres://postgres@127.0.0.1:5432/ba_bench); writes docs/performance.md.
-## BENCH_ARGS=--check fails when a target of issue 7 is missed.
+## BENCH_ARGS=--check fails when a target of issue 7 is missed; BENCH_ARGS=--instructions
+## also counts instructions per call under valgrind's callgrind (deterministic; minutes more).
+## BENCH_POSTGRES_OPTIONS='{"server_side_binding": true, "prepare_threshold": 5}' measures
+## PostgreSQL with those DATABASES OPTIONS (docs/deployment.md).
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench $(BENCH_ARGS)
 

@@ -14,12 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from bench import report
+from bench import instructions, report
 from bench.worker import DEFAULT_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +41,11 @@ def main(argv: list[str] | None = None) -> int:
         default="",
         help="case-name prefixes, e.g. auth/bearer-stateless,floor/pyjwt,http/none (default: all)",
     )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count instructions per call under valgrind's callgrind (minutes more)",
+    )
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="keys, SQLite, logs")
     parser.add_argument(
         "--output",
@@ -50,7 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     output = args.output or (None if args.short else ROOT / "docs" / "performance.md")
     args.dir.mkdir(parents=True, exist_ok=True)
     load = [os.getloadavg()[0]]
-    results = [_run_worker(database, args) for database in filter(None, args.databases.split(","))]
+    results = []
+    for database in filter(None, args.databases.split(",")):
+        result = _run_worker(database, args)
+        if args.instructions:
+            result["instructions"] = _run_worker(database, args, count=True)["instructions"]
+        results.append(result)
     load.append(os.getloadavg()[0])
     text = report.render(results, machine=report.describe_machine(results, load), short=args.short)
     print(text)
@@ -68,9 +79,20 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if args.check and missed else 0
 
 
-def _run_worker(database: str, args: argparse.Namespace) -> dict[str, Any]:
-    result_file = args.dir / f"result-{database}.json"
+def _run_worker(database: str, args: argparse.Namespace, *, count: bool = False) -> dict[str, Any]:
+    """Run one database's worker; with ``count``, under callgrind, counting instructions."""
+    result_file = args.dir / f"result-{database}{'-instructions' if count else ''}.json"
+    environment = dict(os.environ)
+    prefix: list[str] = []
+    if count:
+        callgrind_dir = args.dir / "callgrind"
+        shutil.rmtree(callgrind_dir, ignore_errors=True)
+        callgrind_dir.mkdir(parents=True)
+        out_file = callgrind_dir / f"{database}.%p.out"
+        environment[instructions.OUT_FILE_VARIABLE] = str(out_file)
+        prefix = instructions.valgrind_command(out_file)
     command = [
+        *prefix,
         sys.executable,
         "-m",
         "bench.worker",
@@ -89,7 +111,9 @@ def _run_worker(database: str, args: argparse.Namespace) -> dict[str, Any]:
         command += ["--only", args.only]
     if args.cases:
         command += ["--cases", args.cases]
-    subprocess.run(command, cwd=ROOT, check=True)
+    if count:
+        command.append("--instructions")
+    subprocess.run(command, cwd=ROOT, env=environment, check=True)
     result: dict[str, Any] = json.loads(result_file.read_text())
     return result
 

@@ -42,6 +42,15 @@ class Ratio:
             return None
         return paired_ratio(top, bottom)
 
+    def instruction_ratio(self, counts: Mapping[str, float]) -> float | None:
+        """``numerator ÷ denominator`` of instructions per call; ``None`` if either is missing."""
+        if self.kind != "time":
+            return None
+        top, bottom = counts.get(self.numerator), counts.get(self.denominator or "")
+        if top is None or not bottom:
+            return None
+        return top / bottom
+
     def met(self, value: float | None) -> bool | None:
         if self.target is None:
             return None
@@ -177,6 +186,7 @@ def render(results: Sequence[Mapping[str, Any]], *, machine: Mapping[str, str], 
     lines += _ratio_table(results, databases)
     lines += ["", "## Measurements", ""]
     lines += _measurement_table(results, databases)
+    lines += _instruction_tables(results, databases)
     lines += ["", "## Machine", ""]
     lines += [f"- {key}: {value}" for key, value in machine.items()]
     lines += ["", METHOD.strip(), "", LESSONS.strip(), ""]
@@ -234,6 +244,35 @@ def _measurement_table(results: Sequence[Mapping[str, Any]], databases: list[str
     return lines
 
 
+def _instruction_tables(results: Sequence[Mapping[str, Any]], databases: list[str]) -> list[str]:
+    """The ``--instructions`` section: instruction ratios, then instructions per call."""
+    counted = [result.get("instructions") or {} for result in results]
+    if not any(counted):
+        return []
+    lines = ["", "## Instructions per call (callgrind, `--instructions`)", "", INSTRUCTIONS.strip()]
+    lines += ["", f"| | {' | '.join(databases)} |", f"|---|{'---|' * len(databases)}"]
+    section = None
+    for ratio in RATIOS:
+        values = [ratio.instruction_ratio(counts) for counts in counted]
+        if all(value is None for value in values):
+            continue
+        if ratio.section != section:
+            section = ratio.section
+            lines.append(f"| **{section}** | {' | '.join('' for _ in databases)} |")
+        cells = ["not counted" if value is None else f"{value:.3f}x" for value in values]
+        lines.append(f"| {ratio.label} | {' | '.join(cells)} |")
+    names: list[str] = []
+    for counts in counted:
+        names += [name for name in counts if name not in names]
+    lines += ["", f"| case | {' | '.join(databases)} |", f"|---|{'---|' * len(databases)}"]
+    for name in names:
+        cells = [
+            "not counted" if name not in counts else f"{counts[name]:,.0f}" for counts in counted
+        ]
+        lines.append(f"| `{name}` | {' | '.join(cells)} |")
+    return lines
+
+
 def describe_machine(results: Sequence[Mapping[str, Any]], load: Sequence[float]) -> dict[str, str]:
     """The machine and software the run measured."""
     cpu = platform.processor() or platform.machine()
@@ -265,6 +304,9 @@ def describe_machine(results: Sequence[Mapping[str, Any]], load: Sequence[float]
             f"{DATABASE_LABELS[result['database']]} ({result['server']})" for result in results
         ),
         "load average (1 min) at start and end": " / ".join(f"{value:.2f}" for value in load),
+        "PostgreSQL OPTIONS (`BENCH_POSTGRES_OPTIONS`)": (
+            os.environ.get("BENCH_POSTGRES_OPTIONS") or "none (Django's defaults)"
+        ),
     }
 
 
@@ -313,10 +355,23 @@ METHOD = """
   and `TokenRefreshView` (rotation + blacklist), DOT's own `TokenView` with the
   refresh-token grant of a public client. Each refresh spends the token the last
   one returned.
+- **Instructions** (`--instructions`, optional): the in-process cases once
+  more, in a worker under valgrind's callgrind that counts only each case's
+  calls; see the section above when it is there.
 - **Scale** bulk-inserts sessions (a `TokenSession`, DOT access and refresh
   token rows per family, over 100 users) into two extra databases of the same
   schema, one with the small and one with the large count; a database router
   sends each case's queries to its database, so both sizes interleave.
+"""
+
+INSTRUCTIONS = """
+The user-space instructions of the benchmark process per call, counted by
+valgrind's callgrind around each case's calls only (`bench/instructions.py`),
+less the cost of counting an empty call. They are the same run after run for
+the same code, so they show a change's effect where the timings' spread hides
+it. They leave out what the process waits for (PostgreSQL's server, `fsync`)
+and they are not time: OpenSSL's RSA and PBKDF2 retire several instructions
+per cycle, Python far fewer. No target is judged on them.
 """
 
 LESSONS = """

@@ -78,9 +78,9 @@ def run_interleaved(
     queries: dict[str, int] = {}
     for case in cases:
         with case.context():
-            _checked(case)  # warm: key caches, prepared statements, imports
+            checked(case)  # warm: key caches, prepared statements, imports
             with CaptureQueriesContext(connections[case.database]) as captured:
-                _checked(case)
+                checked(case)
             queries[case.name] = sum(
                 not query["sql"].upper().startswith(_TRANSACTION_CONTROL)
                 for query in captured.captured_queries
@@ -111,25 +111,30 @@ def _time_batch(case: Case, size: int) -> float:
     """Return the mean time of one call over a batch of ``size``, in µs."""
     call = case.call
     with case.context():
-        _checked(case)  # after entering the context: its caches are warm
+        checked(case)  # after entering the context: its caches are warm
         gc.collect()
         started = time.perf_counter_ns()
         for _ in range(size):
             result = call()
         elapsed = time.perf_counter_ns() - started
-    if not case.check(result):  # the batch really did the work measured
-        raise CaseFailed(f"{case.name}: unexpected result {result!r}")
+    require_success(case, result)  # the batch really did the work measured
     return elapsed / size / 1000
 
 
 def _timed(case: Case) -> float:
     started = time.perf_counter()
-    _checked(case)
+    checked(case)
     return time.perf_counter() - started
 
 
-def _checked(case: Case) -> Any:
+def checked(case: Case) -> Any:
+    """Call ``case`` once and return the result, failing the run if it did not succeed."""
     result = case.call()
+    require_success(case, result)
+    return result
+
+
+def require_success(case: Case, result: Any) -> None:
+    """Raise :class:`CaseFailed` when ``result`` is not what ``case`` measures."""
     if not case.check(result):
         raise CaseFailed(f"{case.name}: unexpected result {result!r}")
-    return result

@@ -12,6 +12,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="comma-separated phases to run")
     parser.add_argument("--cases", default="", help="comma-separated case-name prefixes")
     parser.add_argument("--output", type=Path, required=True)
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count instructions per call (run under callgrind by the runner) instead of timing",
+    )
     args = parser.parse_args(argv)
     plan = SHORT if args.short else FULL
     args.dir.mkdir(parents=True, exist_ok=True)
@@ -87,7 +93,10 @@ def main(argv: list[str] | None = None) -> int:
         "scale",
     }
     prefixes = tuple(filter(None, args.cases.split(",")))
-    result = run(args.database, plan, phases, args.dir, prefixes)
+    if args.instructions:
+        result = count(args.database, phases, prefixes, short=args.short)
+    else:
+        result = run(args.database, plan, phases, args.dir, prefixes)
     args.output.write_text(json.dumps(result, indent=2))
     return 0
 
@@ -149,6 +158,44 @@ def run(
         "database": database,
         "server": f"{connection.vendor} {_server_version(connection)}",
         "measurements": measurements,
+    }
+
+
+def count(
+    database: str, phases: set[str], prefixes: tuple[str, ...], *, short: bool
+) -> dict[str, Any]:
+    """Count the instructions per call of the in-process cases of ``phases``."""
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from bench import cases, fixtures, instructions
+
+    call_command("migrate", verbosity=0)
+    data = fixtures.create_fixtures()
+    groups: dict[str, Callable[[], list[Any]]] = {
+        "auth": lambda: cases.authenticate_cases(data) + cases.client_cases(data),
+        "signin": lambda: cases.sign_in_cases(data),
+        "refresh": lambda: cases.refresh_cases(data),
+    }
+    counter = instructions.Counter(os.environ[instructions.OUT_FILE_VARIABLE])
+    counted: dict[str, float] = {}
+    for phase, build in groups.items():
+        if phase not in phases:
+            continue
+        started = time.monotonic()
+        selected = [case for case in build() if not prefixes or case.name.startswith(prefixes)]
+        counted.update(
+            instructions.per_call(selected, counter, instructions.calls_for(short=short))
+        )
+        _log(f"{database}: {phase} instructions counted in {time.monotonic() - started:.0f}s")
+    return {
+        "database": database,
+        "server": f"{connection.vendor} {_server_version(connection)}",
+        "measurements": {},
+        "instructions": counted,
     }
 
 

@@ -41,6 +41,8 @@ def _service_requirements(request: pytest.FixtureRequest) -> None:
             import playwright.sync_api  # noqa: F401
         except ImportError:
             _missing("needs the playwright Python package")
+    if request.node.get_closest_marker("valgrind") and not shutil.which("callgrind_control"):
+        _missing("needs Debian's valgrind (apt-get install valgrind)")
 
 
 @pytest.fixture(autouse=True)

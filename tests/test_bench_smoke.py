@@ -86,3 +86,18 @@ def test_cases_option_measures_only_the_named_cases(tmp_path: Path) -> None:
     assert "not measured" in rows["stateless ES256 ÷ PyJWT ES256 decode"]
     assert "`auth/dot`" not in rows
     assert "`client/none`" not in rows
+
+
+@pytest.mark.valgrind
+def test_instructions_are_counted_under_callgrind(tmp_path: Path) -> None:
+    """``--instructions`` runs a worker under valgrind and reports counts and their ratios."""
+    completed = run_short_bench(tmp_path, "--instructions", "--only", "refresh")
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    text = (tmp_path / "performance.md").read_text()
+    counted = text.split("## Instructions per call")[1].split("## Machine")[0]
+    rows = {line.split(" | ")[0].removeprefix("| "): line for line in counted.splitlines()}
+    for name in ("refresh/bearer", "refresh/simplejwt", "refresh/dot"):
+        count = rows[f"`{name}`"].split(" | ")[1].rstrip(" |").replace(",", "")
+        # A refresh through the test client is millions of instructions, never 0.
+        assert int(count) > 1_000_000, rows[f"`{name}`"]
+    assert rows["bearer_auth ÷ simplejwt rotate + blacklist"].endswith("x |")
