@@ -41,10 +41,16 @@ pytest-sqlite: $(VENV)/.installed-test
 pytest-authuser: $(VENV)/.installed-test
 	env -u DATABASE_URL $(PYTEST) --ds=tests.settings_authuser -m "not postgres and not custom_user_model and not browser and not slow"
 
+# PostgreSQL twice: Django's default client-side binding, then the server-side
+# binding with prepared statements that docs/deployment.md recommends.
+POSTGRES_PREPARED := {"server_side_binding": true, "prepare_threshold": 5}
+
 pytest-postgres: $(VENV)/.installed-test
 	@if [ -n "$${DATABASE_URL:-}" ] || [ "$${CI:-}" = "true" ]; then \
-		DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bearer_auth}" \
-		$(PYTEST) -m "not browser and not slow"; \
+		export DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bearer_auth}"; \
+		env -u DATABASE_OPTIONS $(PYTEST) -m "not browser and not slow" && \
+		echo "pytest-postgres: again with DATABASE_OPTIONS='$(POSTGRES_PREPARED)'" && \
+		DATABASE_OPTIONS='$(POSTGRES_PREPARED)' $(PYTEST) -m "not browser and not slow"; \
 	else \
 		echo "pytest-postgres: DATABASE_URL is not set; the PostgreSQL run is left out."; \
 	fi

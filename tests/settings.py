@@ -1,12 +1,14 @@
 """Test settings: in-memory SQLite, MD5 hasher, local-memory cache.
 
-``DATABASE_URL`` switches the database (the PostgreSQL run of ``make test``);
+``DATABASE_URL`` switches the database (the PostgreSQL runs of ``make test``),
+``DATABASE_OPTIONS`` (JSON) sets its ``OPTIONS``;
 ``REDIS_URL`` switches the cache to Redis, so throttles and the key cache are
 exercised on the shared backend production uses.
 """
 
 from __future__ import annotations
 
+import json
 import os
 
 import dj_database_url
@@ -58,6 +60,10 @@ TEMPLATES = [
 
 if os.environ.get("DATABASE_URL"):
     DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"])}
+    # The OPTIONS of the database, as JSON: make test's second PostgreSQL pass
+    # sets server-side binding with psycopg's prepared statements
+    # (docs/deployment.md recommends them).
+    DATABASES["default"]["OPTIONS"] = json.loads(os.environ.get("DATABASE_OPTIONS") or "{}")
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 

@@ -231,3 +231,28 @@ def test_written_values_are_prepared_as_django_writes_them() -> None:
     )
     assert type(prepared) is type(expected)
     assert getattr(prepared, "obj", prepared) == getattr(expected, "obj", expected)
+
+
+@pytest.mark.postgres
+def test_with_server_side_binding_psycopg_prepares_the_statement_on_the_server() -> None:
+    # docs/deployment.md recommends these OPTIONS: a prepared query sends the
+    # same SQL every time, so psycopg prepares it once per connection and
+    # PostgreSQL stops parsing and planning it.
+    options = connection.settings_dict["OPTIONS"]
+    if not (options.get("server_side_binding") and options.get("prepare_threshold") is not None):
+        pytest.skip("make test's second PostgreSQL pass sets these OPTIONS (DATABASE_OPTIONS)")
+    session = _session(UserFactory())
+    select = PreparedSelect(
+        lambda: TokenSession.objects.filter(
+            token_family=Param("family", _field("token_family"))
+        ).only("pk")[:1]
+    )
+    for _ in range(options["prepare_threshold"] + 2):
+        found = select.first(family=session.token_family)
+        assert found is not None
+        assert found.pk == session.pk
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared_statements = [row[0] for row in cursor.fetchall()]
+    ours = [sql for sql in prepared_statements if '"token_family" = ($1)' in sql]
+    assert len(ours) == 1, prepared_statements
