@@ -421,6 +421,22 @@ Refresh (cProfile and pyinstrument of `/auth/token/refresh/` through the test cl
   planner, without statistics, then walked the `application_id` index, and a
   refresh at 100,000 sessions was 3.5x slower than at 1,000. The scale case
   found it; both look-ups go by the token's unique digest alone.
+- The two locking reads fetched every column of five tables (22 and 43),
+  and Django converted each (SQLite's text datetimes, DOT's JSON `resource`
+  columns) for nothing. They fetch the 10 and 13 a refresh reads now: 6%
+  fewer instructions per refresh (callgrind: 12.9 → 12.0 million on SQLite),
+  a change the timings of this machine could not tell from noise.
+- Counted in instructions (`--instructions`), a bearer_auth refresh does
+  about 0.9x simplejwt's work in the benchmark's own process on both
+  databases, and half of it is OpenSSL's RSA signature, which runs at several
+  instructions per cycle. Its time is about 0.6x (SQLite) and 0.67x
+  (PostgreSQL) of simplejwt's because it waits less: one commit instead of
+  simplejwt's several autocommitted writes (each an `fsync`), six statements
+  instead of nine. On PostgreSQL, `EXPLAIN ANALYZE` puts the server's part of
+  the two joined reads at 0.12 and 0.19 ms of planning and 0.04 ms of
+  execution each, the writes at about 0.06 ms each; psycopg's prepared
+  statements remove the planning (`docs/deployment.md`: 10-15% off a refresh,
+  about 15% off strict authentication), but Django's default does not use them.
 
 Sign-in (pyinstrument, with a fast hasher so that what is not hashing shows):
 
@@ -429,6 +445,13 @@ Sign-in (pyinstrument, with a fast hasher so that what is not hashing shows):
   `authenticate()` (the user read), DOT's two inserts and the session's, the
   commit, the RSA signature and `user_logged_in` (`last_login`, which the
   simplejwt case is configured not to write).
+- In instructions a sign-in is 1.002x `check_password` (16 million of its
+  own beside PBKDF2's 6.9 billion; simplejwt's: 6 million), but in time it is
+  1.02 to 1.04x: PBKDF2 in OpenSSL retires several instructions per cycle,
+  Python about one, so those 16 million take 7 to 9 ms beside the hash's
+  230 to 300 ms here, one commit's `fsync` included. The time target is
+  within this machine's run-to-run spread; a `UserManager.get_by_natural_key`
+  compiled once would save about 0.25 ms (0.1%) and was not done.
 
 Stateless mode, RS256 (in-process, then a whole request):
 
