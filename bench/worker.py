@@ -109,41 +109,22 @@ def run(
     prefixes: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Measure ``phases``; with ``prefixes``, only the cases whose names start with one."""
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-
-    from bench import cases, fixtures
+    data = _set_up()
     from bench.timing import run_interleaved
 
-    call_command("migrate", verbosity=0)
-    data = fixtures.create_fixtures()
     measurements: dict[str, Any] = {}
 
     def selected(name: str) -> bool:
         return not prefixes or name.startswith(prefixes)
 
-    def measure(name: str, group: list[Any], repeats: int) -> None:
-        group = [case for case in group if selected(case.name)]
-        if not group:
-            return
-        started = time.monotonic()
-        found = run_interleaved(group, repeats=repeats, batch_seconds=plan.batch_seconds)
-        measurements.update({key: value.as_dict() for key, value in found.items()})
-        _log(f"{database}: {name} done in {time.monotonic() - started:.0f}s")
-
-    if "auth" in phases:
-        measure(
-            "authenticate",
-            cases.authenticate_cases(data) + cases.client_cases(data),
-            plan.repeats,
-        )
-    if "signin" in phases:
-        measure("sign-in", cases.sign_in_cases(data), plan.slow_repeats)
-    if "refresh" in phases:
-        measure("refresh", cases.refresh_cases(data), plan.repeats)
+    repeats = {"auth": plan.repeats, "signin": plan.slow_repeats, "refresh": plan.repeats}
+    for phase, build in in_process_phases(data).items():
+        group = [case for case in build() if selected(case.name)] if phase in phases else []
+        if group:
+            started = time.monotonic()
+            found = run_interleaved(group, repeats=repeats[phase], batch_seconds=plan.batch_seconds)
+            measurements.update({key: value.as_dict() for key, value in found.items()})
+            _log(f"{database}: {phase} done in {time.monotonic() - started:.0f}s")
     if "http" in phases:
         from bench import http
 
@@ -154,35 +135,19 @@ def run(
         from bench import scale
 
         measurements.update(scale.run_scale(plan=plan, log=_log, selected=selected))
-    return {
-        "database": database,
-        "server": f"{connection.vendor} {_server_version(connection)}",
-        "measurements": measurements,
-    }
+    return _result(database, measurements=measurements)
 
 
 def count(
     database: str, phases: set[str], prefixes: tuple[str, ...], *, short: bool
 ) -> dict[str, Any]:
     """Count the instructions per call of the in-process cases of ``phases``."""
-    import django
+    data = _set_up()
+    from bench import instructions
 
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-
-    from bench import cases, fixtures, instructions
-
-    call_command("migrate", verbosity=0)
-    data = fixtures.create_fixtures()
-    groups: dict[str, Callable[[], list[Any]]] = {
-        "auth": lambda: cases.authenticate_cases(data) + cases.client_cases(data),
-        "signin": lambda: cases.sign_in_cases(data),
-        "refresh": lambda: cases.refresh_cases(data),
-    }
     counter = instructions.Counter(os.environ[instructions.OUT_FILE_VARIABLE])
     counted: dict[str, float] = {}
-    for phase, build in groups.items():
+    for phase, build in in_process_phases(data).items():
         if phase not in phases:
             continue
         started = time.monotonic()
@@ -191,11 +156,40 @@ def count(
             instructions.per_call(selected, counter, instructions.calls_for(short=short))
         )
         _log(f"{database}: {phase} instructions counted in {time.monotonic() - started:.0f}s")
+    return _result(database, measurements={}, instructions=counted)
+
+
+def in_process_phases(data: Any) -> dict[str, Callable[[], list[Any]]]:
+    """The in-process phases and their cases (built when called): timed or counted."""
+    from bench import cases
+
+    return {
+        "auth": lambda: cases.authenticate_cases(data) + cases.client_cases(data),
+        "signin": lambda: cases.sign_in_cases(data),
+        "refresh": lambda: cases.refresh_cases(data),
+    }
+
+
+def _set_up() -> Any:
+    """Configure Django, migrate the benchmark's database, create the fixtures."""
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from bench import fixtures
+
+    call_command("migrate", verbosity=0)
+    return fixtures.create_fixtures()
+
+
+def _result(database: str, **parts: Any) -> dict[str, Any]:
+    from django.db import connection
+
     return {
         "database": database,
         "server": f"{connection.vendor} {_server_version(connection)}",
-        "measurements": {},
-        "instructions": counted,
+        **parts,
     }
 
 
