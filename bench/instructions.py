@@ -7,9 +7,10 @@ and dumps the count after each case (``callgrind_control -d``), so set-up,
 warm-up and the other cases are not counted. What is counted is the
 benchmark process's own user-space instructions: Python, Django, the
 libraries, SQLite's engine. PostgreSQL's server, the kernel (``fsync``) and
-time spent waiting are not. The same code on the same inputs gives the same
-count run after run, which the timings on a shared 2-core machine do not: a
-change that saves 3% shows here when the timings' spread hides it.
+time spent waiting are not. For the same code, counts agree within about 1%
+between runs (hash seeds, garbage collection); the timings of one case on a
+shared 2-core machine move by a third, so a change that saves 3% shows here
+when the timings' spread hides it.
 
 Instructions are not time: RSA and PBKDF2 in OpenSSL retire several
 instructions per cycle, Python far fewer, so an instruction ratio is a

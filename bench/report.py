@@ -367,11 +367,13 @@ METHOD = """
 INSTRUCTIONS = """
 The user-space instructions of the benchmark process per call, counted by
 valgrind's callgrind around each case's calls only (`bench/instructions.py`),
-less the cost of counting an empty call. They are the same run after run for
-the same code, so they show a change's effect where the timings' spread hides
-it. They leave out what the process waits for (PostgreSQL's server, `fsync`)
-and they are not time: OpenSSL's RSA and PBKDF2 retire several instructions
-per cycle, Python far fewer. No target is judged on them.
+less the cost of counting an empty call. For the same code they agree within
+about 1% between runs (hash seeds, garbage collection, PostgreSQL's answers),
+where the timings of one case move by a third on this machine, so they show a
+change's effect that the timings' spread hides. They leave out what the
+process waits for (PostgreSQL's server, `fsync`) and they are not time:
+OpenSSL's RSA and PBKDF2 retire several instructions per cycle, Python far
+fewer. No target is judged on them.
 """
 
 LESSONS = """
