@@ -49,7 +49,7 @@ pytest-postgres: $(VENV)/.installed-test
 	@if [ -n "$${DATABASE_URL:-}" ] || [ "$${CI:-}" = "true" ]; then \
 		export DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bearer_auth}"; \
 		env -u DATABASE_OPTIONS $(PYTEST) -m "not browser and not slow" && \
-		echo "pytest-postgres: again with DATABASE_OPTIONS='$(POSTGRES_PREPARED)'" && \
+		echo 'pytest-postgres: again with DATABASE_OPTIONS=$(POSTGRES_PREPARED)' && \
 		DATABASE_OPTIONS='$(POSTGRES_PREPARED)' $(PYTEST) -m "not browser and not slow"; \
 	else \
 		echo "pytest-postgres: DATABASE_URL is not set; the PostgreSQL run is left out."; \

@@ -1,7 +1,7 @@
 """Test settings: in-memory SQLite, MD5 hasher, local-memory cache.
 
 ``DATABASE_URL`` switches the database (the PostgreSQL runs of ``make test``),
-``DATABASE_OPTIONS`` (JSON) sets its ``OPTIONS``;
+``DATABASE_OPTIONS`` (JSON) sets PostgreSQL's ``OPTIONS``;
 ``REDIS_URL`` switches the cache to Redis, so throttles and the key cache are
 exercised on the shared backend production uses.
 """
@@ -60,10 +60,12 @@ TEMPLATES = [
 
 if os.environ.get("DATABASE_URL"):
     DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"])}
-    # The OPTIONS of the database, as JSON: make test's second PostgreSQL pass
-    # sets server-side binding with psycopg's prepared statements
-    # (docs/deployment.md recommends them).
-    DATABASES["default"]["OPTIONS"] = json.loads(os.environ.get("DATABASE_OPTIONS") or "{}")
+    if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        # PostgreSQL's OPTIONS, as JSON: make test's second PostgreSQL pass sets
+        # server-side binding with psycopg's prepared statements
+        # (docs/deployment.md recommends them). Child processes on SQLite
+        # inherit the variable and must not get them.
+        DATABASES["default"]["OPTIONS"] = json.loads(os.environ.get("DATABASE_OPTIONS") or "{}")
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 
