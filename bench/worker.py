@@ -113,10 +113,7 @@ def run(
     from bench.timing import run_interleaved
 
     measurements: dict[str, Any] = {}
-
-    def selected(name: str) -> bool:
-        return not prefixes or name.startswith(prefixes)
-
+    selected = _selector(prefixes)
     repeats = {"auth": plan.repeats, "signin": plan.slow_repeats, "refresh": plan.repeats}
     for phase, build in in_process_phases(data).items():
         group = [case for case in build() if selected(case.name)] if phase in phases else []
@@ -146,15 +143,14 @@ def count(
     from bench import instructions
 
     counter = instructions.Counter(os.environ[instructions.OUT_FILE_VARIABLE])
+    selected = _selector(prefixes)
     counted: dict[str, float] = {}
     for phase, build in in_process_phases(data).items():
         if phase not in phases:
             continue
         started = time.monotonic()
-        selected = [case for case in build() if not prefixes or case.name.startswith(prefixes)]
-        counted.update(
-            instructions.per_call(selected, counter, instructions.calls_for(short=short))
-        )
+        group = [case for case in build() if selected(case.name)]
+        counted.update(instructions.per_call(group, counter, instructions.calls_for(short=short)))
         _log(f"{database}: {phase} instructions counted in {time.monotonic() - started:.0f}s")
     return _result(database, measurements={}, instructions=counted)
 
@@ -168,6 +164,15 @@ def in_process_phases(data: Any) -> dict[str, Callable[[], list[Any]]]:
         "signin": lambda: cases.sign_in_cases(data),
         "refresh": lambda: cases.refresh_cases(data),
     }
+
+
+def _selector(prefixes: tuple[str, ...]) -> Callable[[str], bool]:
+    """Whether a case name is measured: every one, or those starting with a prefix."""
+
+    def selected(name: str) -> bool:
+        return not prefixes or name.startswith(prefixes)
+
+    return selected
 
 
 def _set_up() -> Any:
