@@ -47,6 +47,7 @@ def check_bearer_settings(app_configs: Sequence[Any] | None, **kwargs: Any) -> l
     messages += _check_choices()
     messages += _check_lifetimes()
     messages += _check_hmac_keys()
+    messages += _check_cache_size()
     return messages
 
 
@@ -126,6 +127,20 @@ def _check_hmac_keys() -> list[CheckMessage]:
         )
         for index, secret in enumerate(secrets)
         if len(secret.encode() if isinstance(secret, str) else bytes(secret)) < MIN_HMAC_KEY_BYTES
+    ]
+
+
+def _check_cache_size() -> list[CheckMessage]:
+    value = bearer_settings.VERIFIED_TOKEN_CACHE_SIZE
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return []
+    return [
+        Error(
+            "BEARER_AUTH['VERIFIED_TOKEN_CACHE_SIZE'] must be a non-negative integer.",
+            hint=f'Set BEARER_AUTH["VERIFIED_TOKEN_CACHE_SIZE"] = '
+            f"{DEFAULTS['VERIFIED_TOKEN_CACHE_SIZE']} (0 turns the cache off).",
+            id="bearer_auth.E011",
+        )
     ]
 
 

@@ -38,6 +38,11 @@ DEFAULTS: Final[dict[str, Any]] = {
     # from plain DOT: tokens issued before the switch keep working.
     "ACCEPT_OPAQUE_TOKENS": False,
     "JWKS_URL": None,
+    # Access tokens each process remembers as verified (signature and claims),
+    # so a client's next request with the same token skips the signature
+    # check; dates, the key and (strict mode) the token row are still checked
+    # on every request. 0 turns it off.
+    "VERIFIED_TOKEN_CACHE_SIZE": 4096,
     # First-party sign-in.
     "FIRST_PARTY_CLIENT_ID": "bearer-auth-first-party",
     "DEFAULT_SCOPES": ["read", "write"],

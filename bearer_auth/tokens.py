@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -64,6 +65,9 @@ _PASSWORD_SALT: Final = "bearer_auth.tokens.password_fingerprint"
 # PyJWT copies the options it is given, so one mapping serves every call.
 _DECODE_OPTIONS: Final[jwt.types.Options] = {"require": list(REQUIRED_CLAIMS), "strict_aud": True}
 _NUMBER_TYPES: Final = (int, float)
+# Claim values a remembered token may carry: immutable, so the copy handed to
+# each request shares nothing another request could change.
+_SCALAR_TYPES: Final = (str, int, float, bool, type(None))
 
 
 @dataclass(frozen=True)
@@ -176,17 +180,22 @@ def looks_like_jwt(token: str) -> bool:
 
 
 def decode_access_token(token: str) -> dict[str, Any]:
-    """Verify ``token`` and return its claims.
+    """Verify ``token`` and return its claims (a new dict each call).
 
     Checks, in order: size, header (``typ``, ``kid``, no key-bearing or
     critical parameters), the key and its one algorithm, the signature, then
-    every claim (RFC 9068 §4, RFC 8725). Raises :class:`TokenExpired` or
+    every claim (RFC 9068 §4, RFC 8725). A token this process verified before
+    with the same key skips PyJWT and has only its dates checked again
+    (:class:`_VerifiedTokens`). Raises :class:`TokenExpired` or
     :class:`InvalidToken` with a generic description; never anything else.
     """
     if len(token) > MAX_TOKEN_LENGTH:
         raise InvalidToken
     try:
         key, algorithm = _verification_key(_checked_kid(token.partition(".")[0]))
+        verified = _verified_tokens.get(token)
+        if verified is not None and verified.key is key and verified.algorithm == algorithm:
+            return verified.claims_now(leeway=bearer_settings.LEEWAY)
         claims = jwt.decode(
             token,
             key,
@@ -201,6 +210,7 @@ def decode_access_token(token: str) -> dict[str, Any]:
     except _DECODE_ERRORS as exc:
         raise InvalidToken from exc
     _check_claim_types(claims)
+    _verified_tokens.add(token, key=key, algorithm=algorithm, claims=claims)
     return claims
 
 
@@ -256,6 +266,97 @@ def _check_claim_types(claims: Mapping[str, Any]) -> None:
             raise InvalidToken
         if not 0 <= value <= _MAX_TIMESTAMP:
             raise InvalidToken
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """A token whose signature and every date-independent claim were checked."""
+
+    claims: Mapping[str, Any]
+    #: The key object that verified it, and its one algorithm; a later key
+    #: for the same ``kid`` is another object.
+    key: object
+    algorithm: str
+    #: The latest of ``iat`` and ``nbf``, and ``exp``, as PyJWT compares them.
+    not_before: int
+    expires: int
+
+    def claims_now(self, *, leeway: timedelta | float) -> dict[str, Any]:
+        """Check the dates again at this moment; return a copy of the claims.
+
+        The same comparisons as PyJWT's ``_validate_iat``, ``_validate_nbf``
+        and ``_validate_exp``, in that order (a test holds them equal at each
+        boundary): a date in the future is :class:`InvalidToken`, ``exp``
+        reached is :class:`TokenExpired`.
+        """
+        margin = leeway.total_seconds() if isinstance(leeway, timedelta) else float(leeway)
+        now = datetime.now(tz=dt_timezone.utc).timestamp()
+        if self.not_before > now + margin:
+            raise InvalidToken
+        if self.expires <= now - margin:
+            raise TokenExpired
+        return dict(self.claims)
+
+
+class _VerifiedTokens:
+    """The tokens this process verified, by their exact text: the signature once per token.
+
+    A client sends the same access token with every request until it expires,
+    so the RSA or EC signature check, PyJWT's parsing and the claim checks,
+    which depend only on the token's bytes, the key and the settings, are
+    done on its first request alone. What can change later is checked on every
+    request all the same: the key is looked up again (a retired or replaced
+    key is not the one remembered, so the token is verified afresh or
+    refused), the dates are compared with the clock, and strict mode's query
+    still finds the token's row and user. Only tokens that passed every check
+    are remembered, never a failure; at most ``VERIFIED_TOKEN_CACHE_SIZE``
+    (0 turns it off), the oldest dropped first. Forgotten when ``BEARER_AUTH``
+    or ``DEBUG`` (the default issuer) changes.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[str, _Verified] = {}
+        # Reads are one dict look-up (atomic); adding and dropping take the lock.
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> _Verified | None:
+        return self._entries.get(token)
+
+    def add(self, token: str, *, key: object, algorithm: str, claims: Mapping[str, Any]) -> None:
+        """Remember a verified token whose claims are all JSON scalars (nothing to share)."""
+        size = bearer_settings.VERIFIED_TOKEN_CACHE_SIZE
+        # Anything but a positive int (bearer_auth.E011 reports it) turns the cache off.
+        if (
+            not isinstance(size, int)
+            or size <= 0
+            or not all(isinstance(value, _SCALAR_TYPES) for value in claims.values())
+        ):
+            return
+        verified = _Verified(
+            claims=dict(claims),
+            key=key,
+            algorithm=algorithm,
+            not_before=max(int(claims["iat"]), int(claims.get("nbf", 0))),
+            expires=int(claims["exp"]),
+        )
+        with self._lock:
+            while token not in self._entries and len(self._entries) >= size:
+                # Insertion order: the oldest entry is the nearest to expiry.
+                del self._entries[next(iter(self._entries))]
+            self._entries[token] = verified
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries = {}
+
+
+_verified_tokens = _VerifiedTokens()
+
+
+@receiver(setting_changed)
+def _forget_verified_tokens(*, setting: str, **kwargs: Any) -> None:
+    if setting in {"BEARER_AUTH", "DEBUG"}:
+        _verified_tokens.clear()
 
 
 _jwks_clients: dict[str, jwt.PyJWKClient] = {}

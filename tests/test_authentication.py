@@ -413,6 +413,27 @@ def test_password_change_by_queryset_update_revokes_tokens(
     assert_invalid_token(get(client, token))
 
 
+@pytest.mark.parametrize("change", ["revoke", "deactivate", "delete", "new-password"])
+def test_a_token_already_used_is_refused_at_once_after_a_change(
+    client: Client, user: Any, token: str, change: str
+) -> None:
+    """Its signature is not checked again (the verified-token cache); its row and user are."""
+    from django.contrib.auth.hashers import make_password
+    from oauth2_provider.models import get_access_token_model
+
+    assert get(client, token).status_code == 200
+    users = get_user_model().objects.filter(pk=user.pk)
+    if change == "revoke":
+        get_access_token_model().objects.filter(user=user).delete()
+    elif change == "deactivate":
+        users.update(is_active=False)
+    elif change == "delete":
+        users.delete()
+    else:
+        users.update(password=make_password("other-pw-123"))
+    assert_invalid_token(get(client, token))
+
+
 def test_unrelated_profile_change_keeps_tokens_valid(client: Client, user: Any, token: str) -> None:
     user.last_login = timezone.now()
     user.save()

@@ -93,6 +93,22 @@ def test_hs256_without_secret_and_with_short_secret(settings: Any) -> None:
     assert message.msg.startswith("HS256 secret number 1 ")
 
 
+@pytest.mark.parametrize("value", [-1, "4096", 1.5, True, None])
+def test_verified_token_cache_size_must_be_a_non_negative_integer(
+    settings: Any, value: Any
+) -> None:
+    with_bearer(settings, VERIFIED_TOKEN_CACHE_SIZE=value)
+    assert check_bearer_settings(None) == [
+        checks.Error(
+            "BEARER_AUTH['VERIFIED_TOKEN_CACHE_SIZE'] must be a non-negative integer.",
+            hint='Set BEARER_AUTH["VERIFIED_TOKEN_CACHE_SIZE"] = 4096 (0 turns the cache off).',
+            id="bearer_auth.E011",
+        )
+    ]
+    with_bearer(settings, VERIFIED_TOKEN_CACHE_SIZE=0)
+    assert check_bearer_settings(None) == []
+
+
 def test_missing_issuer_is_a_deploy_error(settings: Any) -> None:
     settings.BEARER_AUTH = {}
     (message,) = check_issuer(None)

@@ -7,12 +7,17 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import jwt
 import pytest
+import time_machine
+from cryptography.hazmat.primitives.asymmetric import ec
 from django.test import Client
 from jwcrypto import jwk
 from jwcrypto import jwt as jwcrypto_jwt
 from oauth2_provider.models import get_access_token_model
 
+from bearer_auth import keys, tokens
+from bearer_auth.exceptions import BearerAuthError, InvalidToken, TokenExpired
 from bearer_auth.tokens import (
     PASSWORD_CLAIM,
     decode_access_token,
@@ -22,7 +27,7 @@ from bearer_auth.tokens import (
     user_subject,
 )
 from tests.factories import ApplicationFactory
-from tests.issuing import claims_of, header_of
+from tests.issuing import claims_of, forge, header_of
 
 pytestmark = pytest.mark.django_db
 
@@ -149,3 +154,160 @@ def test_dot_token_endpoint_issues_the_same_jwts(client: Client) -> None:
     row = get_access_token_model().objects.get(application=application)
     assert row.token_checksum == token_checksum(body["access_token"])
     assert body["access_token"] not in row.token  # hashed storage: no plaintext at rest
+
+
+# The verified-token cache: a token's signature is checked on its first use only.
+
+
+def _dated_token(user: Any, **dates: float) -> str:
+    """A real token re-signed with the given ``iat``/``nbf``/``exp``."""
+    valid = mint_access_token(user=user, client_id="c", scope="read").token
+    return forge(valid, user=user, claims=dates, store=False)
+
+
+def test_a_verified_token_is_not_verified_again(user: Any, monkeypatch: Any) -> None:
+    token = mint_access_token(user=user, client_id="c", scope="read").token
+    first = decode_access_token(token)
+    monkeypatch.setattr(jwt, "decode", _must_not_decode)
+    assert decode_access_token(token) == first
+
+
+def test_each_use_gets_its_own_copy_of_the_claims(user: Any) -> None:
+    token = mint_access_token(user=user, client_id="c", scope="read").token
+    decode_access_token(token)["scope"] = "admin"
+    cached = decode_access_token(token)
+    assert cached["scope"] == "read"
+    cached["scope"] = "admin"
+    assert decode_access_token(token)["scope"] == "read"
+
+
+def test_a_refused_token_is_never_remembered(user: Any, monkeypatch: Any) -> None:
+    token = mint_access_token(user=user, client_id="c", scope="read").token
+    head, payload, signature = token.split(".")
+    tampered = f"{head}.{payload}.{signature[:-4]}AAAA"
+    calls: list[str] = []
+    real_decode = jwt.decode
+    monkeypatch.setattr(jwt, "decode", lambda *a, **kw: calls.append(a[0]) or real_decode(*a, **kw))
+    for _ in range(2):
+        with pytest.raises(InvalidToken):
+            decode_access_token(tampered)
+    assert calls == [tampered, tampered]
+
+
+def test_a_remembered_token_expires_on_time(user: Any) -> None:
+    with time_machine.travel("2030-01-01 12:00:00+00:00", tick=False) as traveller:
+        minted = mint_access_token(user=user, client_id="c", scope="read")
+        decode_access_token(minted.token)
+        traveller.move_to(minted.expires_at - timedelta(seconds=1))
+        assert decode_access_token(minted.token)["jti"] == minted.jti
+        traveller.move_to(minted.expires_at)
+        with pytest.raises(TokenExpired):
+            decode_access_token(minted.token)
+
+
+_T0 = 1_900_000_000  # 2030-03-17, a whole second
+
+
+@pytest.mark.parametrize("leeway", [0, 5])
+@pytest.mark.parametrize(
+    "moment", [-6, -1, -0.5, 0, 9, 9.5, 10, 10.3, 99, 99.5, 100, 100.5, 104.9, 105, 106]
+)
+def test_remembered_dates_are_checked_as_pyjwt_checks_them(
+    user: Any, settings: Any, leeway: int, moment: float
+) -> None:
+    """At each boundary (and fractional ``iat``/``nbf``), a remembered token is
+    accepted or refused exactly as a first verification by PyJWT would be."""
+    settings.BEARER_AUTH = {**settings.BEARER_AUTH, "LEEWAY": timedelta(seconds=leeway)}
+    dates = {"iat": _T0 + 0.7, "nbf": _T0 + 10.2, "exp": _T0 + 100}
+    with time_machine.travel(_T0 + 50, tick=False) as traveller:
+        token = _dated_token(user, **dates)
+        traveller.move_to(_T0 + moment)
+        tokens._verified_tokens.clear()
+        first = _outcome(token)
+        traveller.move_to(_T0 + 50)
+        decode_access_token(token)  # remembered while valid
+        traveller.move_to(_T0 + moment)
+        assert _outcome(token) == first
+
+
+def test_a_retired_key_past_its_deadline_refuses_a_remembered_token(user: Any) -> None:
+    """The key's deadline is looked at on every use, not only when the token was verified."""
+    with time_machine.travel("2030-01-01 12:00:00+00:00", tick=False) as traveller:
+        token = mint_access_token(
+            user=user, client_id="c", scope="read", lifetime=timedelta(days=1)
+        ).token
+        decode_access_token(token)
+        keys.rotate_signing_key()
+        decode_access_token(token)  # remembered with the retired key
+        (retired,) = [s for s in keys.describe_signing_keys() if s.state == "retired"]
+        assert retired.verify_until is not None
+        traveller.move_to(retired.verify_until + timedelta(seconds=1))
+        with pytest.raises(InvalidToken) as refused:
+            decode_access_token(token)
+        assert refused.type is InvalidToken  # the key, not the (one-day) token, ended
+
+
+def test_another_key_under_the_same_kid_verifies_the_token_afresh(
+    user: Any, monkeypatch: Any
+) -> None:
+    token = mint_access_token(user=user, client_id="c", scope="read").token
+    decode_access_token(token)
+    stranger = ec.generate_private_key(ec.SECP256R1()).public_key()
+    monkeypatch.setattr(tokens, "_verification_key", lambda kid: (stranger, "ES256"))
+    with pytest.raises(InvalidToken):
+        decode_access_token(token)
+
+
+def test_changed_settings_forget_remembered_tokens(user: Any, settings: Any) -> None:
+    token = mint_access_token(user=user, client_id="c", scope="read").token
+    decode_access_token(token)
+    settings.BEARER_AUTH = {**settings.BEARER_AUTH, "AUDIENCE": "https://elsewhere.test"}
+    with pytest.raises(InvalidToken):
+        decode_access_token(token)
+
+
+def test_size_zero_turns_the_cache_off(user: Any, settings: Any, monkeypatch: Any) -> None:
+    settings.BEARER_AUTH = {**settings.BEARER_AUTH, "VERIFIED_TOKEN_CACHE_SIZE": 0}
+    token = mint_access_token(user=user, client_id="c", scope="read").token
+    decode_access_token(token)
+    monkeypatch.setattr(jwt, "decode", _must_not_decode)
+    with pytest.raises(InvalidToken):
+        decode_access_token(token)
+
+
+def test_the_oldest_token_is_dropped_at_the_size(
+    user: Any, settings: Any, monkeypatch: Any
+) -> None:
+    settings.BEARER_AUTH = {**settings.BEARER_AUTH, "VERIFIED_TOKEN_CACHE_SIZE": 2}
+    first, second, third = (
+        mint_access_token(user=user, client_id="c", scope="read").token for _ in range(3)
+    )
+    for token in (first, second, second, third):
+        decode_access_token(token)
+    monkeypatch.setattr(jwt, "decode", _must_not_decode)
+    assert decode_access_token(second)
+    assert decode_access_token(third)
+    with pytest.raises(InvalidToken):
+        decode_access_token(first)
+
+
+def test_tokens_with_list_or_object_claims_are_verified_every_time(
+    user: Any, monkeypatch: Any
+) -> None:
+    token = _dated_token(user, extra=["a", "b"])  # type: ignore[arg-type]
+    assert decode_access_token(token)["extra"] == ["a", "b"]
+    monkeypatch.setattr(jwt, "decode", _must_not_decode)
+    with pytest.raises(InvalidToken):
+        decode_access_token(token)
+
+
+def _must_not_decode(*args: Any, **kwargs: Any) -> Any:
+    raise jwt.InvalidTokenError("PyJWT was called")
+
+
+def _outcome(token: str) -> str:
+    try:
+        decode_access_token(token)
+    except BearerAuthError as exc:
+        return type(exc).__name__
+    return "accepted"
