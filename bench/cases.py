@@ -6,8 +6,8 @@ Names are ``group/product``; :mod:`bench.report` divides them into ratios.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 import jwt
@@ -31,24 +31,45 @@ from bench.timing import Case
 _ORM_PK_SQL = "SELECT {columns} FROM {table} WHERE {pk} = %s"
 
 
-@contextmanager
-def stateless() -> Iterator[None]:
-    """bearer_auth in ``VERIFY_MODE = "stateless"`` for the duration."""
-    with override_settings(BEARER_AUTH={**settings.BEARER_AUTH, "VERIFY_MODE": "stateless"}):
-        yield
+def bearer_auth_with(**changes: Any) -> Callable[[], AbstractContextManager[None]]:
+    """A context factory: ``BEARER_AUTH`` with ``changes`` for the duration."""
+
+    def context() -> AbstractContextManager[None]:
+        return override_settings(BEARER_AUTH={**settings.BEARER_AUTH, **changes})
+
+    return context
+
+
+#: bearer_auth in ``VERIFY_MODE = "stateless"``.
+stateless = bearer_auth_with(VERIFY_MODE="stateless")
+#: Without the verified-token cache: every call checks the signature, as a
+#: token's first request does ("-verify" cases).
+strict_verifying = bearer_auth_with(VERIFIED_TOKEN_CACHE_SIZE=0)
+stateless_verifying = bearer_auth_with(VERIFY_MODE="stateless", VERIFIED_TOKEN_CACHE_SIZE=0)
 
 
 def authenticate_cases(fixtures: Fixtures) -> list[Case]:
-    """``authenticate()`` of each class, and the floors under them."""
+    """``authenticate()`` of each class, and the floors under them.
+
+    The bearer_auth cases present one token again and again, as a client does
+    until the token expires; the ``-verify`` cases turn the verified-token
+    cache off, so each call costs what a token's first use costs.
+    """
+    bearer = BearerTokenAuthentication()
     cases = [
         *(
-            _authenticate(f"auth/bearer-strict-{alg}", BearerTokenAuthentication(), token)
+            _authenticate(f"auth/bearer-strict-{alg}", bearer, token)
+            for alg, token in fixtures.bearer.items()
+        ),
+        _authenticate(
+            "auth/bearer-strict-verify-RS256", bearer, fixtures.bearer["RS256"], strict_verifying
+        ),
+        *(
+            _authenticate(f"auth/bearer-stateless-{alg}", bearer, token, stateless)
             for alg, token in fixtures.bearer.items()
         ),
         *(
-            _authenticate(
-                f"auth/bearer-stateless-{alg}", BearerTokenAuthentication(), token, stateless
-            )
+            _authenticate(f"auth/bearer-stateless-verify-{alg}", bearer, token, stateless_verifying)
             for alg, token in fixtures.bearer.items()
         ),
         _authenticate("auth/bearer-opaque", BearerTokenAuthentication(), fixtures.opaque),

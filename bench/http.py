@@ -1,9 +1,11 @@
 """Through gunicorn: requests per second with wrk on 127.0.0.1, against the no-auth view.
 
-Two gunicorn servers (2 sync workers each) serve the benchmark project on
-the worker's database: one in bearer_auth's strict mode, one in stateless
-mode. wrk is bounded (one thread, four connections, a fixed duration); URLs
-are interleaved, a repeat at a time, and the idle server costs nothing.
+gunicorn servers (2 sync workers each) serve the benchmark project on the
+worker's database, one per bearer_auth configuration: strict mode and
+stateless mode, each also with the verified-token cache off (``-verify``:
+every request checks the signature). wrk is bounded (one thread, four
+connections, a fixed duration); URLs are interleaved, a repeat at a time, and
+the idle servers cost nothing.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ class Target:
     """One row of the gunicorn table: a URL on a server, with its credentials."""
 
     name: str
-    mode: str  # the bearer_auth VERIFY_MODE of the server that serves it
+    # The server: bearer_auth's VERIFY_MODE, "-verify" with the cache off.
+    mode: str
     path: str
     token: str | None
 
@@ -47,7 +50,19 @@ def targets(fixtures: Fixtures) -> list[Target]:
         Target("http/none", "strict", "/api/none/", None),
         Target("http/bearer-strict-RS256", "strict", "/api/bearer/", fixtures.bearer["RS256"]),
         Target(
+            "http/bearer-strict-verify-RS256",
+            "strict-verify",
+            "/api/bearer/",
+            fixtures.bearer["RS256"],
+        ),
+        Target(
             "http/bearer-stateless-RS256", "stateless", "/api/bearer/", fixtures.bearer["RS256"]
+        ),
+        Target(
+            "http/bearer-stateless-verify-RS256",
+            "stateless-verify",
+            "/api/bearer/",
+            fixtures.bearer["RS256"],
         ),
         Target("http/simplejwt-HS256", "strict", "/api/simplejwt/", fixtures.simplejwt_hs256),
         Target(
@@ -99,10 +114,12 @@ def run_http(
 def gunicorn(mode: str, *, directory: Path) -> Iterator[int]:
     """Serve the benchmark project with gunicorn in ``mode``; yield its port."""
     port = _free_port()
+    verify_mode, _, verify_every_request = mode.partition("-")
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "BENCH_VERIFY_MODE": mode,
+        "BENCH_VERIFY_MODE": verify_mode,
+        "BENCH_VERIFIED_TOKEN_CACHE_SIZE": "0" if verify_every_request else "",
         "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
     }
     log = (directory / f"gunicorn-{mode}.log").open("w")

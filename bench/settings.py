@@ -4,8 +4,8 @@ One project serves every case, so each request crosses the same middleware
 and DRF machinery whichever class authenticates it. The environment chooses
 the database (``BENCH_DATABASE_URL``, else a SQLite file in ``BENCH_DIR``),
 the signing keys (PEM files the runner writes to ``BENCH_DIR``) and the
-bearer_auth verification mode (``BENCH_VERIFY_MODE``, for the gunicorn server
-of the stateless case).
+bearer_auth verification mode (``BENCH_VERIFY_MODE``) and verified-token
+cache size (``BENCH_VERIFIED_TOKEN_CACHE_SIZE``) of each gunicorn server.
 """
 
 from __future__ import annotations
@@ -105,6 +105,9 @@ BEARER_AUTH = {
     "REFRESH_THROTTLE_RATE": "1000000/min",
     "DEFAULT_SCOPES": ["read", "write"],
 }
+
+if os.environ.get("BENCH_VERIFIED_TOKEN_CACHE_SIZE"):  # unset or empty: the default
+    BEARER_AUTH["VERIFIED_TOKEN_CACHE_SIZE"] = int(os.environ["BENCH_VERIFIED_TOKEN_CACHE_SIZE"])
 
 OAUTH2_PROVIDER = oauth2_provider_settings(
     SCOPES={"read": "Read", "write": "Write"},
