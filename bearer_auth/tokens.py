@@ -341,7 +341,8 @@ class _VerifiedTokens:
         )
         with self._lock:
             while token not in self._entries and len(self._entries) >= size:
-                # Insertion order: the oldest entry is the nearest to expiry.
+                # Insertion order: the oldest first, which is (lifetimes being
+                # alike) the nearest to expiry.
                 del self._entries[next(iter(self._entries))]
             self._entries[token] = verified
 
