@@ -159,10 +159,10 @@ def test_dot_token_endpoint_issues_the_same_jwts(client: Client) -> None:
 # The verified-token cache: a token's signature is checked on its first use only.
 
 
-def _dated_token(user: Any, **dates: float) -> str:
-    """A real token re-signed with the given ``iat``/``nbf``/``exp``."""
+def _resigned_token(user: Any, **claims: Any) -> str:
+    """A real token re-signed with ``claims`` changed or added."""
     valid = mint_access_token(user=user, client_id="c", scope="read").token
-    return forge(valid, user=user, claims=dates, store=False)
+    return forge(valid, user=user, claims=claims, store=False)
 
 
 def test_a_verified_token_is_not_verified_again(user: Any, monkeypatch: Any) -> None:
@@ -220,7 +220,7 @@ def test_remembered_dates_are_checked_as_pyjwt_checks_them(
     settings.BEARER_AUTH = {**settings.BEARER_AUTH, "LEEWAY": timedelta(seconds=leeway)}
     dates = {"iat": _T0 + 0.7, "nbf": _T0 + 10.2, "exp": _T0 + 100}
     with time_machine.travel(_T0 + 50, tick=False) as traveller:
-        token = _dated_token(user, **dates)
+        token = _resigned_token(user, **dates)
         traveller.move_to(_T0 + moment)
         tokens._verified_tokens.clear()
         first = _outcome(token)
@@ -294,7 +294,7 @@ def test_the_oldest_token_is_dropped_at_the_size(
 def test_tokens_with_list_or_object_claims_are_verified_every_time(
     user: Any, monkeypatch: Any
 ) -> None:
-    token = _dated_token(user, extra=["a", "b"])  # type: ignore[arg-type]
+    token = _resigned_token(user, extra=["a", "b"])
     assert decode_access_token(token)["extra"] == ["a", "b"]
     monkeypatch.setattr(jwt, "decode", _must_not_decode)
     with pytest.raises(InvalidToken):
