@@ -12,6 +12,9 @@ never in the SQL text) and builds model instances the way Django's own
 ``ModelIterable`` does: the row's converters applied, ``select_related``
 objects attached, ``only()`` fields deferred.
 
+Inserts (:class:`PreparedInsert`) are compiled the same way from a model's
+fields, and write a model instance's values as ``save()`` would.
+
 The queryset's shape must not depend on anything that changes at run time
 (settings included): whatever varies is a :class:`Param`. Statements go
 through ``connection.cursor()``, so Django's query logging and
@@ -30,7 +33,7 @@ from typing import Any, Generic, TypeVar
 from django.db import connections, transaction
 from django.db.models import Expression, Field, ForeignObjectRel, Model, QuerySet
 from django.db.models.query import get_related_populators
-from django.db.models.sql import UpdateQuery
+from django.db.models.sql import InsertQuery, UpdateQuery
 
 _M = TypeVar("_M", bound=Model)
 
@@ -102,7 +105,10 @@ class _Statement:
         A copy is compiled: compilers may adjust the query they are given.
         """
         compiler = query.clone().get_compiler(connection=connection)
-        sql, params = compiler.as_sql()
+        compiled = compiler.as_sql()
+        if isinstance(compiled, list):  # an insert: one statement per batch of rows
+            [compiled] = compiled
+        sql, params = compiled
         slots = tuple(
             (position, value.param)
             for position, value in enumerate(params)
@@ -262,3 +268,83 @@ class PreparedUpdate(_Prepared):
             cursor.execute(statement.sql, statement.parameters(connection, values))
             count: int = cursor.rowcount
         return count
+
+
+class PreparedInsert(_Prepared):
+    """An ``INSERT`` of one instance of a model, with the values ``save()`` would write.
+
+    ``model`` returns the model class (called once, on first use, so a
+    swappable model is looked up after the app registry is ready). Every
+    concrete column is written except an auto-incremented primary key and
+    generated fields, each as its field's ``pre_save()`` value for a new row
+    (so ``auto_now_add``/``auto_now`` dates are set on the instance, as by
+    ``save()``), prepared by ``get_db_prep_save``. Like ``bulk_create()`` it
+    sends no ``pre_save``/``post_save`` signals; unlike ``save()`` it reads
+    nothing back: an auto primary key stays ``None`` on the instance, which is
+    therefore not for saving again. Models with parents (multi-table
+    inheritance) are refused: their row spans several tables.
+    """
+
+    def __init__(self, model: Callable[[], type[Model]]) -> None:
+        super().__init__()
+        self._model = model
+
+    def _build(self) -> tuple[QuerySet[Any], Any]:
+        model = self._model()
+        meta = model._meta
+        if meta.parents:
+            raise ValueError("A PreparedInsert writes one table: no multi-table inheritance")
+        fields = [
+            field
+            for field in meta.local_concrete_fields
+            if field is not meta.auto_field and not field.generated
+        ]
+        placeholders = _Placeholders(
+            {field.attname: Param(field.attname, field) for field in fields}
+        )
+        query = InsertQuery(model)
+        rows: list[Any] = [placeholders]  # read like model instances, by attname
+        query.insert_values(fields, rows, raw=True)  # raw: no pre_save at compile time
+        queryset = model._default_manager.all()
+        queryset._for_write = True  # the router's db_for_write, as save() asks
+        return queryset, _Insert(query, tuple(fields))
+
+    def _compile(self, query: Any, connection: Any) -> _CompiledInsert:
+        insert: _Insert = query
+        statement, _compiler = _Statement.compile(insert.query, connection)
+        return _CompiledInsert(statement=statement, fields=insert.fields)
+
+    def execute(self, instance: Model) -> None:
+        """Insert ``instance`` as a new row (its ``pre_save`` values), in one statement."""
+        if not isinstance(instance, self._model()):
+            raise TypeError(f"expected a {self._model().__name__}, got {type(instance).__name__}")
+        connection, compiled = self._connection_and_compiled()
+        values = {field.attname: field.pre_save(instance, True) for field in compiled.fields}
+        for name, value in values.items():
+            if hasattr(value, "resolve_expression"):
+                raise TypeError(f"{name}: an expression cannot be a prepared value")
+        statement = compiled.statement
+        with (
+            transaction.mark_for_rollback_on_error(using=connection.alias),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement.sql, statement.parameters(connection, values))
+
+
+class _Placeholders:
+    """What the insert compiler reads the row's values from (``raw``: by ``attname``)."""
+
+    def __init__(self, params: Mapping[str, Param]) -> None:
+        self.__dict__.update(params)
+
+
+@dataclass(frozen=True)
+class _Insert:
+    query: Any
+    fields: tuple[Field[Any, Any], ...]
+
+
+@dataclass(frozen=True)
+class _CompiledInsert:
+    statement: _Statement
+    fields: tuple[Field[Any, Any], ...]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
+from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import UpdateQuery
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -18,7 +20,7 @@ from oauth2_provider.models import get_refresh_token_model
 
 from bearer_auth import prepared
 from bearer_auth.models import TokenSession
-from bearer_auth.prepared import Param, PreparedSelect, PreparedUpdate
+from bearer_auth.prepared import Param, PreparedInsert, PreparedSelect, PreparedUpdate
 from bearer_auth.services.store import first_party_application
 from tests.factories import UserFactory
 from tests.threads import run_together
@@ -208,6 +210,101 @@ def test_an_update_writes_one_table() -> None:
         pytest.raises(ValueError, match="one table"),
     ):
         spread.execute()
+
+
+INSERT_SESSION: PreparedInsert = PreparedInsert(lambda: TokenSession)
+INSERT_REFRESH_TOKEN: PreparedInsert = PreparedInsert(get_refresh_token_model)
+
+
+def _unsaved_session(user: Any, **fields: Any) -> TokenSession:
+    saved = _session(user, **fields)
+    values = {field.attname: getattr(saved, field.attname) for field in _concrete(TokenSession)}
+    saved.delete()
+    return TokenSession(**values)
+
+
+def _concrete(model: Any) -> list[Any]:
+    return [field for field in model._meta.concrete_fields if not field.primary_key]
+
+
+def test_insert_writes_every_column_as_save_would() -> None:
+    session = _unsaved_session(UserFactory(), user_agent="x'); DROP TABLE users; --")
+    sent: list[Any] = []
+
+    def receiver(**kwargs: Any) -> None:
+        sent.append(kwargs["signal"])
+
+    pre_save.connect(receiver, sender=TokenSession)
+    post_save.connect(receiver, sender=TokenSession)
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            INSERT_SESSION.execute(session)
+    finally:
+        pre_save.disconnect(receiver, sender=TokenSession)
+        post_save.disconnect(receiver, sender=TokenSession)
+    assert len(queries) == 1
+    assert queries[0]["sql"].upper().startswith("INSERT")
+    assert sent == []  # like bulk_create(): no signals
+    stored = TokenSession.objects.get(token_family=session.token_family)
+    assert stored.pk == session.pk  # a primary key with a default is a column like any other
+    for field in _concrete(TokenSession):
+        assert getattr(stored, field.attname) == getattr(session, field.attname), field.name
+    assert stored.user_agent == "x'); DROP TABLE users; --"  # a parameter, never SQL
+
+
+def test_insert_sets_auto_dates_and_derived_columns_with_pre_save() -> None:
+    # DOT's RefreshToken: created (auto_now_add), updated (auto_now), and a
+    # token_checksum field whose pre_save hashes the token.
+    other = _session(UserFactory())
+    model = get_refresh_token_model()
+    before = timezone.now()
+    token = model(
+        user=other.user,
+        application=other.application,
+        token="a-refresh-token-value",
+        token_family=uuid.uuid4(),
+    )
+    INSERT_REFRESH_TOKEN.execute(token)
+    assert token.pk is None  # an auto primary key is the database's: nothing is read back
+    stored = model.objects.get(token_family=token.token_family)
+    assert before <= stored.created == token.created
+    assert before <= stored.updated == token.updated
+    assert stored.token_checksum == hashlib.sha256(b"a-refresh-token-value").hexdigest()
+    assert stored.resource == []
+    assert stored.revoked is None
+
+
+def test_a_failed_insert_marks_the_transaction_for_rollback() -> None:
+    existing = _session(UserFactory())
+    duplicate = _unsaved_session(UserFactory(), token_family=uuid.uuid4())
+    duplicate.token_family = existing.token_family  # unique
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            INSERT_SESSION.execute(duplicate)
+        assert transaction.get_rollback()
+    assert TokenSession.objects.filter(token_family=existing.token_family).count() == 1
+
+
+def test_an_insert_takes_an_instance_of_its_model_with_plain_values() -> None:
+    with pytest.raises(TypeError, match="TokenSession"):
+        INSERT_SESSION.execute(UserFactory.build())
+    session = _unsaved_session(UserFactory())
+    session.user_agent = F("ip_address")  # type: ignore[assignment]
+    with pytest.raises(TypeError, match="user_agent"):
+        INSERT_SESSION.execute(session)
+    assert not TokenSession.objects.filter(token_family=session.token_family).exists()
+
+
+def test_an_insert_writes_one_table() -> None:
+    # A child model's row spans its parents' tables too: refused.
+    parents = {get_user_model(): TokenSession._meta.get_field("user")}
+    child: PreparedInsert = PreparedInsert(lambda: TokenSession)
+    session = _unsaved_session(UserFactory())
+    with (
+        mock.patch.object(TokenSession._meta, "parents", parents),
+        pytest.raises(ValueError, match="one table"),
+    ):
+        child.execute(session)
 
 
 def test_a_param_needs_a_concrete_field() -> None:

@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 from bearer_auth import services
 from bearer_auth.exceptions import InvalidGrant
 from bearer_auth.models import TokenSession
+from bearer_auth.services import store
 from tests.first_party import (
     REFRESH_URL,
     REVOKE_URL,
@@ -207,6 +208,35 @@ def test_narrower_scope_is_honoured_wider_is_invalid_scope(user, password):
     assert access_row(narrowed.json()["access_token"]).scope == "read"
 
 
+def test_the_successor_row_is_what_dots_validator_would_write(user, password):
+    # store_rotation inserts the new refresh row itself (one prepared INSERT):
+    # every column must be what DOT's _create_refresh_token + save() write.
+    tokens = sign_in(user, password)
+    spent = refresh_row(tokens["refresh_token"])
+    rotated = refresh(tokens["refresh_token"]).json()
+    stored = refresh_row(rotated["refresh_token"])
+    assert stored.pk is not None
+    assert stored.token == ""  # RFC 9700 storage: the digest only
+
+    model = get_refresh_token_model()
+    request = store.token_request(stored.application, user=user, scopes=rotated["scope"].split())
+    validator = store.oauth_server().request_validator
+    with mock.patch.object(model, "save", autospec=True) as save:
+        built = validator._create_refresh_token(
+            request, rotated["refresh_token"], stored.access_token, spent
+        )
+    save.assert_called_once()
+    written = {
+        field.attname: field.pre_save(built, True)
+        for field in model._meta.concrete_fields
+        if field.attname not in ("id", "created", "updated")
+    }
+    assert written == {name: getattr(stored, name) for name in written}
+    assert set(written) >= {"token_checksum", "token_family", "access_token_id", "user_id"}
+    assert stored.created is not None
+    assert stored.updated is not None
+
+
 def test_database_error_mid_refresh_rolls_everything_back(user, password):
     tokens = sign_in(user, password)
     family = refresh_row(tokens["refresh_token"]).token_family
@@ -215,9 +245,8 @@ def test_database_error_mid_refresh_rolls_everything_back(user, password):
 
     # The new access token is written, the old pair revoked, then the new
     # refresh token's insert fails.
-    with mock.patch(
-        "oauth2_provider.oauth2_validators.OAuth2Validator._create_refresh_token",
-        side_effect=DatabaseError("connection lost"),
+    with mock.patch.object(
+        store._INSERT_REFRESH_TOKEN, "execute", side_effect=DatabaseError("connection lost")
     ):
         response = refresh(tokens["refresh_token"])
 

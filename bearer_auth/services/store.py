@@ -24,14 +24,13 @@ from oauth2_provider.models import (
     get_access_token_model,
     get_application_model,
     get_refresh_token_model,
-    set_token_value,
 )
 from oauth2_provider.oauth2_backends import get_oauthlib_core
 from oauthlib.common import Request as OAuthlibRequest
 
 from bearer_auth.exceptions import ServiceUnavailable
 from bearer_auth.models import TokenSession
-from bearer_auth.prepared import Param, PreparedSelect, PreparedUpdate
+from bearer_auth.prepared import Param, PreparedInsert, PreparedSelect, PreparedUpdate
 from bearer_auth.settings import bearer_settings
 
 #: The name the built-in first-party application is created with.
@@ -182,20 +181,21 @@ def store_new_family(token: Mapping[str, Any], request: Any) -> Any:
     return validator._create_refresh_token(request, token["refresh_token"], access_token, None)
 
 
-def store_rotation(token: Mapping[str, Any], request: Any, *, spent: Any, now: datetime) -> Any:
-    """Store ``token`` as the successor of the refresh row ``spent``; return the new refresh row.
+def store_rotation(token: Mapping[str, Any], request: Any, *, spent: Any, now: datetime) -> None:
+    """Store ``token`` as the successor of the refresh row ``spent``.
 
     ``spent`` must be locked and have its ``access_token`` loaded. The spent
     refresh token is revoked and unlinked; the family's one access-token row
     is rewritten in place with the new token (its old value stops working
     at once, as DOT's own non-rotating branch does it), and a new refresh
-    row of the same family points to it: four statements, no re-reads. The
-    two updates are prepared statements: like ``QuerySet.update()`` they
-    send no ``pre_save``/``post_save`` for DOT's token rows.
+    row of the same family points to it: three statements, no re-reads.
+    All three are prepared statements: like ``QuerySet.update()`` and
+    ``bulk_create()`` they send no ``pre_save``/``post_save`` for DOT's
+    token rows, and the new row's primary key is not read back.
     """
     _SPEND_REFRESH_TOKEN.execute(pk=spent.pk, now=now)
     access_token = spent.access_token
-    set_token_value(access_token, token["access_token"])
+    oauth_server().request_validator._set_token_value(access_token, token["access_token"])
     access_token.expires = _expiry(token, now=now)
     access_token.scope = token["scope"]
     access_token.source_refresh_token_id = spent.pk
@@ -210,8 +210,25 @@ def store_rotation(token: Mapping[str, Any], request: Any, *, spent: Any, now: d
             for name in fields
         },
     )
-    validator = oauth_server().request_validator
-    return validator._create_refresh_token(request, token["refresh_token"], access_token, spent)
+    _INSERT_REFRESH_TOKEN.execute(_successor(request, token["refresh_token"], access_token, spent))
+
+
+def _successor(request: Any, raw_token: str, access_token: Any, spent: Any) -> Any:
+    """The unsaved successor of ``spent``, built as DOT's ``_create_refresh_token`` builds it.
+
+    The same fields from the same sources, and the value set by the
+    validator's ``_set_token_value`` (DOT's RFC 9700 storage: the digest,
+    not the token); only the ``save()`` is left to :data:`_INSERT_REFRESH_TOKEN`.
+    """
+    successor = get_refresh_token_model()(
+        user=request.user,
+        application=request.client,
+        access_token=access_token,
+        token_family=spent.token_family,
+        resource=getattr(request, "resource", []),  # RFC 8707, as DOT
+    )
+    oauth_server().request_validator._set_token_value(successor, raw_token)
+    return successor
 
 
 def _spend_refresh_token() -> tuple[Any, dict[str, Any]]:
@@ -237,6 +254,8 @@ def _rewrite_access_token() -> tuple[Any, dict[str, Any]]:
 _SPEND_REFRESH_TOKEN: Final = PreparedUpdate(_spend_refresh_token)
 #: Write a rotation's new access token into the family's access-token row.
 _REWRITE_ACCESS_TOKEN: Final = PreparedUpdate(_rewrite_access_token)
+#: Insert a rotation's new refresh token (``save()`` built the statement on every refresh).
+_INSERT_REFRESH_TOKEN: Final = PreparedInsert(get_refresh_token_model)
 
 
 def revoke_family(family: Any) -> None:
