@@ -436,15 +436,25 @@ Refresh (cProfile and pyinstrument of `/auth/token/refresh/` through the test cl
   10% the three `update()`/`save()` calls. All five are prepared now, like
   strict mode's read; DOT's oauthlib server, which DOT builds anew (with every
   grant type) per call and a refresh asked for twice, is built once per process.
-- What is left, on SQLite: the commit (its `fsync`, about a fifth), the RSA
+- Then, on SQLite: the commit (its `fsync`, about a fifth), the RSA
   signature of the new access token (about an eighth), DOT's `save()` of the
-  new refresh token (an eighth; it stays DOT's), DRF's request parsing,
-  serializer and throttle, and the test client. On PostgreSQL each of the six
+  new refresh token (an eighth), DRF's request parsing, serializer and
+  throttle, and the test client. DOT's `save()` built and compiled its
+  `INSERT` on every refresh: 0.44 ms against 0.21 ms for the prepared
+  `UPDATE` beside it (SQLite), 0.70 against 0.39 ms (PostgreSQL). The insert
+  is prepared too now (`PreparedInsert`), the row built as DOT builds it.
+  The benchmark's refresh throttle counted over a minute and locmem pickled
+  thousands of timestamps per call (1 to 2%); its window is a second now, as
+  `docs/design.md` ("Benchmark") says. On PostgreSQL each of the six
   statements plus `BEGIN` and `COMMIT` is a round trip to a server on the same
   two cores, 0.2 ms for a bare `SELECT 1` here and 0.5 to 1 ms for these (the
   joined reads spend 0.3 ms of it planning): about 60% of a refresh. Sending
   the statements in one psycopg pipeline was tried: it saved no measurable
-  time here and was not kept.
+  time here and was not kept. One statement for both locking reads (the
+  session, its user, the token, its application, policy and access token,
+  `FOR UPDATE OF` two of them) was tried by hand on PostgreSQL: planning the
+  six-table join took 0.85 ms against 0.36 ms for the two, and the pair of
+  reads was faster (1.0 against 1.25 ms). Not kept.
 - A first attempt joined the application in the session subquery: SQLite's
   planner, without statistics, then walked the `application_id` index, and a
   refresh at 100,000 sessions was 3.5x slower than at 1,000. The scale case
