@@ -343,7 +343,10 @@ METHOD = """
   shows the median and the min-max over repeats. A ratio is paired: the median,
   over repeats, of the two cases' ratio within that repeat (both ran in it,
   seconds apart), so a slow spell of the machine weighs on both sides of each
-  repeat's ratio instead of on whichever case it happened to hit.
+  repeat's ratio instead of on whichever case it happened to hit. Sign-in runs
+  61 repeats of one call each (the other phases 31 batches): one repeat's
+  ratio to `check_password` ranged from 0.8 to 1.6 here, so with 31 the
+  median moved by several percent between runs, more than the target's margin.
 - **Floors.** `PyJWT …` is `jwt.decode(token, key, algorithms=[alg], audience=…,
   issuer=…)` of a token with bearer_auth's claims and a prepared key object: the
   parse + verify cost below which no verifier gets. `ORM pk get` is
