@@ -390,7 +390,9 @@ METHOD = """
 - **Scale** bulk-inserts sessions (a `TokenSession`, DOT access and refresh
   token rows per family, over 100 users) into two extra databases of the same
   schema, one with the small and one with the large count; a database router
-  sends each case's queries to its database, so both sizes interleave.
+  sends each case's queries to its database, so both sizes interleave. On
+  PostgreSQL both databases are `VACUUM ANALYZE`d once loaded, as autovacuum
+  would do, so no autovacuum worker starts on the new rows mid-measurement.
 """
 
 INSTRUCTIONS = """
