@@ -307,12 +307,11 @@ class PreparedInsert(_Prepared):
         query.insert_values(fields, rows, raw=True)  # raw: no pre_save at compile time
         queryset = model._default_manager.all()
         queryset._for_write = True  # the router's db_for_write, as save() asks
-        return queryset, _Insert(query, tuple(fields))
+        return queryset, query
 
     def _compile(self, query: Any, connection: Any) -> _CompiledInsert:
-        insert: _Insert = query
-        statement, _compiler = _Statement.compile(insert.query, connection)
-        return _CompiledInsert(statement=statement, fields=insert.fields)
+        statement, _compiler = _Statement.compile(query, connection)
+        return _CompiledInsert(statement=statement, fields=tuple(query.fields))
 
     def execute(self, instance: Model) -> None:
         """Insert ``instance`` as a new row (its ``pre_save`` values), in one statement."""
@@ -336,12 +335,6 @@ class _Placeholders:
 
     def __init__(self, params: Mapping[str, Param]) -> None:
         self.__dict__.update(params)
-
-
-@dataclass(frozen=True)
-class _Insert:
-    query: Any
-    fields: tuple[Field[Any, Any], ...]
 
 
 @dataclass(frozen=True)
