@@ -15,6 +15,12 @@ objects attached, ``only()`` fields deferred.
 Inserts (:class:`PreparedInsert`) are compiled the same way from a model's
 fields, and write a model instance's values as ``save()`` would.
 
+A write can also be bound to its values without running it (``bind()``):
+:func:`execute_together` then runs several, in order, in one round trip to
+the database where the driver takes several statements at once
+(PostgreSQL with psycopg's client-side binding, Django's default), and one
+after the other elsewhere. A refresh's four writes are one round trip.
+
 The queryset's shape must not depend on anything that changes at run time
 (settings included): whatever varies is a :class:`Param`. Statements go
 through ``connection.cursor()``, so Django's query logging and
@@ -26,7 +32,7 @@ from __future__ import annotations
 import threading
 import weakref
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -260,14 +266,12 @@ class PreparedUpdate(_Prepared):
 
     def execute(self, **values: Any) -> int:
         """Run the update with ``values`` for its params; the number of rows changed."""
+        return self.bind(**values).execute()
+
+    def bind(self, **values: Any) -> BoundWrite:
+        """The update with ``values`` for its params, not yet run (:func:`execute_together`)."""
         connection, statement = self._connection_and_compiled()
-        with (
-            transaction.mark_for_rollback_on_error(using=connection.alias),
-            connection.cursor() as cursor,
-        ):
-            cursor.execute(statement.sql, statement.parameters(connection, values))
-            count: int = cursor.rowcount
-        return count
+        return BoundWrite(connection, statement.sql, statement.parameters(connection, values))
 
 
 class PreparedInsert(_Prepared):
@@ -315,6 +319,14 @@ class PreparedInsert(_Prepared):
 
     def execute(self, instance: Model) -> None:
         """Insert ``instance`` as a new row (its ``pre_save`` values), in one statement."""
+        self.bind(instance).execute()
+
+    def bind(self, instance: Model) -> BoundWrite:
+        """The insert of ``instance``, not yet run (:func:`execute_together`).
+
+        The ``pre_save`` values are taken (and ``auto_now`` dates set on the
+        instance) now, when it is bound.
+        """
         if not isinstance(instance, self._model()):
             raise TypeError(f"expected a {self._model().__name__}, got {type(instance).__name__}")
         connection, compiled = self._connection_and_compiled()
@@ -323,11 +335,7 @@ class PreparedInsert(_Prepared):
             if hasattr(value, "resolve_expression"):
                 raise TypeError(f"{name}: an expression cannot be a prepared value")
         statement = compiled.statement
-        with (
-            transaction.mark_for_rollback_on_error(using=connection.alias),
-            connection.cursor() as cursor,
-        ):
-            cursor.execute(statement.sql, statement.parameters(connection, values))
+        return BoundWrite(connection, statement.sql, statement.parameters(connection, values))
 
 
 class _Placeholders:
@@ -341,3 +349,78 @@ class _Placeholders:
 class _CompiledInsert:
     statement: _Statement
     fields: tuple[Field[Any, Any], ...]
+
+
+@dataclass(frozen=True)
+class BoundWrite:
+    """A prepared write with its values, ready to run alone or with others."""
+
+    connection: Any
+    sql: str
+    params: list[Any]
+
+    def execute(self) -> int:
+        """Run it; the number of rows it changed."""
+        with (
+            transaction.mark_for_rollback_on_error(using=self.connection.alias),
+            self.connection.cursor() as cursor,
+        ):
+            cursor.execute(self.sql, self.params)
+            count: int = cursor.rowcount
+        return count
+
+
+#: Between the statements of one round trip (where the driver takes several).
+_STATEMENT_SEPARATOR = ";\n"
+
+
+def execute_together(writes: Sequence[BoundWrite]) -> None:
+    """Run ``writes`` in order, on their one connection, in one round trip where possible.
+
+    PostgreSQL through psycopg's client-side binding (Django's default;
+    psycopg sends the statement text with the values quoted by libpq, over
+    the simple query protocol, which runs several statements in order) gets
+    them as one ``execute()``: one entry in Django's query log, one round
+    trip instead of one per statement. Elsewhere (SQLite, MySQL,
+    ``server_side_binding``, psycopg2) each runs as its own ``execute()``.
+    Either way they are all or nothing: they run in the caller's
+    ``atomic()`` block (marked for rollback when one fails) or, outside
+    one, in their own transaction; the first failure raises and stops the
+    rest. Per-statement row counts are not reported.
+    """
+    if not writes:
+        return
+    connection = writes[0].connection
+    if any(write.connection is not connection for write in writes):
+        raise ValueError("writes run together go to one database connection")
+    with (
+        transaction.atomic(using=connection.alias, savepoint=False),
+        connection.cursor() as cursor,
+    ):
+        if len(writes) > 1 and _takes_several_statements(connection, cursor):
+            cursor.execute(
+                _STATEMENT_SEPARATOR.join(write.sql for write in writes),
+                [param for write in writes for param in write.params],
+            )
+        else:
+            for write in writes:
+                cursor.execute(write.sql, write.params)
+
+
+def _takes_several_statements(connection: Any, cursor: Any) -> bool:
+    """Whether one ``execute()`` on ``cursor`` may hold several statements with parameters.
+
+    Only psycopg 3's ``ClientCursor`` (Django's cursor unless the database's
+    ``OPTIONS`` set ``server_side_binding``): a server-side binding cursor
+    sends one statement per extended-protocol message.
+    """
+    if connection.vendor != "postgresql":
+        return False
+    # Imported here: SQLite-only projects have no PostgreSQL driver at all.
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    if not is_psycopg3:
+        return False
+    import psycopg
+
+    return isinstance(cursor.cursor, psycopg.ClientCursor)

@@ -10,7 +10,7 @@ from unittest import mock
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import F
 from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import UpdateQuery
@@ -20,7 +20,14 @@ from oauth2_provider.models import get_refresh_token_model
 
 from bearer_auth import prepared
 from bearer_auth.models import TokenSession
-from bearer_auth.prepared import Param, PreparedInsert, PreparedSelect, PreparedUpdate
+from bearer_auth.prepared import (
+    BoundWrite,
+    Param,
+    PreparedInsert,
+    PreparedSelect,
+    PreparedUpdate,
+    execute_together,
+)
 from bearer_auth.services.store import first_party_application
 from tests.factories import UserFactory
 from tests.threads import run_together
@@ -353,3 +360,97 @@ def test_with_server_side_binding_psycopg_prepares_the_statement_on_the_server()
         prepared_statements = [row[0] for row in cursor.fetchall()]
     ours = [sql for sql in prepared_statements if '"token_family" = ($1)' in sql]
     assert len(ours) == 1, prepared_statements
+
+
+AGENT: PreparedUpdate = PreparedUpdate(
+    lambda: (
+        TokenSession.objects.filter(token_family=Param("family", _field("token_family"))),
+        {"user_agent": Param("agent", _field("user_agent"))},
+    )
+)
+
+
+def _one_round_trip() -> bool:
+    # Django's default PostgreSQL cursor binds client-side; the second
+    # PostgreSQL run of the suite sets server_side_binding.
+    options = connection.settings_dict["OPTIONS"]
+    return connection.vendor == "postgresql" and not options.get("server_side_binding")
+
+
+def test_writes_run_together_in_order_in_one_round_trip_where_the_driver_allows() -> None:
+    first, second = _session(UserFactory()), _session(UserFactory())
+    inserted = _unsaved_session(UserFactory())
+    # Values that would break a naive join of the statements' text.
+    tricky = "x'; DELETE FROM bearer_auth_tokensession; --\n;\n%s %(a)s 100%"
+    writes = [
+        AGENT.bind(family=first.token_family, agent=tricky),
+        TOUCH.bind(family=second.token_family, when=first.created, ip=None),
+        INSERT_SESSION.bind(inserted),
+        # Order matters: this one overwrites the first write's value.
+        AGENT.bind(family=first.token_family, agent=f"{tricky} again"),
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        execute_together(writes)
+    # Outside a transaction they get their own (SQLite logs its BEGIN/COMMIT).
+    statements = [
+        query["sql"]
+        for query in queries.captured_queries
+        if query["sql"] not in ("BEGIN", "COMMIT")
+    ]
+    assert len(statements) == (1 if _one_round_trip() else 4)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.user_agent == f"{tricky} again"
+    assert second.last_used == first.created
+    assert second.ip_address is None
+    assert TokenSession.objects.get(token_family=inserted.token_family).user_agent == "tests"
+    assert TokenSession.objects.count() == 3
+
+
+def test_writes_run_together_are_all_or_nothing() -> None:
+    session = _session(UserFactory())
+    duplicate = _unsaved_session(UserFactory())
+    duplicate.token_family = session.token_family  # unique
+    later = _session(UserFactory())
+    writes = [
+        AGENT.bind(family=session.token_family, agent="changed"),
+        INSERT_SESSION.bind(duplicate),
+        AGENT.bind(family=later.token_family, agent="changed"),
+    ]
+    # Inside the caller's transaction: it is marked for rollback.
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            execute_together(writes)
+        assert transaction.get_rollback()
+    # Outside one: a transaction of their own.
+    with pytest.raises(IntegrityError):
+        execute_together(writes)
+    assert TokenSession.objects.filter(user_agent="changed").count() == 0
+    assert TokenSession.objects.count() == 2
+
+
+def test_writes_run_together_go_to_one_connection() -> None:
+    session = _session(UserFactory())
+    write = AGENT.bind(family=session.token_family, agent="changed")
+    other = connections.create_connection("default")
+    try:
+        elsewhere = BoundWrite(other, write.sql, write.params)
+        with pytest.raises(ValueError, match="one database connection"):
+            execute_together([write, elsewhere])
+    finally:
+        other.close()
+    session.refresh_from_db()
+    assert session.user_agent == "tests"
+    with CaptureQueriesContext(connection) as queries:
+        execute_together([])
+    assert queries.captured_queries == []
+
+
+def test_a_bound_write_runs_alone_and_reports_its_rows() -> None:
+    session = _session(UserFactory())
+    write = AGENT.bind(family=session.token_family, agent="changed")
+    session.refresh_from_db()
+    assert session.user_agent == "tests"  # bound, not run
+    assert write.execute() == 1
+    session.refresh_from_db()
+    assert session.user_agent == "changed"

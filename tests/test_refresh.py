@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 from unittest import mock
 
 import pytest
+import sqlparse
 import time_machine
 from django.contrib.auth import get_user_model
-from django.db import DatabaseError, connection
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
@@ -243,12 +245,28 @@ def test_database_error_mid_refresh_rolls_everything_back(user, password):
     counts = (get_access_token_model().objects.count(), get_refresh_token_model().objects.count())
     last_used = session_of(tokens["refresh_token"]).last_used
 
-    # The new access token is written, the old pair revoked, then the new
-    # refresh token's insert fails.
-    with mock.patch.object(
-        store._INSERT_REFRESH_TOKEN, "execute", side_effect=DatabaseError("connection lost")
+    # The old refresh token is spent and the access-token row rewritten, then
+    # the database refuses the new refresh token's insert (NOT NULL): a
+    # failure inside the batch of writes, after the first two ran (one round
+    # trip on PostgreSQL, one by one elsewhere).
+    successor = store._successor
+
+    def ownerless(request: Any, raw_token: str, access_token: Any, spent: Any) -> Any:
+        built = successor(request, raw_token, access_token, spent)
+        built.user_id = None
+        return built
+
+    with (
+        mock.patch.object(store, "_successor", side_effect=ownerless),
+        CaptureQueriesContext(connection) as queries,
     ):
         response = refresh(tokens["refresh_token"])
+    sent = " ".join(query["sql"].upper() for query in queries.captured_queries)
+    assert (
+        sent.index('UPDATE "OAUTH2_PROVIDER_REFRESHTOKEN"')
+        < sent.index('UPDATE "OAUTH2_PROVIDER_ACCESSTOKEN"')
+        < sent.index('INSERT INTO "OAUTH2_PROVIDER_REFRESHTOKEN"')
+    )
 
     assert response.status_code == 503
     assert response.json()["error"] == "temporarily_unavailable"
@@ -284,10 +302,17 @@ def test_malformed_refresh_requests_are_invalid_request(client, data, content_ty
     assert set(response.json()) == {"error", "error_description"}
 
 
-def _statements(queries) -> list[str]:
-    """The SQL statements of a capture, leaving out transaction control."""
+def _executed(queries) -> list[str]:
+    """The SQL of each ``execute()`` of a capture, leaving out transaction control."""
     control = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")
     return [q["sql"] for q in queries if not q["sql"].upper().startswith(control)]
+
+
+def _statements(queries) -> list[str]:
+    """The SQL statements of a capture (an ``execute()`` may send several)."""
+    return [
+        statement.rstrip(";") for sql in _executed(queries) for statement in sqlparse.split(sql)
+    ]
 
 
 def test_refresh_is_two_locking_reads_and_four_writes(user, password):
@@ -299,6 +324,12 @@ def test_refresh_is_two_locking_reads_and_four_writes(user, password):
     # Session + user, the presented token + access token + policy; then spend
     # it, rewrite the access-token row, insert the successor, touch the session.
     assert kinds == ["SELECT", "SELECT", "UPDATE", "UPDATE", "INSERT", "UPDATE"]
+    # The four writes are one round trip where the driver takes several
+    # statements at once: PostgreSQL with client-side binding (the default).
+    client_side = connection.vendor == "postgresql" and not connection.settings_dict["OPTIONS"].get(
+        "server_side_binding"
+    )
+    assert len(_executed(captured.captured_queries)) == (3 if client_side else 6)
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's query planner")

@@ -8,8 +8,9 @@ owns these tokens; they are minted and stored like every OAuth client's
 A refresh does not go through oauthlib's refresh-token grant: that grant
 re-reads the application, the refresh token and its access token several
 times (19 statements per refresh). Here it is two locking reads and four
-writes on the same DOT rows, with the same rules: rotation, reuse detection
-that revokes the family, DOT's idle expiry, no wider scope (RFC 6749 §6).
+writes on the same DOT rows (sent in one round trip on PostgreSQL), with the
+same rules: rotation, reuse detection that revokes the family, DOT's idle
+expiry, no wider scope (RFC 6749 §6).
 """
 
 from __future__ import annotations
@@ -27,21 +28,21 @@ from oauth2_provider.models import get_refresh_token_model, refresh_token_expire
 
 from bearer_auth.exceptions import BearerAuthError, InvalidGrant, InvalidScope
 from bearer_auth.models import TokenSession
-from bearer_auth.prepared import Param, PreparedSelect
+from bearer_auth.prepared import Param, PreparedSelect, execute_together
 from bearer_auth.services.sessions import (
     ClientInfo,
     session_usable,
     sign_out_family,
     start_session,
-    touch_session,
+    touch_session_write,
 )
 from bearer_auth.services.store import (
     TokenPair,
     first_party_application,
     mint_tokens,
     revoke_family,
+    rotation_writes,
     store_new_family,
-    store_rotation,
     token_request,
     token_store,
     validate_scopes,
@@ -184,7 +185,7 @@ def _locked_presented_token() -> Any:
             application__client_id=Param("client_id", application._meta.get_field("client_id")),
         )
         .order_by(F("revoked").desc(nulls_first=True))
-        # What _rotate and store_rotation read (the policy row whole: the
+        # What _rotate and rotation_writes read (the policy row whole: the
         # new token's lifetime); the new access-token values are written, not read.
         .only(
             "token_family",
@@ -236,8 +237,13 @@ def _rotate(
         return InvalidScope()
     minting = token_request(spent.application, user=session.user, scopes=scopes)
     token = mint_tokens(minting)
-    store_rotation(token, minting, spent=spent, now=now)
-    touch_session(session.token_family, client, now=now)
+    # Four writes, one round trip on PostgreSQL: the rotation, then the session.
+    execute_together(
+        [
+            *rotation_writes(token, minting, spent=spent, now=now),
+            touch_session_write(session.token_family, client, now=now),
+        ]
+    )
     return TokenPair.from_token(token)
 
 

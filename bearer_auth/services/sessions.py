@@ -28,7 +28,7 @@ from oauth2_provider.models import get_access_token_model, get_refresh_token_mod
 from oauth2_provider.settings import oauth2_settings
 
 from bearer_auth.models import TokenSession
-from bearer_auth.prepared import Param, PreparedUpdate
+from bearer_auth.prepared import BoundWrite, Param, PreparedUpdate
 from bearer_auth.services.store import revoke_family
 from bearer_auth.settings import bearer_settings
 from bearer_auth.throttling import client_ip_from_meta
@@ -115,9 +115,15 @@ def touch_session(
     family: uuid.UUID | None, client: ClientInfo, *, now: datetime | None = None
 ) -> None:
     """Record a refresh of ``family``: when and from which device (one ``UPDATE``)."""
-    if family is None:
-        return
-    _TOUCH_SESSION.execute(
+    if family is not None:
+        touch_session_write(family, client, now=now).execute()
+
+
+def touch_session_write(
+    family: uuid.UUID, client: ClientInfo, *, now: datetime | None = None
+) -> BoundWrite:
+    """The ``UPDATE`` of :func:`touch_session`, not yet run (for ``execute_together``)."""
+    return _TOUCH_SESSION.bind(
         family=family,
         last_used=now or timezone.now(),
         ip_address=client.ip_address,

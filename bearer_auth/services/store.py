@@ -30,7 +30,13 @@ from oauthlib.common import Request as OAuthlibRequest
 
 from bearer_auth.exceptions import ServiceUnavailable
 from bearer_auth.models import TokenSession
-from bearer_auth.prepared import Param, PreparedInsert, PreparedSelect, PreparedUpdate
+from bearer_auth.prepared import (
+    BoundWrite,
+    Param,
+    PreparedInsert,
+    PreparedSelect,
+    PreparedUpdate,
+)
 from bearer_auth.settings import bearer_settings
 
 #: The name the built-in first-party application is created with.
@@ -181,19 +187,22 @@ def store_new_family(token: Mapping[str, Any], request: Any) -> Any:
     return validator._create_refresh_token(request, token["refresh_token"], access_token, None)
 
 
-def store_rotation(token: Mapping[str, Any], request: Any, *, spent: Any, now: datetime) -> None:
-    """Store ``token`` as the successor of the refresh row ``spent``.
+def rotation_writes(
+    token: Mapping[str, Any], request: Any, *, spent: Any, now: datetime
+) -> list[BoundWrite]:
+    """The writes that store ``token`` as the successor of the refresh row ``spent``.
 
     ``spent`` must be locked and have its ``access_token`` loaded. The spent
     refresh token is revoked and unlinked; the family's one access-token row
     is rewritten in place with the new token (its old value stops working
     at once, as DOT's own non-rotating branch does it), and a new refresh
-    row of the same family points to it: three statements, no re-reads.
-    All three are prepared statements: like ``QuerySet.update()`` and
-    ``bulk_create()`` they send no ``pre_save``/``post_save`` for DOT's
-    token rows, and the new row's primary key is not read back.
+    row of the same family points to it: three statements, no re-reads, in
+    that order. They are returned bound, not run: the caller runs them in
+    its transaction, with its own writes (``execute_together``, one round
+    trip on PostgreSQL). Like ``QuerySet.update()`` and ``bulk_create()``
+    they send no ``pre_save``/``post_save`` for DOT's token rows, and the
+    new row's primary key is not read back.
     """
-    _SPEND_REFRESH_TOKEN.execute(pk=spent.pk, now=now)
     access_token = spent.access_token
     oauth_server().request_validator._set_token_value(access_token, token["access_token"])
     access_token.expires = _expiry(token, now=now)
@@ -202,15 +211,17 @@ def store_rotation(token: Mapping[str, Any], request: Any, *, spent: Any, now: d
     access_token.updated = now
     # What save(update_fields=...) would write: each field's pre_save value
     # (the checksum field derives the digest from the new token there).
-    fields = _ROTATED_ACCESS_TOKEN_FIELDS
-    _REWRITE_ACCESS_TOKEN.execute(
-        pk=access_token.pk,
-        **{
-            name: access_token._meta.get_field(name).pre_save(access_token, False)
-            for name in fields
-        },
-    )
-    _INSERT_REFRESH_TOKEN.execute(_successor(request, token["refresh_token"], access_token, spent))
+    rewritten = {
+        name: access_token._meta.get_field(name).pre_save(access_token, False)
+        for name in _ROTATED_ACCESS_TOKEN_FIELDS
+    }
+    successor = _successor(request, token["refresh_token"], access_token, spent)
+    return [
+        # First: the access-token link is unique, and the successor takes it.
+        _SPEND_REFRESH_TOKEN.bind(pk=spent.pk, now=now),
+        _REWRITE_ACCESS_TOKEN.bind(pk=access_token.pk, **rewritten),
+        _INSERT_REFRESH_TOKEN.bind(successor),
+    ]
 
 
 def _successor(request: Any, raw_token: str, access_token: Any, spent: Any) -> Any:
