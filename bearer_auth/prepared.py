@@ -15,11 +15,12 @@ objects attached, ``only()`` fields deferred.
 Inserts (:class:`PreparedInsert`) are compiled the same way from a model's
 fields, and write a model instance's values as ``save()`` would.
 
-A write can also be bound to its values without running it (``bind()``):
-:func:`execute_together` then runs several, in order, in one round trip to
-the database where the driver takes several statements at once
-(PostgreSQL with psycopg's client-side binding, Django's default), and one
-after the other elsewhere. A refresh's four writes are one round trip.
+A statement can also be bound to its values without running it (``bind()``):
+:func:`execute_together` (writes) and :func:`fetch_together` (selects) then
+run several, in order, in one round trip to the database where the driver
+takes several statements at once (PostgreSQL with psycopg's client-side
+binding, Django's default), and one after the other elsewhere. A refresh's
+two locking reads are one round trip, and its four writes another.
 
 The queryset's shape must not depend on anything that changes at run time
 (settings included): whatever varies is a :class:`Param`. Statements go
@@ -204,12 +205,37 @@ class PreparedSelect(_Prepared, Generic[_M]):
 
     def first(self, **values: Any) -> _M | None:
         """Run the query with ``values`` for its params; the instance, or ``None``."""
+        found: _M | None = self.bind(**values).first()
+        return found
+
+    def bind(self, **values: Any) -> BoundSelect:
+        """The query with ``values`` for its params, not yet run (:func:`fetch_together`)."""
         connection, compiled = self._connection_and_compiled()
         statement = compiled.statement
-        with connection.cursor() as cursor:
-            cursor.execute(statement.sql, statement.parameters(connection, values))
-            row = cursor.fetchone()
-        return None if row is None else compiled.instance(connection.alias, row)
+        return BoundSelect(connection, compiled, statement.parameters(connection, values))
+
+
+@dataclass(frozen=True)
+class BoundSelect:
+    """A prepared ``SELECT`` with its values, ready to run alone or with others."""
+
+    connection: Any
+    compiled: _CompiledSelect
+    params: list[Any]
+
+    @property
+    def sql(self) -> str:
+        return self.compiled.statement.sql
+
+    def first(self) -> Any:
+        """Run it; the instance, or ``None``."""
+        with self.connection.cursor() as cursor:
+            cursor.execute(self.sql, self.params)
+            return self.instance(cursor.fetchone())
+
+    def instance(self, row: tuple[Any, ...] | None) -> Any:
+        """The model instance of ``row`` (``None`` for no row)."""
+        return None if row is None else self.compiled.instance(self.connection.alias, row)
 
 
 @dataclass(frozen=True)
@@ -405,6 +431,39 @@ def execute_together(writes: Sequence[BoundWrite]) -> None:
         else:
             for write in writes:
                 cursor.execute(write.sql, write.params)
+
+
+def fetch_together(selects: Sequence[BoundSelect]) -> list[Any]:
+    """Run ``selects`` in order, in one round trip where possible; each one's instance or ``None``.
+
+    Where :func:`execute_together` sends writes as one ``execute()``
+    (PostgreSQL with client-side binding), the statements go as one and
+    their results are read one after the other (``nextset()``); elsewhere
+    each runs as its own ``execute()``. They run in order either way, so
+    row locks (``FOR UPDATE``) are taken in the order given; all of them
+    run, even when an earlier one finds nothing.
+    """
+    if not selects:
+        return []
+    connection = selects[0].connection
+    if any(select.connection is not connection for select in selects):
+        raise ValueError("selects run together go to one database connection")
+    rows: list[tuple[Any, ...] | None] = []
+    with connection.cursor() as cursor:
+        if len(selects) > 1 and _takes_several_statements(connection, cursor):
+            cursor.execute(
+                _STATEMENT_SEPARATOR.join(select.sql for select in selects),
+                [param for select in selects for param in select.params],
+            )
+            for position in range(len(selects)):
+                if position and not cursor.nextset():
+                    raise RuntimeError("the driver returned fewer results than statements")
+                rows.append(cursor.fetchone())
+        else:
+            for select in selects:
+                cursor.execute(select.sql, select.params)
+                rows.append(cursor.fetchone())
+    return [select.instance(row) for select, row in zip(selects, rows, strict=True)]
 
 
 def _takes_several_statements(connection: Any, cursor: Any) -> bool:

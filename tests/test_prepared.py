@@ -10,7 +10,7 @@ from unittest import mock
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, OperationalError, connection, connections, transaction
 from django.db.models import F
 from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import UpdateQuery
@@ -27,6 +27,7 @@ from bearer_auth.prepared import (
     PreparedSelect,
     PreparedUpdate,
     execute_together,
+    fetch_together,
 )
 from bearer_auth.services.store import first_party_application
 from tests.factories import UserFactory
@@ -454,3 +455,71 @@ def test_a_bound_write_runs_alone_and_reports_its_rows() -> None:
     assert write.execute() == 1
     session.refresh_from_db()
     assert session.user_agent == "changed"
+
+
+def test_selects_run_together_in_order_each_with_its_instance() -> None:
+    first, second = _session(UserFactory()), _session(UserFactory(), user_agent="x'; --\n;")
+    selects = [
+        SESSION_BY_FAMILY.bind(family=second.token_family),
+        SESSION_BY_FAMILY.bind(family=uuid.uuid4()),  # no row: None, and the rest still run
+        NEWEST_SESSION_FROM.bind(agent="tests"),
+        SESSION_BY_FAMILY.bind(family=first.token_family),
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        found = fetch_together(selects)
+    assert len(queries) == (1 if _one_round_trip() else 4)
+    assert [getattr(instance, "pk", None) for instance in found] == [
+        second.pk,
+        None,
+        first.pk,
+        first.pk,
+    ]
+    # Each is what its own first() builds: select_related, only(), annotations.
+    assert found[0].user == second.user
+    assert found[0].application.client_id == second.application.client_id
+    assert (
+        found[0].get_deferred_fields()
+        == SESSION_BY_FAMILY.first(family=second.token_family).get_deferred_fields()
+    )
+    assert found[2].lifetime == first.expires - first.created
+    assert fetch_together([]) == []
+
+
+@pytest.mark.postgres
+def test_selects_run_together_take_their_row_locks_in_order() -> None:
+    # FOR UPDATE in a batch: the locks are held once it returns, so another
+    # connection cannot take them until the transaction ends.
+    first, second = _session(UserFactory()), _session(UserFactory())
+    locking: PreparedSelect[TokenSession] = PreparedSelect(
+        lambda: (
+            TokenSession.objects.select_for_update()
+            .filter(token_family=Param("family", _field("token_family")))
+            .only("pk")[:1]
+        )
+    )
+
+    def try_lock(family: uuid.UUID) -> bool:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT 1 FROM bearer_auth_tokensession WHERE token_family = %s FOR UPDATE NOWAIT",
+                [family],
+            )
+            return cursor.fetchone() is not None
+
+    with transaction.atomic():
+        found = fetch_together(
+            [locking.bind(family=first.token_family), locking.bind(family=second.token_family)]
+        )
+        assert [instance.pk for instance in found] == [first.pk, second.pk]
+        for family in (first.token_family, second.token_family):
+            [outcome] = run_together(lambda family=family: _refused(try_lock, family))
+            assert outcome == "locked"
+    [outcome] = run_together(lambda: _refused(try_lock, first.token_family))
+    assert outcome is True
+
+
+def _refused(attempt: Any, family: uuid.UUID) -> Any:
+    try:
+        return attempt(family)
+    except OperationalError:
+        return "locked"

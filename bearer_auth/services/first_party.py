@@ -8,7 +8,7 @@ owns these tokens; they are minted and stored like every OAuth client's
 A refresh does not go through oauthlib's refresh-token grant: that grant
 re-reads the application, the refresh token and its access token several
 times (19 statements per refresh). Here it is two locking reads and four
-writes on the same DOT rows (sent in one round trip on PostgreSQL), with the
+writes on the same DOT rows (two round trips on PostgreSQL), with the
 same rules: rotation, reuse detection that revokes the family, DOT's idle
 expiry, no wider scope (RFC 6749 §6).
 """
@@ -28,7 +28,7 @@ from oauth2_provider.models import get_refresh_token_model, refresh_token_expire
 
 from bearer_auth.exceptions import BearerAuthError, InvalidGrant, InvalidScope
 from bearer_auth.models import TokenSession
-from bearer_auth.prepared import Param, PreparedSelect, execute_together
+from bearer_auth.prepared import Param, PreparedSelect, execute_together, fetch_together
 from bearer_auth.services.sessions import (
     ClientInfo,
     session_usable,
@@ -211,14 +211,17 @@ def _rotate(
     # The session row first (the lock order of every family operation),
     # with its user; then the presented token, with its access token and
     # the application's policy, checked to be first-party. Neither lock
-    # touches the user row. Both statements are compiled once (prepared).
-    session = _LOCKED_SESSION.first(checksum=checksum)
-    if session is None:
-        return InvalidGrant()
-    spent = _LOCKED_PRESENTED_TOKEN.first(
-        checksum=checksum, client_id=bearer_settings.FIRST_PARTY_CLIENT_ID
+    # touches the user row. Both statements are compiled once (prepared),
+    # and go in one round trip on PostgreSQL (in this order: the locks too).
+    session, spent = fetch_together(
+        [
+            _LOCKED_SESSION.bind(checksum=checksum),
+            _LOCKED_PRESENTED_TOKEN.bind(
+                checksum=checksum, client_id=bearer_settings.FIRST_PARTY_CLIENT_ID
+            ),
+        ]
     )
-    if spent is None:
+    if session is None or spent is None:
         return InvalidGrant()
     if spent.revoked is not None:
         if spent.revoked < requested_at:
