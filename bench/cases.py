@@ -6,13 +6,15 @@ Names are ``group/product``; :mod:`bench.report` divides them into ratios.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
+from unittest import mock
 
 import jwt
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.contrib.auth import base_user, get_user_model
 from django.db import connection
 from django.test import Client, RequestFactory, override_settings
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
@@ -26,7 +28,7 @@ from rest_framework_simplejwt.authentication import (
 from bearer_auth.authentication import BearerTokenAuthentication
 from bench.fixtures import ALGORITHMS, PASSWORD, Fixtures, dot_refresh_token
 from bench.peers import SimpleJWTRS256Authentication
-from bench.timing import Case
+from bench.timing import Case, Probe
 
 _ORM_PK_SQL = "SELECT {columns} FROM {table} WHERE {pk} = %s"
 
@@ -157,8 +159,36 @@ def client_cases(fixtures: Fixtures) -> list[Case]:
     ]
 
 
+@contextmanager
+def _timing_check_password() -> Iterator[list[int]]:
+    """While entered, every ``check_password`` of a user appends its duration in ns."""
+    durations: list[int] = []
+    # base_user imports it from hashers; django-stubs does not re-export it.
+    check_password = base_user.check_password  # type: ignore[attr-defined]
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter_ns()
+        result = check_password(*args, **kwargs)
+        durations.append(time.perf_counter_ns() - started)
+        return result
+
+    # AbstractBaseUser.check_password calls this module's name, and
+    # ModelBackend (what Django's authenticate() runs) calls that method.
+    with mock.patch.object(base_user, "check_password", timed):
+        yield durations
+
+
+#: The password hash inside a sign-in: what its time is judged against.
+CHECK_PASSWORD = Probe("check-password", _timing_check_password)
+
+
 def sign_in_cases(fixtures: Fixtures) -> list[Case]:
-    """bearer_auth's and simplejwt's sign-in, and the password check they cannot avoid."""
+    """bearer_auth's and simplejwt's sign-in, and the password check they cannot avoid.
+
+    Each sign-in also times the ``check_password`` it performs (the
+    ``…:check-password`` measurements), which :mod:`bench.report` divides
+    it by; ``signin/check-password`` is the same check called on its own.
+    """
     client = Client()
     user = get_user_model().objects.get(pk=fixtures.user.pk)
     email = fixtures.user.email
@@ -170,6 +200,7 @@ def sign_in_cases(fixtures: Fixtures) -> list[Case]:
             "/auth/token/",
             {"email": email, "password": PASSWORD},
             max_batch=3,
+            probe=CHECK_PASSWORD,
         ),
         _post(
             client,
@@ -177,6 +208,7 @@ def sign_in_cases(fixtures: Fixtures) -> list[Case]:
             "/simplejwt/token/",
             {"email": email, "password": PASSWORD},
             max_batch=3,
+            probe=CHECK_PASSWORD,
         ),
     ]
 
@@ -270,11 +302,25 @@ def _get(
     return Case(name, call, check, context)
 
 
-def _post(client: Client, name: str, path: str, data: dict[str, Any], *, max_batch: int) -> Case:
+def _post(
+    client: Client,
+    name: str,
+    path: str,
+    data: dict[str, Any],
+    *,
+    max_batch: int,
+    probe: Probe | None = None,
+) -> Case:
     def call() -> Any:
         return client.post(path, data, content_type="application/json")
 
-    return Case(name, call, lambda response: response.status_code == 200, max_batch=max_batch)
+    return Case(
+        name,
+        call,
+        lambda response: response.status_code == 200,
+        max_batch=max_batch,
+        probe=probe,
+    )
 
 
 def _chain(

@@ -64,7 +64,12 @@ class Counter:
         self._control = control or _callgrind_control
 
     def count(self, case: Case, calls: int) -> int:
-        """Instructions of ``calls`` calls of ``case`` (warmed up first, checked after)."""
+        """Instructions of ``calls`` calls of ``case`` (warmed up first, checked after).
+
+        A case's :class:`~bench.timing.Probe` is not entered: counts do not
+        move with the machine's speed, so a sign-in's count is divided by a
+        separate ``check_password``'s, and the probe's wrapper is not counted.
+        """
         with case.context():
             checked(case)  # warm: caches, prepared statements, imports
             gc.collect()  # as before a timed batch: no collection owed by earlier cases

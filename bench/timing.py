@@ -4,6 +4,11 @@ Each repeat runs every case once, in an order rotated by one per repeat, so
 drift (thermal, other load, caches) spreads over all cases instead of
 favouring the one that ran first. A batch runs a case ``n`` times back to
 back; ``n`` is calibrated once so a batch lasts about ``batch_seconds``.
+
+A case may carry a :class:`Probe`: one function every call of the case calls
+exactly once, timed inside the timed calls, so a ratio can divide each batch
+by the part of the same batch it is measured against (sign-in ÷ its own
+password check) instead of by another case run seconds away.
 """
 
 from __future__ import annotations
@@ -11,16 +16,30 @@ from __future__ import annotations
 import gc
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
+import sqlparse
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
 # Not counted as queries: transaction bookkeeping, not data access.
 _TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One function each call of a case calls exactly once, timed while the case is.
+
+    ``timing()`` returns a context that, while entered, appends the duration
+    of each call of that function, in nanoseconds, to the list it yields.
+    """
+
+    name: str
+    timing: Callable[[], AbstractContextManager[list[int]]]
 
 
 @dataclass(frozen=True)
@@ -35,6 +54,13 @@ class Case:
     max_batch: int = 100_000
     #: The database alias whose queries are counted.
     database: str = "default"
+    #: Timed inside every timed call; measured as ``f"{name}:{probe.name}"``.
+    probe: Probe | None = None
+
+    @property
+    def probe_name(self) -> str | None:
+        """The name of the probe's measurement, if the case has a probe."""
+        return None if self.probe is None else f"{self.name}:{self.probe.name}"
 
 
 @dataclass(frozen=True)
@@ -73,7 +99,10 @@ class CaseFailed(RuntimeError):
 def run_interleaved(
     cases: Sequence[Case], *, repeats: int, batch_seconds: float
 ) -> dict[str, Measurement]:
-    """Time every case ``repeats`` times, interleaved; return them by name."""
+    """Time every case ``repeats`` times, interleaved; return them (and their probes) by name."""
+    names = [name for case in cases for name in (case.name, case.probe_name) if name]
+    if len(set(names)) != len(names):
+        raise ValueError(f"case and probe names are not unique: {names}")
     batches: dict[str, int] = {}
     queries: dict[str, int] = {}
     for case in cases:
@@ -81,44 +110,94 @@ def run_interleaved(
             checked(case)  # warm: key caches, prepared statements, imports
             with CaptureQueriesContext(connections[case.database]) as captured:
                 checked(case)
-            queries[case.name] = sum(
-                not query["sql"].upper().startswith(_TRANSACTION_CONTROL)
-                for query in captured.captured_queries
-            )
+            queries[case.name] = statement_count(captured.captured_queries)
             once = min(_timed(case) for _ in range(3))
         batches[case.name] = max(1, min(case.max_batch, int(batch_seconds / max(once, 1e-7))))
-    samples: dict[str, list[float]] = {case.name: [] for case in cases}
+    samples: dict[str, list[float]] = {name: [] for name in names}
     for repeat in range(repeats):
         shift = repeat % len(cases)
         for case in [*cases[shift:], *cases[:shift]]:
-            samples[case.name].append(_time_batch(case, batches[case.name]))
-    return {
-        case.name: Measurement(
-            name=case.name,
-            median=statistics.median(samples[case.name]),
-            low=min(samples[case.name]),
-            high=max(samples[case.name]),
-            queries=queries[case.name],
-            repeats=repeats,
-            batch=batches[case.name],
-            samples=tuple(samples[case.name]),
+            sample, probed = _time_batch(case, batches[case.name])
+            samples[case.name].append(sample)
+            if case.probe_name is not None and probed is not None:
+                # Appended with its case's sample: round r of both is one batch.
+                samples[case.probe_name].append(probed)
+    found: dict[str, Measurement] = {}
+    for case in cases:
+        found[case.name] = _measurement(
+            case.name, samples[case.name], queries[case.name], batches[case.name]
         )
-        for case in cases
-    }
+        if case.probe_name is not None:
+            # The probed function's own queries are inside its case's count.
+            found[case.probe_name] = _measurement(
+                case.probe_name, samples[case.probe_name], 0, batches[case.name]
+            )
+    return found
 
 
-def _time_batch(case: Case, size: int) -> float:
-    """Return the mean time of one call over a batch of ``size``, in µs."""
+def statement_count(captured: Sequence[Mapping[str, Any]]) -> int:
+    """The SQL statements among captured queries, leaving out transaction control.
+
+    One ``execute()`` may send several statements (bearer_auth's refresh
+    sends its four writes in one on PostgreSQL): each counts.
+    """
+    return sum(
+        not statement.upper().startswith(_TRANSACTION_CONTROL)
+        for query in captured
+        for statement in sqlparse.split(query["sql"])
+    )
+
+
+def _measurement(name: str, samples: list[float], queries: int, batch: int) -> Measurement:
+    return Measurement(
+        name=name,
+        median=statistics.median(samples),
+        low=min(samples),
+        high=max(samples),
+        queries=queries,
+        repeats=len(samples),
+        batch=batch,
+        samples=tuple(samples),
+    )
+
+
+def _time_batch(case: Case, size: int) -> tuple[float, float | None]:
+    """Return the mean time of one call over a batch of ``size``, in µs, and of its probe's.
+
+    The probe's figure is ``None`` when the case has no probe.
+    """
     call = case.call
+    probe = case.probe
     with case.context():
         checked(case)  # after entering the context: its caches are warm
         gc.collect()
-        started = time.perf_counter_ns()
-        for _ in range(size):
-            result = call()
-        elapsed = time.perf_counter_ns() - started
+        if probe is None:
+            started = time.perf_counter_ns()
+            for _ in range(size):
+                result = call()
+            elapsed = time.perf_counter_ns() - started
+        else:
+            # Entered around the timed calls only: the warm-up call is not probed.
+            with probe.timing() as durations:
+                counts: list[int] = []
+                started = time.perf_counter_ns()
+                for _ in range(size):
+                    result = call()
+                    # After every call: two checks in one call and none in
+                    # the next would add up to one each over the batch.
+                    counts.append(len(durations))
+                elapsed = time.perf_counter_ns() - started
     require_success(case, result)  # the batch really did the work measured
-    return elapsed / size / 1000
+    if probe is None:
+        return elapsed / size / 1000, None
+    per_call = [after - before for before, after in pairwise([0, *counts])]
+    for number, times in enumerate(per_call, start=1):
+        if times != 1:
+            # Averaged, a call that checked twice (or never) would pass for one.
+            raise CaseFailed(
+                f"{case.name}: call {number} of {size} ran {probe.name} {times} times, not once"
+            )
+    return elapsed / size / 1000, sum(durations) / size / 1000
 
 
 def _timed(case: Case) -> float:

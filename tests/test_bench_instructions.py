@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bench import instructions
 from bench.report import RATIOS, render
-from bench.timing import Case, CaseFailed
+from bench.timing import Case, CaseFailed, Probe
 
 SWITCHING = 1000  # what counting itself costs per case, in the fake's units
 
@@ -61,6 +62,19 @@ def test_per_call_counts_only_the_calls_less_the_cost_of_counting(callgrind, tmp
     # The warm-up call runs while counting is off: it is not counted.
     assert counted == {"auth/cheap": 3.0, "auth/dear": 50.0}
     assert callgrind.hints == ["empty", "auth/cheap", "empty", "auth/dear"]
+
+
+def test_probes_are_not_entered_while_counting(callgrind, tmp_path):
+    """Counts do not move with the machine's speed: no probe, nor its wrapper, is counted."""
+
+    def never() -> Any:
+        raise AssertionError("the probe was entered")
+
+    counter = instructions.Counter(str(tmp_path / "cg.%p.out"), control=callgrind)
+    probed = Case(
+        "signin/probed", lambda: callgrind.tick(7) or True, lambda ok: ok, probe=Probe("x", never)
+    )
+    assert instructions.per_call([probed], counter, lambda case: 2) == {"signin/probed": 7.0}
 
 
 def test_a_case_that_fails_while_counted_fails_the_run(callgrind, tmp_path):

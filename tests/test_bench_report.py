@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from bench.report import RATIOS, Ratio, misses, paired_ratio
+from bench.report import RATIOS, SIGN_IN, Ratio, misses, paired_ratio, render
 
 
 def _case(*samples: float, queries: int = 1) -> dict[str, object]:
     ordered = sorted(samples)
-    return {"median": ordered[len(ordered) // 2], "samples": list(samples), "queries": queries}
+    return {
+        "median": ordered[len(ordered) // 2],
+        "low": ordered[0],
+        "high": ordered[-1],
+        "samples": list(samples),
+        "queries": queries,
+        "unit": "ms",
+    }
 
 
 def test_a_ratio_is_the_median_of_the_repeats_own_ratios() -> None:
@@ -42,3 +49,65 @@ def test_missed_and_unmeasured_targets_are_reported() -> None:
     assert refresh not in [miss.ratio for miss in found]
     # Not measured counts as missed.
     assert refresh in [miss.ratio for miss in misses([{"database": "x", "measurements": {}}])]
+
+
+def _sign_in(
+    ratio: float, own: tuple[float, ...], separate: tuple[float, ...]
+) -> dict[str, dict[str, object]]:
+    """Sign-ins ``ratio`` times the check inside them, which took ``own`` ms per repeat.
+
+    The separate ``check_password`` call took ``separate`` ms in the same
+    repeats: 315 or 465 ms, the machine's two CPU speeds.
+    """
+    return {
+        "signin/bearer": _case(*(ratio * hashed for hashed in own)),
+        "signin/bearer:check-password": _case(*own, queries=0),
+        "signin/check-password": _case(*separate),
+    }
+
+
+def _sign_in_misses(measurements: dict[str, dict[str, object]]) -> list[str]:
+    found = misses([{"database": "sqlite", "measurements": measurements}])
+    return [miss.ratio.label for miss in found if miss.ratio.section == SIGN_IN]
+
+
+JUDGED = "bearer_auth `/auth/token/` ÷ the `check_password` inside it"
+SEPARATE = "bearer_auth `/auth/token/` ÷ a separate `check_password` call"
+
+
+def test_sign_in_is_judged_against_the_check_password_inside_it() -> None:
+    [judged] = [ratio for ratio in RATIOS if ratio.section == SIGN_IN and ratio.target]
+    assert (judged.label, judged.denominator, judged.target) == (
+        JUDGED,
+        "signin/bearer:check-password",
+        1.03,
+    )
+    [separate] = [ratio for ratio in RATIOS if ratio.label == SEPARATE]
+    # Two sign-ins of three ran slow and their separate checks fast: against
+    # a separate call (1.51x) the sign-in would miss; against its own check
+    # (1.02x) it does not.
+    passing = _sign_in(1.02, own=(465, 465, 315), separate=(315, 315, 465))
+    assert separate.value(passing) == pytest.approx(1.02 * 465 / 315)
+    assert judged.value(passing) == pytest.approx(1.02)
+    assert _sign_in_misses(passing) == []
+    # The other way round: 5% over its own check misses, though against
+    # separate checks that ran slow it would pass (0.71x).
+    missing = _sign_in(1.05, own=(315, 315, 465), separate=(465, 465, 315))
+    assert separate.value(missing) == pytest.approx(1.05 * 315 / 465)
+    assert judged.value(missing) == pytest.approx(1.05)
+    assert _sign_in_misses(missing) == [JUDGED]
+
+
+def test_the_report_shows_the_check_inside_a_sign_in_and_the_separate_ratio() -> None:
+    measurements = _sign_in(1.02, own=(465, 465, 315), separate=(315, 315, 465))
+    result = {"database": "sqlite", "server": "sqlite 3", "measurements": measurements}
+    text = render([result], machine={}, short=True)
+    rows = {line.split(" | ")[0].removeprefix("| "): line for line in text.splitlines()}
+    assert rows[JUDGED] == f"| {JUDGED} | ≤ 1.03x | 1.02x ✓ |"
+    assert rows[SEPARATE] == f"| {SEPARATE} |  | 1.51x |"
+    probed = rows["`signin/bearer:check-password`"]
+    assert probed == "| `signin/bearer:check-password` | 465.0 ms (315.0-465.0), 0 q |"
+    # Not measured here: the rows are there, marked, never an error.
+    assert (
+        "not measured" in rows["simplejwt `TokenObtainPairView` ÷ the `check_password` inside it"]
+    )
