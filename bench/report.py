@@ -478,7 +478,13 @@ Refresh (cProfile and pyinstrument of `/auth/token/refresh/` through the test cl
   two cores, 0.2 ms for a bare `SELECT 1` here and 0.5 to 1 ms for these (the
   joined reads spend 0.3 ms of it planning): about 60% of a refresh. Sending
   the statements in one psycopg pipeline was tried: it saved no measurable
-  time here and was not kept. One statement for both locking reads (the
+  time here and was not kept. Sending several in one `execute()` did: with
+  Django's default client-side binding psycopg sends a simple-protocol
+  query, which may hold several statements, run in order; four such
+  `UPDATE`s took 0.57 ms one by one and 0.34 ms together. The two locking
+  reads now go in one round trip and the four writes in another
+  (`prepared.fetch_together` / `execute_together`): four round trips with
+  `BEGIN` and `COMMIT` instead of eight. One statement for both locking reads (the
   session, its user, the token, its application, policy and access token,
   `FOR UPDATE OF` two of them) was tried by hand on PostgreSQL: planning the
   six-table join took 0.85 ms against 0.36 ms for the two, and the pair of
@@ -495,10 +501,10 @@ Refresh (cProfile and pyinstrument of `/auth/token/refresh/` through the test cl
 - Counted in instructions (`--instructions`), a bearer_auth refresh does
   about 0.9x simplejwt's work in the benchmark's own process on both
   databases, and half of it is OpenSSL's RSA signature, which runs at several
-  instructions per cycle. Its time is about 0.6x (SQLite) and 0.67x
-  (PostgreSQL) of simplejwt's because it waits less: one commit instead of
-  simplejwt's several autocommitted writes (each an `fsync`), six statements
-  instead of nine. On PostgreSQL, `EXPLAIN ANALYZE` puts the server's part of
+  instructions per cycle. Its time is a smaller share of simplejwt's than
+  that because it waits less: one commit instead of simplejwt's several
+  autocommitted writes (each an `fsync`), six statements instead of nine,
+  and on PostgreSQL four round trips. On PostgreSQL, `EXPLAIN ANALYZE` puts the server's part of
   the two joined reads at 0.12 and 0.19 ms of planning and 0.04 ms of
   execution each, the writes at about 0.06 ms each; psycopg's prepared
   statements remove the planning (`docs/deployment.md`: 10-15% off a refresh,
@@ -515,9 +521,13 @@ Sign-in (pyinstrument, with a fast hasher so that what is not hashing shows):
   own beside PBKDF2's 6.9 billion; simplejwt's: 6 million), but in time it is
   1.02 to 1.04x: PBKDF2 in OpenSSL retires several instructions per cycle,
   Python about one, so those 16 million take 7 to 9 ms beside the hash's
-  230 to 300 ms here, one commit's `fsync` included. The time target is
-  within this machine's run-to-run spread; a `UserManager.get_by_natural_key`
-  compiled once would save about 0.25 ms (0.1%) and was not done.
+  230 to 460 ms here, one commit's `fsync` included (more right after the
+  hash than in a warm loop: 10 ms against 6 to 7 with a fast hasher).
+  Against a separate `check_password` call the ratio moved between 1.02 and
+  1.06 from run to run with this machine's two speeds; against the check
+  inside the same sign-in it is steady (Method). A
+  `UserManager.get_by_natural_key` compiled once would save about 0.25 ms
+  (0.1%) and was not done.
 
 Stateless mode, RS256 (in-process, then a whole request):
 
