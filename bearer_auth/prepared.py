@@ -205,7 +205,11 @@ class PreparedSelect(_Prepared, Generic[_M]):
 
     def first(self, **values: Any) -> _M | None:
         """Run the query with ``values`` for its params; the instance, or ``None``."""
-        found: _M | None = self.bind(**values).first()
+        # Not through bind(): strict authentication runs this on every request.
+        connection, compiled = self._connection_and_compiled()
+        found: _M | None = compiled.first(
+            connection, compiled.statement.parameters(connection, values)
+        )
         return found
 
     def bind(self, **values: Any) -> BoundSelect:
@@ -215,7 +219,7 @@ class PreparedSelect(_Prepared, Generic[_M]):
         return BoundSelect(connection, compiled, statement.parameters(connection, values))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BoundSelect:
     """A prepared ``SELECT`` with its values, ready to run alone or with others."""
 
@@ -229,9 +233,7 @@ class BoundSelect:
 
     def first(self) -> Any:
         """Run it; the instance, or ``None``."""
-        with self.connection.cursor() as cursor:
-            cursor.execute(self.sql, self.params)
-            return self.instance(cursor.fetchone())
+        return self.compiled.first(self.connection, self.params)
 
     def instance(self, row: tuple[Any, ...] | None) -> Any:
         """The model instance of ``row`` (``None`` for no row)."""
@@ -249,6 +251,13 @@ class _CompiledSelect:
     related: tuple[Any, ...]
     annotations: tuple[tuple[str, int], ...]
     converters: dict[int, tuple[list[Any], Any]]
+
+    def first(self, connection: Any, params: list[Any]) -> Any:
+        """Run the statement with ``params`` on ``connection``; the instance, or ``None``."""
+        with connection.cursor() as cursor:
+            cursor.execute(self.statement.sql, params)
+            row = cursor.fetchone()
+        return None if row is None else self.instance(connection.alias, row)
 
     def instance(self, alias: str, row: tuple[Any, ...]) -> Any:
         """Build the model instance (and its related ones) from one row, as Django does."""
@@ -377,7 +386,7 @@ class _CompiledInsert:
     fields: tuple[Field[Any, Any], ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BoundWrite:
     """A prepared write with its values, ready to run alone or with others."""
 
