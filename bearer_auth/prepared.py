@@ -33,7 +33,7 @@ from __future__ import annotations
 import threading
 import weakref
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -425,21 +425,13 @@ def execute_together(writes: Sequence[BoundWrite]) -> None:
     """
     if not writes:
         return
-    connection = writes[0].connection
-    if any(write.connection is not connection for write in writes):
-        raise ValueError("writes run together go to one database connection")
+    connection = _connection_of(writes)
     with (
         transaction.atomic(using=connection.alias, savepoint=False),
         connection.cursor() as cursor,
     ):
-        if len(writes) > 1 and _takes_several_statements(connection, cursor):
-            cursor.execute(
-                _STATEMENT_SEPARATOR.join(write.sql for write in writes),
-                [param for write in writes for param in write.params],
-            )
-        else:
-            for write in writes:
-                cursor.execute(write.sql, write.params)
+        for _result in _each_executed(connection, cursor, writes):
+            pass
 
 
 def fetch_together(selects: Sequence[BoundSelect]) -> list[Any]:
@@ -454,25 +446,42 @@ def fetch_together(selects: Sequence[BoundSelect]) -> list[Any]:
     """
     if not selects:
         return []
-    connection = selects[0].connection
-    if any(select.connection is not connection for select in selects):
-        raise ValueError("selects run together go to one database connection")
-    rows: list[tuple[Any, ...] | None] = []
+    connection = _connection_of(selects)
     with connection.cursor() as cursor:
-        if len(selects) > 1 and _takes_several_statements(connection, cursor):
-            cursor.execute(
-                _STATEMENT_SEPARATOR.join(select.sql for select in selects),
-                [param for select in selects for param in select.params],
-            )
-            for position in range(len(selects)):
-                if position and not cursor.nextset():
-                    raise RuntimeError("the driver returned fewer results than statements")
-                rows.append(cursor.fetchone())
-        else:
-            for select in selects:
-                cursor.execute(select.sql, select.params)
-                rows.append(cursor.fetchone())
+        rows = [cursor.fetchone() for _result in _each_executed(connection, cursor, selects)]
     return [select.instance(row) for select, row in zip(selects, rows, strict=True)]
+
+
+def _connection_of(statements: Sequence[BoundWrite | BoundSelect]) -> Any:
+    """The one connection of ``statements`` (bound statements run together share it)."""
+    connection = statements[0].connection
+    if any(statement.connection is not connection for statement in statements):
+        raise ValueError("statements run together go to one database connection")
+    return connection
+
+
+def _each_executed(
+    connection: Any, cursor: Any, statements: Sequence[BoundWrite | BoundSelect]
+) -> Iterator[None]:
+    """Run ``statements`` in order; yield once each, with its result current on ``cursor``.
+
+    One ``execute()`` for all where the driver takes several statements at
+    once (the results then follow one another: ``nextset()``), one each
+    elsewhere.
+    """
+    if len(statements) > 1 and _takes_several_statements(connection, cursor):
+        cursor.execute(
+            _STATEMENT_SEPARATOR.join(statement.sql for statement in statements),
+            [param for statement in statements for param in statement.params],
+        )
+        for position in range(len(statements)):
+            if position and not cursor.nextset():
+                raise RuntimeError("the driver returned fewer results than statements")
+            yield
+    else:
+        for statement in statements:
+            cursor.execute(statement.sql, statement.params)
+            yield
 
 
 def _takes_several_statements(connection: Any, cursor: Any) -> bool:
