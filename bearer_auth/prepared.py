@@ -231,10 +231,6 @@ class BoundSelect:
     def sql(self) -> str:
         return self.compiled.statement.sql
 
-    def first(self) -> Any:
-        """Run it; the instance, or ``None``."""
-        return self.compiled.first(self.connection, self.params)
-
     def instance(self, row: tuple[Any, ...] | None) -> Any:
         """The model instance of ``row`` (``None`` for no row)."""
         return None if row is None else self.compiled.instance(self.connection.alias, row)
