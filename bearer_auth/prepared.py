@@ -318,11 +318,23 @@ class PreparedInsert(_Prepared):
     nothing back: an auto primary key stays ``None`` on the instance, which is
     therefore not for saving again. Models with parents (multi-table
     inheritance) are refused: their row spans several tables.
+
+    ``computed`` returns (called once, on first use) a mapping of column
+    attnames to expressions written in the statement in place of the
+    instance's values, e.g. a foreign key as a ``Subquery`` finding a row
+    inserted just before; the values of the ``Param`` placeholders in them
+    are given to ``bind()`` by name.
     """
 
-    def __init__(self, model: Callable[[], type[Model]]) -> None:
+    def __init__(
+        self,
+        model: Callable[[], type[Model]],
+        *,
+        computed: Callable[[], Mapping[str, Expression]] | None = None,
+    ) -> None:
         super().__init__()
         self._model = model
+        self._computed = computed
 
     def _build(self) -> tuple[QuerySet[Any], Any]:
         model = self._model()
@@ -334,29 +346,43 @@ class PreparedInsert(_Prepared):
             for field in meta.local_concrete_fields
             if field is not meta.auto_field and not field.generated
         ]
+        computed = dict(self._computed()) if self._computed else {}
+        unknown = computed.keys() - {field.attname for field in fields}
+        if unknown:
+            raise ValueError(f"computed values for no written column: {sorted(unknown)}")
         placeholders = _Placeholders(
-            {field.attname: Param(field.attname, field) for field in fields}
+            {
+                field.attname: (
+                    computed[field.attname]
+                    if field.attname in computed
+                    else Param(field.attname, field)
+                )
+                for field in fields
+            }
         )
         query = InsertQuery(model)
         rows: list[Any] = [placeholders]  # read like model instances, by attname
         query.insert_values(fields, rows, raw=True)  # raw: no pre_save at compile time
         queryset = model._default_manager.all()
         queryset._for_write = True  # the router's db_for_write, as save() asks
-        return queryset, query
+        return queryset, (query, frozenset(computed))
 
     def _compile(self, query: Any, connection: Any) -> _CompiledInsert:
-        statement, _compiler = _Statement.compile(query, connection)
-        return _CompiledInsert(statement=statement, fields=tuple(query.fields))
+        insert, computed = query
+        statement, _compiler = _Statement.compile(insert, connection)
+        written = tuple(field for field in insert.fields if field.attname not in computed)
+        return _CompiledInsert(statement=statement, fields=written)
 
-    def execute(self, instance: Model) -> None:
+    def execute(self, instance: Model, **computed: Any) -> None:
         """Insert ``instance`` as a new row (its ``pre_save`` values), in one statement."""
-        self.bind(instance).execute()
+        self.bind(instance, **computed).execute()
 
-    def bind(self, instance: Model) -> BoundWrite:
+    def bind(self, instance: Model, **computed: Any) -> BoundWrite:
         """The insert of ``instance``, not yet run (:func:`execute_together`).
 
         The ``pre_save`` values are taken (and ``auto_now`` dates set on the
-        instance) now, when it is bound.
+        instance) now, when it is bound; ``computed`` gives the values of the
+        params in the ``computed`` expressions.
         """
         if not isinstance(instance, self._model()):
             raise TypeError(f"expected a {self._model().__name__}, got {type(instance).__name__}")
@@ -365,14 +391,19 @@ class PreparedInsert(_Prepared):
         for name, value in values.items():
             if hasattr(value, "resolve_expression"):
                 raise TypeError(f"{name}: an expression cannot be a prepared value")
+        clash = values.keys() & computed.keys()
+        if clash:
+            raise TypeError(f"{sorted(clash)}: taken from the instance")
         statement = compiled.statement
-        return BoundWrite(connection, statement.sql, statement.parameters(connection, values))
+        return BoundWrite(
+            connection, statement.sql, statement.parameters(connection, {**values, **computed})
+        )
 
 
 class _Placeholders:
     """What the insert compiler reads the row's values from (``raw``: by ``attname``)."""
 
-    def __init__(self, params: Mapping[str, Param]) -> None:
+    def __init__(self, params: Mapping[str, Expression]) -> None:
         self.__dict__.update(params)
 
 

@@ -510,36 +510,41 @@ Refresh (cProfile and pyinstrument of `/auth/token/refresh/` through the test cl
   statements remove the planning (`docs/deployment.md`: 10-15% off a refresh,
   about 15% off strict authentication), but Django's default does not use them.
 
-Sign-in (pyinstrument, with a fast hasher so that what is not hashing shows):
+Sign-in (pyinstrument and cProfile, with a fast hasher so that what is not hashing shows):
 
 - Of what was not hashing, a fifth was the first-party application's
   `select_related` read; it is prepared now. The rest is Django's
-  `authenticate()` (the user read), DOT's two inserts and the session's, the
-  commit, the RSA signature and `user_logged_in` (`last_login`, which the
+  `authenticate()` (the user read), the two token inserts and the session's,
+  the commit, the RSA signature and `user_logged_in` (`last_login`, which the
   simplejwt case is configured not to write).
-- In instructions a sign-in is 1.002x `check_password` (16 million of its
-  own beside PBKDF2's 6.9 billion; simplejwt's: 6 million), but in time it is
+- In instructions a sign-in was 1.002x `check_password` (16 million of its
+  own beside PBKDF2's 6.9 billion; simplejwt's: 6 million), but in time
   1.02 to 1.04x: PBKDF2 in OpenSSL retires several instructions per cycle,
-  Python about one, so those 16 million take 7 to 9 ms beside the hash's
+  Python about one, so those 16 million took 7 to 9 ms beside the hash's
   230 to 460 ms here, one commit's `fsync` included (more right after the
   hash than in a warm loop: 10 ms against 6 to 7 with a fast hasher).
   Against a separate `check_password` call the ratio moved between 1.02 and
   1.06 from run to run with this machine's two speeds; against the check
-  inside the same sign-in it is steady (Method). A
-  `UserManager.get_by_natural_key` compiled once would save about 0.25 ms
-  (0.1%) and was not done.
-- On PostgreSQL that overhead is about 13 ms (simplejwt's: 7), 1.033x in the
-  first run judged this way (SQLite: 11 ms, 1.026x). Most of it is round
-  trips to a server the hash left idle for 400 ms: the first statement after
-  the hash took 1.4 to 3.9 ms, the next ones 0.55 to 0.7 ms each. A sign-in
-  makes eight (the application's policy, the user, `BEGIN`, DOT's two
-  inserts, the session's, `last_login`, `COMMIT`), simplejwt two. Sending the
-  refresh-token and session inserts in one round trip, prepared, took 0.4 ms
-  off (12.5 → 12.1 ms, 0.1% of the ratio) and would have stopped the
-  session's creation sending `post_save`: not kept. The round trips left
-  each carry behaviour: the policy read (caching it across requests would
-  keep old scopes and lifetimes in other processes after an admin edit),
-  `last_login` (Django's `user_logged_in` receiver) and the transaction.
+  inside the same sign-in it is steady (Method).
+- On PostgreSQL that overhead was about 13 to 15 ms (simplejwt's: 7 to 8),
+  1.033x and 1.036x in two full runs: a miss. The first statement after
+  the hash took 1.4 to 3.9 ms, the next ones 0.55 to 0.7 ms each, and
+  between DOT's `save()` calls Python ran 0.8 ms each. Two changes, each
+  keeping every check: the three inserts are prepared, built as DOT's
+  validator builds the rows, and sent in one round trip on PostgreSQL
+  (`docs/design.md`, "Sign-in internals": they no longer send `post_save`),
+  and `UserManager.get_by_natural_key` is prepared (Django's
+  `alias().get()` built and compiled its `LOWER()` query on every sign-in:
+  1.5 million instructions, for simplejwt's sign-in on the same user model
+  too). With a fast hasher a sign-in went from 15.9 to 13.0 million
+  instructions (simplejwt: 5.5 to 3.9) and from 2.1x to 1.8x simplejwt's
+  time; with the real hash, on PostgreSQL, from 13 to 15 ms beside it to 11.4
+  (simplejwt: 7.1), 1.028x, in a sign-in-only run; the full run is in the
+  table above. What is left carries behaviour: the application's policy read (caching it
+  across requests would keep old scopes and lifetimes in other processes
+  after an admin edit), `last_login` (Django's `user_logged_in` receiver,
+  a `save()` of its own), the transaction (`BEGIN`, `COMMIT`: the only
+  `fsync`), and the RSA signature (about 1.1 ms; RS256 is the default).
 
 Stateless mode, RS256 (in-process, then a whole request):
 

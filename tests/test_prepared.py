@@ -11,12 +11,12 @@ from unittest import mock
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, OperationalError, connection, connections, transaction
-from django.db.models import F
+from django.db.models import F, Subquery, Value
 from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import UpdateQuery
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from oauth2_provider.models import get_refresh_token_model
+from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
 from bearer_auth import prepared
 from bearer_auth.models import TokenSession
@@ -301,6 +301,67 @@ def test_an_insert_takes_an_instance_of_its_model_with_plain_values() -> None:
     with pytest.raises(TypeError, match="user_agent"):
         INSERT_SESSION.execute(session)
     assert not TokenSession.objects.filter(token_family=session.token_family).exists()
+
+
+def _access_token_by_digest() -> dict[str, Any]:
+    model = get_access_token_model()
+    digest = Param("digest", model._meta.get_field("token_checksum"))
+    return {"access_token_id": Subquery(model.objects.filter(token_checksum=digest).values("pk"))}
+
+
+INSERT_LINKED_REFRESH_TOKEN: PreparedInsert = PreparedInsert(
+    get_refresh_token_model, computed=_access_token_by_digest
+)
+
+
+def test_a_computed_column_is_an_expression_in_the_insert_itself() -> None:
+    # The refresh row finds its access token by digest in the same statement:
+    # nothing is read back between the two inserts.
+    session = _session(UserFactory())
+    access_token = get_access_token_model().objects.create(
+        user=session.user,
+        application=session.application,
+        token="an-access-token",
+        expires=timezone.now(),
+    )
+    other = get_access_token_model().objects.create(
+        user=session.user,
+        application=session.application,
+        token="another-access-token",
+        expires=timezone.now(),
+    )
+    model = get_refresh_token_model()
+    token = model(
+        user=session.user,
+        application=session.application,
+        token="a-refresh-token-value",
+        token_family=uuid.uuid4(),
+        access_token=other,  # the instance's own value is not what is written
+    )
+    with CaptureQueriesContext(connection) as queries:
+        INSERT_LINKED_REFRESH_TOKEN.execute(token, digest=access_token.token_checksum)
+    assert len(queries) == 1
+    assert "SELECT" in queries[0]["sql"].upper()
+    stored = model.objects.get(token_family=token.token_family)
+    assert stored.access_token_id == access_token.pk
+    assert stored.token_checksum == hashlib.sha256(b"a-refresh-token-value").hexdigest()
+
+
+def test_a_computed_column_takes_its_values_by_name_and_only_those() -> None:
+    session = _session(UserFactory())
+    token = get_refresh_token_model()(
+        user=session.user, application=session.application, token="t", token_family=uuid.uuid4()
+    )
+    with pytest.raises(TypeError, match="digest"):
+        INSERT_LINKED_REFRESH_TOKEN.execute(token)  # its param has no value
+    with pytest.raises(TypeError, match="token_family"):
+        INSERT_LINKED_REFRESH_TOKEN.execute(token, digest="d", token_family=uuid.uuid4())
+    nowhere: PreparedInsert = PreparedInsert(
+        get_refresh_token_model, computed=lambda: {"no_such_column": Value(1)}
+    )
+    with pytest.raises(ValueError, match="no_such_column"):
+        nowhere.execute(token)
+    assert not get_refresh_token_model().objects.filter(token_family=token.token_family).exists()
 
 
 def test_an_insert_writes_one_table() -> None:

@@ -211,7 +211,7 @@ def test_narrower_scope_is_honoured_wider_is_invalid_scope(user, password):
 
 
 def test_the_successor_row_is_what_dots_validator_would_write(user, password):
-    # store_rotation inserts the new refresh row itself (one prepared INSERT):
+    # rotation_writes inserts the new refresh row itself (one prepared INSERT):
     # every column must be what DOT's _create_refresh_token + save() write.
     tokens = sign_in(user, password)
     spent = refresh_row(tokens["refresh_token"])
@@ -249,15 +249,15 @@ def test_database_error_mid_refresh_rolls_everything_back(user, password):
     # the database refuses the new refresh token's insert (NOT NULL): a
     # failure inside the batch of writes, after the first two ran (one round
     # trip on PostgreSQL, one by one elsewhere).
-    successor = store._successor
+    refresh_row_of = store._refresh_row
 
-    def ownerless(request: Any, raw_token: str, access_token: Any, spent: Any) -> Any:
-        built = successor(request, raw_token, access_token, spent)
+    def ownerless(request: Any, raw_token: str, **fields: Any) -> Any:
+        built = refresh_row_of(request, raw_token, **fields)
         built.user_id = None
         return built
 
     with (
-        mock.patch.object(store, "_successor", side_effect=ownerless),
+        mock.patch.object(store, "_refresh_row", side_effect=ownerless),
         CaptureQueriesContext(connection) as queries,
     ):
         response = refresh(tokens["refresh_token"])

@@ -33,16 +33,16 @@ from bearer_auth.services.sessions import (
     ClientInfo,
     session_usable,
     sign_out_family,
-    start_session,
+    start_session_write,
     touch_session_write,
 )
 from bearer_auth.services.store import (
     TokenPair,
     first_party_application,
     mint_tokens,
+    new_family_writes,
     revoke_family,
     rotation_writes,
-    store_new_family,
     token_request,
     token_store,
     validate_scopes,
@@ -81,10 +81,16 @@ def sign_in(
         if user is None or not getattr(user, "is_active", True):
             raise InvalidGrant(_BAD_CREDENTIALS)
         minting.user = user
+        token = mint_tokens(minting)
+        family, writes = new_family_writes(token, minting)
         with transaction.atomic(using=router.db_for_write(TokenSession)):
-            token = mint_tokens(minting)
-            first = store_new_family(token, minting)
-            start_session(first.token_family, user=user, application=application, client=client)
+            # The two token rows and the session: one round trip on PostgreSQL.
+            execute_together(
+                [
+                    *writes,
+                    start_session_write(family, user=user, application=application, client=client),
+                ]
+            )
             user_logged_in.send(sender=type(user), request=request, user=user)
     return TokenPair.from_token(token)
 

@@ -10,6 +10,7 @@ OAuth authorization; :func:`revoke_family` ends all of it.
 from __future__ import annotations
 
 import functools
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Any, Final
 
 from django.core.signals import setting_changed
 from django.db import DatabaseError
+from django.db.models import Subquery
 from django.dispatch import receiver
 from django.utils import timezone
 from oauth2_provider.models import (
@@ -176,15 +178,38 @@ def mint_tokens(request: Any) -> dict[str, Any]:
     return dict(token_type.create_token(request, refresh_token=True))
 
 
-def store_new_family(token: Mapping[str, Any], request: Any) -> Any:
-    """Store a freshly minted pair as the first tokens of a new family; return the refresh row.
+def new_family_writes(token: Mapping[str, Any], request: Any) -> tuple[uuid.UUID, list[BoundWrite]]:
+    """The writes that store a freshly minted pair as the first tokens of a new family.
 
-    DOT's validator writes both rows (its ``_create_*`` helpers, which hash
-    the values), in the caller's transaction.
+    Returns the new family and the two inserts (access token, then refresh
+    token), bound, not run: the caller runs them in its transaction with its
+    own writes (``execute_together``, one round trip on PostgreSQL). The rows
+    are built as DOT's validator builds them (``_create_access_token``,
+    ``_create_refresh_token``: the same fields, the values hashed by its
+    ``_set_token_value``); the refresh row finds its access token by that
+    token's unique digest, in the same statement, so nothing is read back.
+    Like :func:`rotation_writes` they send no ``pre_save``/``post_save``.
     """
+    if token.get("id_token"):
+        # Only OpenID Connect grants add one; a first-party sign-in never does.
+        raise ValueError("a new family's tokens cannot carry an ID token")
     validator = oauth_server().request_validator
-    access_token = validator._create_access_token(_expiry(token), request, token)
-    return validator._create_refresh_token(request, token["refresh_token"], access_token, None)
+    access_token = get_access_token_model()(
+        user=request.user,
+        scope=token["scope"],
+        expires=_expiry(token),
+        application=request.client,
+        resource=getattr(request, "resource", []),  # RFC 8707, as DOT
+    )
+    validator._set_token_value(access_token, token["access_token"])
+    family = uuid.uuid4()
+    refresh_token = _refresh_row(request, token["refresh_token"], family=family)
+    insert_access_token = _INSERT_ACCESS_TOKEN.bind(access_token)  # sets its digest
+    digest = access_token.token_checksum
+    return family, [
+        insert_access_token,
+        _INSERT_FIRST_REFRESH_TOKEN.bind(refresh_token, access_token_checksum=digest),
+    ]
 
 
 def rotation_writes(
@@ -215,7 +240,9 @@ def rotation_writes(
         name: access_token._meta.get_field(name).pre_save(access_token, False)
         for name in _ROTATED_ACCESS_TOKEN_FIELDS
     }
-    successor = _successor(request, token["refresh_token"], access_token, spent)
+    successor = _refresh_row(
+        request, token["refresh_token"], family=spent.token_family, access_token=access_token
+    )
     return [
         # First: the access-token link is unique, and the successor takes it.
         _SPEND_REFRESH_TOKEN.bind(pk=spent.pk, now=now),
@@ -224,22 +251,26 @@ def rotation_writes(
     ]
 
 
-def _successor(request: Any, raw_token: str, access_token: Any, spent: Any) -> Any:
-    """The unsaved successor of ``spent``, built as DOT's ``_create_refresh_token`` builds it.
+def _refresh_row(
+    request: Any, raw_token: str, *, family: uuid.UUID, access_token: Any = None
+) -> Any:
+    """An unsaved refresh token of ``family``, built as DOT's ``_create_refresh_token`` builds it.
 
     The same fields from the same sources, and the value set by the
     validator's ``_set_token_value`` (DOT's RFC 9700 storage: the digest,
-    not the token); only the ``save()`` is left to :data:`_INSERT_REFRESH_TOKEN`.
+    not the token); only the ``save()`` is left to :data:`_INSERT_REFRESH_TOKEN`
+    or, for a new family's, whose access token has no primary key yet,
+    :data:`_INSERT_FIRST_REFRESH_TOKEN`.
     """
-    successor = get_refresh_token_model()(
+    refresh_token = get_refresh_token_model()(
         user=request.user,
         application=request.client,
         access_token=access_token,
-        token_family=spent.token_family,
+        token_family=family,
         resource=getattr(request, "resource", []),  # RFC 8707, as DOT
     )
-    oauth_server().request_validator._set_token_value(successor, raw_token)
-    return successor
+    oauth_server().request_validator._set_token_value(refresh_token, raw_token)
+    return refresh_token
 
 
 def _spend_refresh_token() -> tuple[Any, dict[str, Any]]:
@@ -265,8 +296,25 @@ def _rewrite_access_token() -> tuple[Any, dict[str, Any]]:
 _SPEND_REFRESH_TOKEN: Final = PreparedUpdate(_spend_refresh_token)
 #: Write a rotation's new access token into the family's access-token row.
 _REWRITE_ACCESS_TOKEN: Final = PreparedUpdate(_rewrite_access_token)
+
+
+def _access_token_by_digest() -> dict[str, Any]:
+    model = get_access_token_model()
+    digest = Param("access_token_checksum", model._meta.get_field("token_checksum"))
+    return {
+        "access_token_id": Subquery(model.objects.filter(token_checksum=digest).values("pk")[:1])
+    }
+
+
 #: Insert a rotation's new refresh token (``save()`` built the statement on every refresh).
 _INSERT_REFRESH_TOKEN: Final = PreparedInsert(get_refresh_token_model)
+#: Insert a new family's access token (``save()`` built the statement on every sign-in).
+_INSERT_ACCESS_TOKEN: Final = PreparedInsert(get_access_token_model)
+#: Insert a new family's refresh token, linked to the access token with the given
+#: digest (inserted just before it, in the same round trip: its key is not read back).
+_INSERT_FIRST_REFRESH_TOKEN: Final = PreparedInsert(
+    get_refresh_token_model, computed=_access_token_by_digest
+)
 
 
 def revoke_family(family: Any) -> None:
