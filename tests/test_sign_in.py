@@ -324,8 +324,9 @@ def _failing_last_login(user: Any) -> Any:
 @pytest.mark.parametrize("failing", ["refresh-token insert", "last_login update"])
 def test_a_write_refused_by_the_database_rolls_the_whole_sign_in_back(user, password, failing):
     # The token rows and the session go in one batch (one round trip on
-    # PostgreSQL), and user_logged_in's last_login update after it: a failure
-    # of either, at the database, leaves nothing behind.
+    # PostgreSQL), and user_logged_in's last_login update after it. The
+    # database refusing an insert of the batch (NOT NULL), or the connection
+    # failing at the last_login save, leaves nothing behind.
     from bearer_auth.services import store
 
     user.refresh_from_db()
