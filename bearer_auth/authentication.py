@@ -33,10 +33,7 @@ from bearer_auth.exceptions import (
     TokenRevoked,
     www_authenticate,
 )
-from bearer_auth.prepared import Param, PreparedSelect
-from bearer_auth.settings import bearer_settings
-from bearer_auth.signals import token_rejected
-from bearer_auth.tokens import (
+from bearer_auth.jwt import (
     MAX_TOKEN_LENGTH,
     PASSWORD_CLAIM,
     decode_access_token,
@@ -44,6 +41,9 @@ from bearer_auth.tokens import (
     password_fingerprint_matches,
     token_checksum,
 )
+from bearer_auth.prepared import Param, PreparedSelect
+from bearer_auth.settings import bearer_settings
+from bearer_auth.signals import token_rejected
 
 logger = logging.getLogger(__name__)
 

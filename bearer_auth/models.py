@@ -252,7 +252,7 @@ class TokenSession(models.Model):
     expires = models.DateTimeField(_("expires"))
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=512, blank=True)
-    # bearer_auth.tokens.password_fingerprint(user) at sign-in: a refresh after
+    # bearer_auth.jwt.password_fingerprint(user) at sign-in: a refresh after
     # any change of the password hash (even a queryset update) is refused.
     password_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
     revoked = models.DateTimeField(_("revoked"), null=True, blank=True)

@@ -31,8 +31,8 @@ from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 from oauthlib.oauth2.rfc6749.tokens import random_token_generator
 
 from bearer_auth import policy, services
+from bearer_auth.jwt import mint_access_token, token_checksum
 from bearer_auth.settings import bearer_settings
-from bearer_auth.tokens import mint_access_token, token_checksum
 
 logger = logging.getLogger(__name__)
 # When the running /o/token/ request arrived (set by token_request_arrived).

@@ -244,7 +244,7 @@ class _Operation:
 
 _OPERATIONS: Final = (
     _Operation(
-        view="bearer_auth.views.tokens.SignInView",
+        view="bearer_auth.views.first_party.SignInView",
         method="post",
         operation_id="auth_sign_in",
         summary="Sign in with email and password",
@@ -257,7 +257,7 @@ _OPERATIONS: Final = (
         responses=_issued,
     ),
     _Operation(
-        view="bearer_auth.views.tokens.RefreshView",
+        view="bearer_auth.views.first_party.RefreshView",
         method="post",
         operation_id="auth_refresh",
         summary="Rotate a refresh token",
@@ -269,7 +269,7 @@ _OPERATIONS: Final = (
         responses=_issued,
     ),
     _Operation(
-        view="bearer_auth.views.tokens.RevokeView",
+        view="bearer_auth.views.first_party.RevokeView",
         method="post",
         operation_id="auth_revoke",
         summary="Revoke a token (RFC 7009)",

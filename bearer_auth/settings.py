@@ -17,7 +17,7 @@ from django.dispatch import receiver
 
 DEFAULTS: Final[dict[str, Any]] = {
     # Who issues the tokens and for whom (RFC 9068 §2.2 ``iss`` / ``aud``).
-    # ``None``: ``http://localhost:8000`` in DEBUG (tokens.DEBUG_ISSUER); otherwise
+    # ``None``: ``http://localhost:8000`` in DEBUG (jwt.DEBUG_ISSUER); otherwise
     # issuing refuses to work and check --deploy reports bearer_auth.E009.
     "ISSUER": None,
     "AUDIENCE": None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import URLPattern, URLResolver, path
 
 from bearer_auth.views.account import MeView, SessionDetailView, SessionsView
-from bearer_auth.views.tokens import RefreshView, RevokeView, SignInView
+from bearer_auth.views.first_party import RefreshView, RevokeView, SignInView
 
 app_name = "bearer_auth"
 

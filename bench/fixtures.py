@@ -1,7 +1,7 @@
 """The data every case needs: a user, an application per product, and live tokens.
 
 Tokens are made the way each product makes them: bearer_auth's with
-:func:`bearer_auth.tokens.mint_access_token` and DOT's token row, simplejwt's
+:func:`bearer_auth.jwt.mint_access_token` and DOT's token row, simplejwt's
 with its ``AccessToken.for_user``, DOT's opaque ones with oauthlib's
 generator and DOT's hashed row.
 """
@@ -31,8 +31,8 @@ from oauth2_provider.models import (
 from oauthlib.common import generate_token
 from rest_framework_simplejwt.tokens import AccessToken
 
+from bearer_auth.jwt import audience, issuer, mint_access_token, password_fingerprint
 from bearer_auth.models import TokenSession
-from bearer_auth.tokens import audience, issuer, mint_access_token, password_fingerprint
 from bench.peers import RS256AccessToken
 
 ALGORITHMS = ("RS256", "ES256", "EdDSA")

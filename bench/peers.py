@@ -24,7 +24,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.models import TokenUser
 from rest_framework_simplejwt.tokens import AccessToken, Token
 
-from bearer_auth.tokens import audience, issuer
+from bearer_auth.jwt import audience, issuer
 
 
 @cache

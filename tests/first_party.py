@@ -9,8 +9,8 @@ from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 from rest_framework.test import APIClient
 
+from bearer_auth.jwt import token_checksum
 from bearer_auth.models import TokenSession
-from bearer_auth.tokens import token_checksum
 from tests.factories import ApplicationFactory
 
 TOKEN_URL = "/auth/token/"

@@ -18,7 +18,7 @@ import jwt
 from oauth2_provider.models import get_access_token_model, set_token_value
 
 from bearer_auth import keys
-from bearer_auth.tokens import mint_access_token
+from bearer_auth.jwt import mint_access_token
 from tests.factories import ApplicationFactory
 
 

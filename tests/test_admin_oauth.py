@@ -22,8 +22,8 @@ from oauth2_provider.models import (
 )
 
 from bearer_auth import keys, services
+from bearer_auth.jwt import token_checksum
 from bearer_auth.models import ApplicationPolicy, SigningKey, TokenSession
-from bearer_auth.tokens import token_checksum
 from tests.browser.conftest import page as chromium_page  # noqa: F401  a fixture (Playwright)
 from tests.factories import UserFactory
 from tests.oauth_client import (

@@ -17,8 +17,8 @@ from oauth2_provider.contrib.rest_framework import TokenHasScope
 
 from bearer_auth import keys
 from bearer_auth.authentication import BearerToken, ClaimsUser
+from bearer_auth.jwt import user_subject
 from bearer_auth.signals import token_rejected
-from bearer_auth.tokens import user_subject
 from tests.factories import ApplicationFactory, UserFactory
 from tests.issuing import claims_of, forge, issue_access_token, raw_token, store_live_token
 

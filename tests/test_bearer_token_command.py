@@ -10,8 +10,8 @@ from django.core.management import CommandError, call_command
 from oauth2_provider.models import get_access_token_model
 from rest_framework.test import APIClient
 
+from bearer_auth.jwt import token_checksum
 from bearer_auth.services import first_party_application, sign_out_everywhere
-from bearer_auth.tokens import token_checksum
 from tests.issuing import claims_of
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from oauthlib.oauth2.rfc6749.errors import InvalidGrantError
 from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth2Session
 
-from bearer_auth.tokens import token_checksum, user_subject
+from bearer_auth.jwt import token_checksum, user_subject
 from tests.oauth_client import (
     LOOPBACK_CALLBACK,
     SECRET,

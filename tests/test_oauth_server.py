@@ -10,8 +10,8 @@ from django.test import Client
 from oauth2_provider.models import get_grant_model
 from oauth2_provider.oauth2_backends import get_oauthlib_core
 
+from bearer_auth.jwt import decode_access_token, token_checksum
 from bearer_auth.models import ApplicationPolicy
-from bearer_auth.tokens import decode_access_token, token_checksum
 from tests.oauth_client import (
     authorization_code,
     exchange,

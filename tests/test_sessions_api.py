@@ -12,8 +12,8 @@ from django.core.management import call_command
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 from rest_framework.test import APIClient
 
+from bearer_auth.jwt import user_subject
 from bearer_auth.models import TokenSession
-from bearer_auth.tokens import user_subject
 from tests.factories import UserFactory
 from tests.first_party import (
     ME_URL,

@@ -21,8 +21,8 @@ from oauth2_provider.models import (
 )
 from rest_framework.test import APIClient
 
+from bearer_auth.jwt import password_fingerprint, token_checksum
 from bearer_auth.models import TokenSession
-from bearer_auth.tokens import password_fingerprint, token_checksum
 from tests.factories import UserFactory
 from tests.first_party import TOKEN_URL, access_row, me_status, refresh_row, sign_in
 

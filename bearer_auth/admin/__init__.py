@@ -22,8 +22,8 @@ from oauth2_provider.models import (
 )
 
 from bearer_auth.admin.applications import ApplicationAdmin
+from bearer_auth.admin.issued_tokens import AccessTokenAdmin, RefreshTokenAdmin, TokenSessionAdmin
 from bearer_auth.admin.signing_keys import SigningKeyAdmin
-from bearer_auth.admin.tokens import AccessTokenAdmin, RefreshTokenAdmin, TokenSessionAdmin
 from bearer_auth.admin.users import EmailUserAdmin
 from bearer_auth.models import SigningKey, TokenSession, User
 

@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from oauth2_provider.models import get_refresh_token_model, refresh_token_expire_timedelta
 
 from bearer_auth.exceptions import BearerAuthError, InvalidGrant, InvalidScope
+from bearer_auth.jwt import token_checksum
 from bearer_auth.models import TokenSession
 from bearer_auth.prepared import Param, PreparedSelect, execute_together, fetch_together
 from bearer_auth.services.sessions import (
@@ -48,7 +49,6 @@ from bearer_auth.services.store import (
     validate_scopes,
 )
 from bearer_auth.settings import bearer_settings
-from bearer_auth.tokens import token_checksum
 
 # Every failed sign-in answers with this one description, whatever the reason.
 _BAD_CREDENTIALS: Final = _("The email or password is incorrect.")

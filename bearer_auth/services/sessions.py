@@ -27,12 +27,12 @@ from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 from oauth2_provider.settings import oauth2_settings
 
+from bearer_auth.jwt import password_fingerprint, password_fingerprint_matches
 from bearer_auth.models import TokenSession
 from bearer_auth.prepared import BoundWrite, Param, PreparedInsert, PreparedUpdate
 from bearer_auth.services.store import revoke_family
 from bearer_auth.settings import bearer_settings
 from bearer_auth.throttling import client_ip_from_meta
-from bearer_auth.tokens import password_fingerprint, password_fingerprint_matches
 
 _USER_AGENT_LENGTH: Final = 512  # TokenSession.user_agent
 

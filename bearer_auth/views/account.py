@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from bearer_auth import services
 from bearer_auth.authentication import BearerTokenAuthentication
 from bearer_auth.exceptions import InvalidToken
-from bearer_auth.tokens import user_subject
+from bearer_auth.jwt import user_subject
 
 
 class AccountView(APIView):

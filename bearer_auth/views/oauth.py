@@ -56,11 +56,11 @@ from bearer_auth.exceptions import (
     ServiceUnavailable,
     SlowDown,
 )
+from bearer_auth.jwt import issuer, user_subject
 from bearer_auth.oauth import require_s256, token_request_arrived
 from bearer_auth.policy import is_loopback_redirect_uri
 from bearer_auth.settings import bearer_settings
 from bearer_auth.throttling import client_ip
-from bearer_auth.tokens import issuer, user_subject
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 # Claims an active JWT access token's introspection answer repeats (RFC 7662 §2.2).

@@ -20,9 +20,9 @@ from django.utils.cache import patch_cache_control
 from django.views import View
 from oauth2_provider.views import OAuthServerMetadataView
 
+from bearer_auth.jwt import issuer
 from bearer_auth.keys import public_jwks
 from bearer_auth.settings import bearer_settings
-from bearer_auth.tokens import issuer
 from bearer_auth.views.oauth import DatabaseOutageMixin
 
 #: How long clients may cache the RFC 8414 document.

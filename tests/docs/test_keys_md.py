@@ -13,7 +13,7 @@ from django.core import checks
 from django.core.management import CommandError, call_command
 
 from bearer_auth import keys
-from bearer_auth.tokens import decode_access_token, mint_access_token
+from bearer_auth.jwt import decode_access_token, mint_access_token
 from tests.docs.markdown import sample, snippets, transcript
 from tests.docs.replay import assert_text_like, cron_commands, manage
 

@@ -14,8 +14,8 @@ from django.apps import apps
 from django.core import checks
 from rest_framework.test import APIRequestFactory
 
+from bearer_auth.jwt import mint_access_token
 from bearer_auth.models import User
-from bearer_auth.tokens import mint_access_token
 from tests.docs.markdown import sample, snippets, transcript
 from tests.docs.replay import assert_text_like
 from tests.factories import ApplicationFactory

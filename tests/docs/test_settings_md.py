@@ -10,8 +10,8 @@ import jwt
 import pytest
 from django.core import checks
 
+from bearer_auth.jwt import mint_access_token
 from bearer_auth.settings import DEFAULTS, OAUTH2_PROVIDER_REQUIRED, bearer_settings
-from bearer_auth.tokens import mint_access_token
 from tests.docs.markdown import sample, snippets
 from tests.processes import ROOT
 

@@ -24,7 +24,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from bearer_auth import keys
-from bearer_auth.tokens import mint_access_token
+from bearer_auth.jwt import mint_access_token
 from tests.factories import ApplicationFactory
 from tests.first_party import REFRESH_URL, TOKEN_URL, sign_in
 from tests.issuing import (

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from oauth2_provider.models import get_access_token_model
 
-from bearer_auth.tokens import token_checksum
+from bearer_auth.jwt import token_checksum
 from tests.factories import UserFactory
 from tests.issuing import claims_of, forge, issue_access_token
 from tests.security.probes import SCOPED, assert_invalid_token, call

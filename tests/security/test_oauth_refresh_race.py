@@ -19,7 +19,7 @@ import pytest
 from django.test import Client
 from oauth2_provider.models import get_refresh_token_model
 
-from bearer_auth.tokens import token_checksum
+from bearer_auth.jwt import token_checksum
 from tests.first_party import assert_one_family_outcome
 from tests.oauth_client import basic_auth, make_application
 from tests.security.flows import oauth_tokens

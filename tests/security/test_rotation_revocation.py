@@ -22,8 +22,8 @@ from django.utils import timezone
 from oauth2_provider.models import get_refresh_token_model
 from rest_framework.test import APIClient
 
+from bearer_auth.jwt import token_checksum
 from bearer_auth.models import TokenSession
-from bearer_auth.tokens import token_checksum
 from tests.first_party import REVOKE_URL, SESSIONS_URL, bearer, me_status, refresh, sign_in
 from tests.oauth_client import basic_auth, make_application
 from tests.security.flows import oauth_tokens

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from bearer_auth.jwt import user_subject
 from bearer_auth.settings import bearer_settings
-from bearer_auth.tokens import user_subject
 from tests.factories import UserFactory
 from tests.first_party import TOKEN_URL
 from tests.issuing import claims_of

@@ -16,7 +16,7 @@ from django.test import Client
 from oauth2_provider.models import get_access_token_model
 from rest_framework.test import APIClient
 
-from bearer_auth.tokens import user_subject
+from bearer_auth.jwt import user_subject
 from tests.first_party import ME_URL, REFRESH_URL, SESSIONS_URL, bearer, sign_in
 from tests.issuing import claims_of, forge, header_of
 from tests.oauth_client import SECRET, basic_auth, make_application

@@ -22,8 +22,8 @@ from oauth2_provider.models import get_access_token_model, set_token_value
 from oauth2_provider.scopes import get_scopes_backend
 
 from bearer_auth import policy
+from bearer_auth.jwt import mint_access_token
 from bearer_auth.services import first_party_application
-from bearer_auth.tokens import mint_access_token
 
 
 class Command(BaseCommand):

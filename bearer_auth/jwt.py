@@ -61,6 +61,8 @@ _DECODE_ERRORS: Final = (
     RecursionError,
     UnicodeError,
 )
+# The HMAC salt is part of every stored fingerprint (sessions, the pfp claim):
+# it keeps the module's old name, since changing it would sign everyone out.
 _PASSWORD_SALT: Final = "bearer_auth.tokens.password_fingerprint"
 # PyJWT copies the options it is given, so one mapping serves every call.
 _DECODE_OPTIONS: Final[jwt.types.Options] = {"require": list(REQUIRED_CLAIMS), "strict_aud": True}

@@ -16,9 +16,10 @@ from jwcrypto import jwk
 from jwcrypto import jwt as jwcrypto_jwt
 from oauth2_provider.models import get_access_token_model
 
-from bearer_auth import keys, tokens
+from bearer_auth import jwt as bearer_jwt
+from bearer_auth import keys
 from bearer_auth.exceptions import BearerAuthError, InvalidToken, TokenExpired
-from bearer_auth.tokens import (
+from bearer_auth.jwt import (
     PASSWORD_CLAIM,
     decode_access_token,
     mint_access_token,
@@ -222,7 +223,7 @@ def test_remembered_dates_are_checked_as_pyjwt_checks_them(
     with time_machine.travel(_T0 + 50, tick=False) as traveller:
         token = _resigned_token(user, **dates)
         traveller.move_to(_T0 + moment)
-        tokens._verified_tokens.clear()
+        bearer_jwt._verified_tokens.clear()
         first = _outcome(token)
         traveller.move_to(_T0 + 50)
         decode_access_token(token)  # remembered while valid
@@ -253,7 +254,7 @@ def test_another_key_under_the_same_kid_verifies_the_token_afresh(
     token = mint_access_token(user=user, client_id="c", scope="read").token
     decode_access_token(token)
     stranger = ec.generate_private_key(ec.SECP256R1()).public_key()
-    monkeypatch.setattr(tokens, "_verification_key", lambda kid: (stranger, "ES256"))
+    monkeypatch.setattr(bearer_jwt, "_verification_key", lambda kid: (stranger, "ES256"))
     with pytest.raises(InvalidToken):
         decode_access_token(token)
 
