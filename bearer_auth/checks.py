@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.utils.module_loading import import_string
 
 from bearer_auth.keys.material import ALGORITHMS, MIN_HMAC_KEY_BYTES
 from bearer_auth.settings import DEFAULTS, OAUTH2_PROVIDER_REQUIRED, bearer_settings, user_settings
@@ -166,7 +167,7 @@ def check_oauth2_provider(app_configs: Sequence[Any] | None, **kwargs: Any) -> l
     messages: list[CheckMessage] = []
     for name in _WIRING:
         expected = OAUTH2_PROVIDER_REQUIRED[name]
-        if _dotted(configured.get(name)) != expected:
+        if not _names(configured.get(name), expected):
             messages.append(
                 Error(
                     f"OAUTH2_PROVIDER[{name!r}] is not bearer_auth's value.",
@@ -199,6 +200,19 @@ def check_refresh_token_expiry(
             id="bearer_auth.W003",
         )
     ]
+
+
+def _names(value: Any, expected: Any) -> bool:
+    """Whether a configured value is ``expected``: equal, or the object its dotted path names."""
+    if value == expected:
+        return True
+    if not isinstance(expected, str) or "." not in expected:
+        return False
+    try:
+        target = import_string(expected)
+        return bool(target is (import_string(value) if isinstance(value, str) else value))
+    except ImportError:
+        return False
 
 
 def _dotted(value: Any) -> Any:

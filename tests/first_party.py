@@ -114,3 +114,18 @@ def assert_one_family_outcome(family: Any, winner: dict[str, Any], refresh_again
         assert live == 0
         assert me_status(winner["access_token"]) == 401
         assert refresh_again(winner["refresh_token"]).status_code == 400
+
+
+def ownerless_refresh_token_insert(save: Any) -> Any:
+    """Wrap ``RefreshToken.save`` so a new row is inserted without an owner.
+
+    The database refuses it (``user_id`` is NOT NULL): a write failing at the
+    database, in the middle of a sign-in or a rotation.
+    """
+
+    def failing(self: Any, *args: Any, **kwargs: Any) -> None:
+        if kwargs.get("update_fields") is None:
+            self.user_id = None
+        save(self, *args, **kwargs)
+
+    return failing

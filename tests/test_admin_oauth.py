@@ -48,11 +48,10 @@ SHOWN_SECRET = re.compile(r'<code class="client-secret">([^<]+)</code>')
 
 def _sign_in(user: Any, password: str) -> services.TokenPair:
     return services.sign_in(
-        RequestFactory().post("/auth/token/"),
+        RequestFactory().post("/auth/token/", REMOTE_ADDR="10.0.0.1", HTTP_USER_AGENT="pytest"),
         identifier=user.get_username(),
         password=password,
         scope=None,
-        client=services.ClientInfo(ip_address="10.0.0.1", user_agent="pytest"),
     )
 
 

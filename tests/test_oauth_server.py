@@ -72,18 +72,22 @@ def test_server_offers_no_password_implicit_or_device_grant() -> None:
     assert "token" not in server.response_types
 
 
-def test_first_party_refresh_tokens_cannot_be_refreshed_at_o_token(
+def test_first_party_refresh_tokens_rotate_at_o_token_by_the_same_rules(
     user: Any, password: str, settings: Any
 ) -> None:
-    from tests.first_party import refresh, sign_in
+    # One refresh implementation: the first-party application is a public
+    # client, so its refresh token may be presented at /o/token/ with its
+    # client_id alone, and rotates exactly as at /auth/token/refresh/.
+    from tests.first_party import refresh, refresh_row, sign_in
 
     tokens = sign_in(user, password)
-    response = token_request(
-        settings.BEARER_AUTH.get("FIRST_PARTY_CLIENT_ID", "bearer-auth-first-party"),
-        {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
-        secret=None,
-    )
-    assert response.status_code == 400
-    assert response.json()["error"] == "invalid_grant"
-    # The first-party endpoint still rotates it.
-    assert refresh(tokens["refresh_token"]).status_code == 200
+    family = refresh_row(tokens["refresh_token"]).token_family
+    client_id = settings.BEARER_AUTH.get("FIRST_PARTY_CLIENT_ID", "bearer-auth-first-party")
+    data = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    response = token_request(client_id, data, secret=None)
+    assert response.status_code == 200, response.content
+    rotated = response.json()
+    assert refresh_row(rotated["refresh_token"]).token_family == family
+    # The first-party endpoint continues the same family; the spent token is a replay.
+    assert refresh(rotated["refresh_token"]).status_code == 200
+    assert token_request(client_id, data, secret=None).json()["error"] == "invalid_grant"

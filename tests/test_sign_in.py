@@ -24,7 +24,14 @@ from rest_framework.test import APIClient
 from bearer_auth.jwt import password_fingerprint, token_checksum
 from bearer_auth.models import TokenSession
 from tests.factories import UserFactory
-from tests.first_party import TOKEN_URL, access_row, me_status, refresh_row, sign_in
+from tests.first_party import (
+    TOKEN_URL,
+    access_row,
+    me_status,
+    ownerless_refresh_token_insert,
+    refresh_row,
+    sign_in,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -289,7 +296,7 @@ def test_database_outage_during_sign_in_is_503_and_writes_nothing(user, password
     from django.db import DatabaseError
 
     with mock.patch(
-        "bearer_auth.services.first_party.execute_together",
+        "bearer_auth.services.sign_in.issue_new_family",
         side_effect=DatabaseError("connection lost"),
     ):
         response = post(credentials(user, password))
@@ -297,15 +304,6 @@ def test_database_outage_during_sign_in_is_503_and_writes_nothing(user, password
     assert response.json()["error"] == "temporarily_unavailable"
     assert not get_access_token_model().objects.exists()
     assert not TokenSession.objects.exists()
-
-
-def _ownerless_refresh_row(refresh_row_of: Any) -> Any:
-    def build(request: Any, raw_token: str, **fields: Any) -> Any:
-        built = refresh_row_of(request, raw_token, **fields)
-        built.user_id = None  # NOT NULL: the database refuses the insert
-        return built
-
-    return build
 
 
 def _failing_last_login(user: Any) -> Any:
@@ -323,18 +321,15 @@ def _failing_last_login(user: Any) -> Any:
 
 @pytest.mark.parametrize("failing", ["refresh-token insert", "last_login update"])
 def test_a_write_refused_by_the_database_rolls_the_whole_sign_in_back(user, password, failing):
-    # The token rows and the session go in one batch (one round trip on
-    # PostgreSQL), and user_logged_in's last_login update after it. The
-    # database refusing an insert of the batch (NOT NULL), or the connection
+    # DOT stores the access token, then the refresh token; the session and
+    # user_logged_in's last_login update follow, in the same transaction. The
+    # database refusing the refresh-token insert (NOT NULL), or the connection
     # failing at the last_login save, leaves nothing behind.
-    from bearer_auth.services import store
-
     user.refresh_from_db()
     last_login = user.last_login
+    model = get_refresh_token_model()
     patch = (
-        mock.patch.object(
-            store, "_refresh_row", side_effect=_ownerless_refresh_row(store._refresh_row)
-        )
+        mock.patch.object(model, "save", ownerless_refresh_token_insert(model.save))
         if failing == "refresh-token insert"
         else mock.patch.object(type(user), "save", _failing_last_login(user))
     )
@@ -352,41 +347,14 @@ def test_a_write_refused_by_the_database_rolls_the_whole_sign_in_back(user, pass
     assert post(credentials(user, password)).status_code == 200
 
 
-def test_the_rows_of_a_sign_in_are_what_dots_validator_would_write(user, password):
-    # new_family_writes inserts both token rows itself (prepared INSERTs): every
-    # column must be what DOT's _create_access_token / _create_refresh_token +
-    # save() write, the refresh row linked to its access token by digest.
-    from bearer_auth.services import store
-
+def test_a_sign_in_stores_digests_of_one_linked_pair_and_its_session(user, password):
     body = sign_in(user, password)
     stored_refresh = refresh_row(body["refresh_token"])
     stored_access = access_row(body["access_token"])
     assert stored_refresh.access_token_id == stored_access.pk
     assert stored_refresh.token == ""  # RFC 9700: digests only
     assert stored_access.token == ""
-
-    request = store.token_request(
-        stored_access.application, user=user, scopes=body["scope"].split()
-    )
-    validator = store.oauth_server().request_validator
-    token = {"access_token": body["access_token"], "scope": body["scope"]}
-    with (
-        mock.patch.object(get_access_token_model(), "save", autospec=True),
-        mock.patch.object(get_refresh_token_model(), "save", autospec=True),
-    ):
-        access = validator._create_access_token(stored_access.expires, request, token)
-        access.pk = stored_access.pk
-        refresh = validator._create_refresh_token(request, body["refresh_token"], access, None)
-    for built, stored in ((access, stored_access), (refresh, stored_refresh)):
-        model = type(stored)
-        written = {
-            field.attname: field.pre_save(built, True)
-            for field in model._meta.concrete_fields
-            if field.attname not in ("id", "created", "updated", "token_family")
-        }
-        assert written == {name: getattr(stored, name) for name in written}
-        assert stored.created is not None
-        assert stored.updated is not None
+    assert stored_access.scope == body["scope"]
     assert stored_refresh.token_family is not None
     assert TokenSession.objects.get(token_family=stored_refresh.token_family).user == user
 
@@ -408,14 +376,3 @@ def test_refresh_token_digest_is_dot_checksum(user, password):
     assert refresh_row(body["refresh_token"]).token_checksum == token_checksum(
         body["refresh_token"]
     )
-
-
-def test_a_new_familys_rows_never_drop_an_id_token():
-    # DOT's _create_access_token stores an OpenID Connect ID token when the
-    # grant made one; a first-party sign-in never does, and the rows built in
-    # its place refuse one rather than leave it out.
-    from bearer_auth.services import store
-
-    token = {"access_token": "a", "refresh_token": "r", "scope": "read", "expires_in": 300}
-    with pytest.raises(ValueError, match="ID token"):
-        store.new_family_writes({**token, "id_token": "an.id.token"}, request=None)

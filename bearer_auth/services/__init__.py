@@ -3,37 +3,40 @@
 Views, admin actions, commands, signal receivers and the OAuth validator
 call these functions for every security operation:
 
-- :mod:`~bearer_auth.services.store`: DOT's token rows, minted and stored
-  as for every OAuth client, and revoked a whole family at a time;
+- :mod:`~bearer_auth.services.issuing`: the first-party application, the
+  oauthlib server DOT builds, and new token families (minted by oauthlib,
+  stored by DOT's validator);
+- :mod:`~bearer_auth.services.sign_in`: ``/auth/token/`` sign-in;
+- :mod:`~bearer_auth.services.refresh`: the one refresh implementation, for
+  ``/auth/token/refresh/`` and ``/o/token/`` alike (rotation, reuse
+  detection, the race rule, session checks);
+- :mod:`~bearer_auth.services.revocation`: ``/auth/token/revoke/``;
 - :mod:`~bearer_auth.services.sessions`: the ``TokenSession`` of each
   family (first-party sign-ins and OAuth authorizations), listing and
-  signing out;
-- :mod:`~bearer_auth.services.first_party`: ``/auth/token/`` sign-in,
-  refresh (rotation with reuse detection) and revocation.
+  signing out; every operation on a family locks its session row first.
 """
 
-from bearer_auth.services.first_party import refresh, revoke, sign_in
+from bearer_auth.services.issuing import (
+    FIRST_PARTY_APPLICATION_NAME,
+    TokenPair,
+    first_party_application,
+    oauth_server,
+)
+from bearer_auth.services.refresh import refresh
+from bearer_auth.services.revocation import revoke
 from bearer_auth.services.sessions import (
     ClientInfo,
     SessionInfo,
     delete_ended_sessions,
-    family_session,
     list_sessions,
-    lock_family,
     session_usable,
     sign_out_everywhere,
     sign_out_family,
     sign_out_session,
     start_session,
     token_family_of,
-    touch_session,
 )
-from bearer_auth.services.store import (
-    FIRST_PARTY_APPLICATION_NAME,
-    TokenPair,
-    first_party_application,
-    revoke_family,
-)
+from bearer_auth.services.sign_in import sign_in
 
 __all__ = [
     "FIRST_PARTY_APPLICATION_NAME",
@@ -41,13 +44,11 @@ __all__ = [
     "SessionInfo",
     "TokenPair",
     "delete_ended_sessions",
-    "family_session",
     "first_party_application",
     "list_sessions",
-    "lock_family",
+    "oauth_server",
     "refresh",
     "revoke",
-    "revoke_family",
     "session_usable",
     "sign_in",
     "sign_out_everywhere",
@@ -55,5 +56,4 @@ __all__ = [
     "sign_out_session",
     "start_session",
     "token_family_of",
-    "touch_session",
 ]

@@ -9,6 +9,11 @@ change (a queryset update included) is refused.
 Locking: every operation on a family first locks its ``TokenSession`` row
 (``SELECT ... FOR UPDATE``), so a refresh, a sign-out and a password change
 of the same family run one after the other; each runs in one transaction.
+This is enforced here, not left to callers: the functions that end a family
+(:func:`sign_out_family`, :func:`sign_out_session`, :func:`sign_out_everywhere`)
+take the lock themselves, and the only code that revokes without taking it,
+``_revoke_family``, is private to this module. A refresh takes the lock with
+:func:`lock_session_of_token` before it reads the presented token.
 """
 
 from __future__ import annotations
@@ -22,15 +27,13 @@ from typing import Any, Final
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import router, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 from oauth2_provider.settings import oauth2_settings
 
 from bearer_auth.jwt import password_fingerprint, password_fingerprint_matches
 from bearer_auth.models import TokenSession
-from bearer_auth.prepared import BoundWrite, Param, PreparedInsert, PreparedUpdate
-from bearer_auth.services.store import revoke_family
 from bearer_auth.settings import bearer_settings
 from bearer_auth.throttling import client_ip_from_meta
 
@@ -69,28 +72,8 @@ def start_session(
     family: uuid.UUID, *, user: Any, application: Any, client: ClientInfo
 ) -> TokenSession:
     """Record a new family: its device, absolute lifetime and the user's password fingerprint."""
-    session = _new_session(family, user=user, application=application, client=client)
-    session.save(force_insert=True)
-    return session
-
-
-def start_session_write(
-    family: uuid.UUID, *, user: Any, application: Any, client: ClientInfo
-) -> BoundWrite:
-    """The ``INSERT`` of :func:`start_session`, not yet run (for ``execute_together``).
-
-    Prepared, and like ``bulk_create()`` it sends no ``pre_save``/``post_save``.
-    """
-    return _INSERT_SESSION.bind(
-        _new_session(family, user=user, application=application, client=client)
-    )
-
-
-def _new_session(
-    family: uuid.UUID, *, user: Any, application: Any, client: ClientInfo
-) -> TokenSession:
     now = timezone.now()
-    return TokenSession(
+    session = TokenSession(
         token_family=family,
         user=user,
         application=application,
@@ -101,10 +84,8 @@ def _new_session(
         user_agent=client.user_agent[:_USER_AGENT_LENGTH],
         password_fingerprint=password_fingerprint(user),
     )
-
-
-#: A first-party sign-in's session row (prepared: every sign-in writes one).
-_INSERT_SESSION: Final = PreparedInsert(lambda: TokenSession)
+    session.save(force_insert=True)
+    return session
 
 
 def session_usable(session: TokenSession, *, now: datetime | None = None) -> bool:
@@ -118,50 +99,34 @@ def session_usable(session: TokenSession, *, now: datetime | None = None) -> boo
     )
 
 
-def family_session(family: uuid.UUID | None) -> TokenSession | None:
-    """Return the session of ``family`` with its user; ``None`` for a family without one."""
-    if family is None:
-        return None
+def lock_session_of_token(checksum: str) -> TokenSession | None:
+    """Lock the session of the family whose refresh token has this digest; return it with its user.
+
+    The first statement of a refresh, before the presented token is read, so
+    that a refresh, a sign-out and a password change of one family take the
+    same lock first. ``None`` for an unknown token or a family without a
+    session (one issued before sessions existed). Call it in a transaction.
+    """
+    # The family is found by the digest alone (its index); joined to more
+    # tables, SQLite's planner walks every token instead.
+    family = (
+        get_refresh_token_model().objects.filter(token_checksum=checksum).values("token_family")[:1]
+    )
     session: TokenSession | None = (
-        TokenSession.objects.select_related("user").filter(token_family=family).first()
+        TokenSession.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .filter(token_family=Subquery(family))
+        .first()
     )
     return session
 
 
-def lock_family(family: uuid.UUID | None) -> None:
-    """Lock the session row of ``family`` (if it has one) until the transaction ends."""
-    if family is not None:
-        TokenSession.objects.select_for_update().filter(token_family=family).first()
-
-
-def touch_session(
-    family: uuid.UUID | None, client: ClientInfo, *, now: datetime | None = None
-) -> None:
-    """Record a refresh of ``family``: when and from which device (one ``UPDATE``)."""
-    if family is not None:
-        touch_session_write(family, client, now=now).execute()
-
-
-def touch_session_write(
-    family: uuid.UUID, client: ClientInfo, *, now: datetime | None = None
-) -> BoundWrite:
-    """The ``UPDATE`` of :func:`touch_session`, not yet run (for ``execute_together``)."""
-    return _TOUCH_SESSION.bind(
-        family=family,
-        last_used=now or timezone.now(),
-        ip_address=client.ip_address,
-        user_agent=client.user_agent[:_USER_AGENT_LENGTH],
-    )
-
-
-def _touch_session() -> tuple[QuerySet[TokenSession], dict[str, Param]]:
-    field = TokenSession._meta.get_field
-    changes = {name: Param(name, field(name)) for name in ("last_used", "ip_address", "user_agent")}
-    return TokenSession.objects.filter(token_family=Param("family", field("token_family"))), changes
-
-
-#: A refresh's one write to its session row (prepared: it runs on every refresh).
-_TOUCH_SESSION: Final = PreparedUpdate(_touch_session)
+def touch_session(session: TokenSession, client: ClientInfo, *, now: datetime) -> None:
+    """Record a refresh of ``session``'s family: when and from which device (one ``UPDATE``)."""
+    session.last_used = now
+    session.ip_address = client.ip_address
+    session.user_agent = client.user_agent[:_USER_AGENT_LENGTH]
+    session.save(update_fields=["last_used", "ip_address", "user_agent"])
 
 
 def sign_out_session(user: AbstractBaseUser, session_id: uuid.UUID) -> bool:
@@ -174,7 +139,7 @@ def sign_out_session(user: AbstractBaseUser, session_id: uuid.UUID) -> bool:
         )
         if session is None:
             return False
-        revoke_family(session.token_family)
+        _revoke_family(session.token_family)
     return True
 
 
@@ -185,8 +150,16 @@ def sign_out_family(family: uuid.UUID) -> None:
     operation on a family.
     """
     with transaction.atomic(using=router.db_for_write(TokenSession)):
-        lock_family(family)
-        revoke_family(family)
+        TokenSession.objects.select_for_update().filter(token_family=family).first()
+        _revoke_family(family)
+
+
+def _revoke_family(family: uuid.UUID) -> None:
+    """DOT's family revocation, then the family's session row. The caller holds the lock."""
+    get_refresh_token_model().revoke_family(family)
+    TokenSession.objects.filter(token_family=family, revoked__isnull=True).update(
+        revoked=timezone.now()
+    )
 
 
 def sign_out_everywhere(user: AbstractBaseUser) -> None:

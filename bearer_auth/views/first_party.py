@@ -88,12 +88,12 @@ class SignInView(TokenEndpointView):
         data = self.validated(request, SignInSerializer)
         # Counted before authenticate() hashes anything.
         check_sign_in(request, self, identifier=data["identifier"])
+        # The DRF request goes to authenticate(), as DRF's own BasicAuthentication does.
         pair = services.sign_in(
-            request._request,
+            request,
             identifier=data["identifier"],
             password=data["password"],
             scope=data.get("scope") or None,
-            client=_client_info(request),
         )
         return Response(pair.as_response())
 
@@ -114,7 +114,7 @@ class RefreshView(TokenEndpointView):
         pair = services.refresh(
             data["refresh_token"],
             scope=data.get("scope") or None,
-            client=_client_info(request),
+            meta=request.META,
             requested_at=self.requested_at,
         )
         return Response(pair.as_response())
@@ -153,7 +153,3 @@ def _describe(errors: Mapping[str, Any]) -> str:
     field, messages = next(iter(errors.items()))
     message = messages[0] if isinstance(messages, list) and messages else messages
     return str(message) if field == "non_field_errors" else f"{field}: {message}"
-
-
-def _client_info(request: Request) -> services.ClientInfo:
-    return services.ClientInfo.from_meta(request.META)

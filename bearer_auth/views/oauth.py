@@ -37,7 +37,6 @@ from oauth2_provider.models import get_access_token_model
 from oauth2_provider.oauth2_backends import _add_iss_to_redirect
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2.rfc6749.errors import (
-    InvalidGrantError,
     InvalidRedirectURIError,
     OAuth2Error,
     UnsupportedGrantTypeError,
@@ -57,8 +56,9 @@ from bearer_auth.exceptions import (
     SlowDown,
 )
 from bearer_auth.jwt import issuer, user_subject
-from bearer_auth.oauth import require_s256, token_request_arrived
+from bearer_auth.oauth import require_s256
 from bearer_auth.policy import is_loopback_redirect_uri
+from bearer_auth.services.refresh import request_arrived
 from bearer_auth.settings import bearer_settings
 from bearer_auth.throttling import client_ip
 
@@ -271,7 +271,7 @@ class TokenView(ThrottledOAuthMixin, DatabaseOutageMixin, oauth2_views.TokenView
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         # Parallel refresh versus replay is decided by when the request arrived.
-        with token_request_arrived(timezone.now()):
+        with request_arrived(timezone.now()):
             response: HttpResponse = super().dispatch(request, *args, **kwargs)
         return response
 
@@ -283,14 +283,7 @@ class TokenView(ThrottledOAuthMixin, DatabaseOutageMixin, oauth2_views.TokenView
             return _no_store(
                 HttpResponse(error.json, status=error.status_code, content_type="application/json")
             )
-        try:
-            response: HttpResponse = self.authorization_flow_token_response(request)
-        except get_access_token_model().DoesNotExist:
-            # DOT re-reads the access token it just issued; a racing request
-            # for the same code or refresh token revoked it in between, so
-            # this request lost the race: invalid_grant, not a 500.
-            lost = InvalidGrantError()
-            response = HttpResponse(lost.json, status=lost.status_code)
+        response: HttpResponse = self.authorization_flow_token_response(request)
         # Every oauthlib token-endpoint body is JSON, but an error raised after
         # validation (the loser of a race for one code) reaches DOT without
         # oauthlib's default headers.

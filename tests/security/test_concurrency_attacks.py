@@ -78,12 +78,12 @@ def test_fifty_refreshes_that_arrived_together_leave_the_winners_family_alive(
     pair = sign_in(user, password)
     family = refresh_row(pair["refresh_token"]).token_family
     arrived = timezone.now()
-    device = services.ClientInfo(ip_address=None, user_agent="racer")
+    device = {"HTTP_USER_AGENT": "racer"}
 
     def attempt() -> Any:
         try:
             return services.refresh(
-                pair["refresh_token"], scope=None, client=device, requested_at=arrived
+                pair["refresh_token"], scope=None, meta=device, requested_at=arrived
             )
         except InvalidGrant:
             return "invalid_grant"

@@ -366,18 +366,28 @@ def test_metadata_needs_no_database(client: Client) -> None:
     assert failed == []
 
 
-@pytest.mark.parametrize("table", ["oauth2_provider_accesstoken", "oauth2_provider_refreshtoken"])
+@pytest.mark.parametrize(
+    ("statement", "table"),
+    [
+        # The rotation's writes, in order: spend the presented token, rewrite
+        # the family's access-token row, insert the successor, touch the session.
+        ("UPDATE", "oauth2_provider_refreshtoken"),
+        ("UPDATE", "oauth2_provider_accesstoken"),
+        ("INSERT", "oauth2_provider_refreshtoken"),
+        ("UPDATE", "bearer_auth_tokensession"),
+    ],
+)
 def test_oauth_refresh_interrupted_by_the_database_rolls_back_and_retries(
-    user: Any, table: str
+    user: Any, statement: str, table: str
 ) -> None:
-    """A failure while DOT writes the new pair leaves the old refresh token usable."""
+    """A failure at any write of a rotation leaves the old refresh token usable."""
     application = make_application()
     tokens = oauth_tokens(user, application)
     live_before = get_refresh_token_model().objects.filter(revoked__isnull=True).count()
     rows_before = _token_rows()
     data = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
     failing_client = Client(raise_request_exception=False)
-    with failing_queries(_writing(table)) as failed:
+    with failing_queries(_writing(table, statement)) as failed:
         response = failing_client.post(
             "/o/token/", data, HTTP_AUTHORIZATION=basic_auth(application.client_id)
         )

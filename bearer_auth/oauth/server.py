@@ -1,0 +1,73 @@
+"""The oauthlib server DOT runs (``OAUTH2_SERVER_CLASS``): only the grants bearer_auth offers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oauthlib.oauth2 import (
+    AuthorizationCodeGrant,
+    AuthorizationEndpoint,
+    BearerToken,
+    ClientCredentialsGrant,
+    IntrospectEndpoint,
+    RefreshTokenGrant,
+    ResourceEndpoint,
+    RevocationEndpoint,
+    TokenEndpoint,
+)
+
+from bearer_auth.oauth.generators import access_token_expires_in
+
+
+class Server(
+    AuthorizationEndpoint,  # type: ignore[misc]  # oauthlib is untyped (Any to mypy)
+    IntrospectEndpoint,  # type: ignore[misc]
+    TokenEndpoint,  # type: ignore[misc]
+    ResourceEndpoint,  # type: ignore[misc]
+    RevocationEndpoint,  # type: ignore[misc]
+):
+    """oauthlib's endpoints with the authorization-code, client-credentials and refresh grants.
+
+    Assembled from oauthlib's public endpoint and grant classes, as its own
+    pre-configured servers are. The password and implicit grants are neither
+    offered nor advertised (RFC 9700 §2.4, §2.1.2), nor the device grant
+    (no device endpoints are mounted); the one response type is ``code``.
+    DOT passes its ``ACCESS_TOKEN_EXPIRE_SECONDS`` (10 hours by default) as
+    ``token_expires_in``: the lifetime is bearer_auth's (``BEARER_AUTH`` and
+    the client's policy) instead, and DOT's device-flow arguments have no
+    grant to go to.
+    """
+
+    def __init__(
+        self,
+        request_validator: Any,
+        token_expires_in: Any = None,
+        token_generator: Any = None,
+        refresh_token_generator: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        self.auth_grant = AuthorizationCodeGrant(request_validator)
+        self.credentials_grant = ClientCredentialsGrant(request_validator)
+        self.refresh_grant = RefreshTokenGrant(request_validator)
+        self.bearer = BearerToken(
+            request_validator, token_generator, access_token_expires_in, refresh_token_generator
+        )
+        AuthorizationEndpoint.__init__(
+            self,
+            default_response_type="code",
+            response_types={"code": self.auth_grant},
+            default_token_type=self.bearer,
+        )
+        TokenEndpoint.__init__(
+            self,
+            default_grant_type="authorization_code",
+            grant_types={
+                "authorization_code": self.auth_grant,
+                "client_credentials": self.credentials_grant,
+                "refresh_token": self.refresh_grant,
+            },
+            default_token_type=self.bearer,
+        )
+        ResourceEndpoint.__init__(self, default_token="Bearer", token_types={"Bearer": self.bearer})
+        RevocationEndpoint.__init__(self, request_validator)
+        IntrospectEndpoint.__init__(self, request_validator)

@@ -1,0 +1,216 @@
+"""``OAuth2Validator``: DOT's validator with bearer_auth's policy, sessions and refresh rules.
+
+Only DOT's documented override points are used: oauthlib's public validator
+methods, ``save_bearer_token`` and ``_save_bearer_token`` (which DOT's
+docstring says to override for custom token storage). The refresh-token
+grant, at ``/o/token/`` and at ``/auth/token/refresh/`` alike, is decided
+and written by :mod:`bearer_auth.services.refresh`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.db import router, transaction
+from oauth2_provider import oauth2_validators
+from oauth2_provider.models import get_access_token_model
+from oauthlib.common import Request
+from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
+
+from bearer_auth import policy
+from bearer_auth.jwt import token_checksum
+from bearer_auth.oauth.codes import revoke_exchanged_tokens, revoke_issued_tokens, spend_code
+from bearer_auth.services.issuing import stored_family
+from bearer_auth.services.refresh import check_presented_token, rotate
+from bearer_auth.services.sessions import ClientInfo, start_session
+
+
+class OAuth2Validator(oauth2_validators.OAuth2Validator):  # type: ignore[misc]
+    """DOT's validator with bearer_auth's client policy, hashed codes, sessions and refresh."""
+
+    def validate_scopes(
+        self,
+        client_id: str,
+        scopes: list[str],
+        client: Any,
+        request: Request,
+        *args: Any,
+        **kwargs: Any,
+    ) -> bool:
+        """Refuse a scope outside the application's allowed set (→ ``invalid_scope``)."""
+        return bool(
+            super().validate_scopes(client_id, scopes, client, request, *args, **kwargs)
+            and set(scopes) <= policy.allowed_scopes(client)
+        )
+
+    def get_default_scopes(
+        self, client_id: str, request: Request, *args: Any, **kwargs: Any
+    ) -> list[str]:
+        """Scopes granted when the client asks for none: defaults it is allowed (RFC 6749 §3.3)."""
+        return sorted(policy.default_scopes(request.client))
+
+    def validate_grant_type(
+        self,
+        client_id: str,
+        grant_type: str,
+        client: Any,
+        request: Request,
+        *args: Any,
+        **kwargs: Any,
+    ) -> bool:
+        """Client credentials are for confidential clients only (RFC 6749 §4.4)."""
+        if grant_type == "client_credentials" and client.client_type != client.CLIENT_CONFIDENTIAL:
+            return False
+        return bool(
+            super().validate_grant_type(client_id, grant_type, client, request, *args, **kwargs)
+        )
+
+    # Authorization codes are stored as SHA-256 digests, like tokens
+    # (bearer_auth.oauth.codes): every DOT method that looks a grant up by its
+    # code gets the digest, so the raw code never reaches the database.
+
+    def save_authorization_code(
+        self, client_id: str, code: dict[str, str], request: Request, *args: Any, **kwargs: Any
+    ) -> None:
+        """Store the code's digest, and issue a code only for an ``S256`` PKCE challenge.
+
+        oauthlib turns a missing ``code_challenge_method`` into ``plain``;
+        both are refused here (RFC 9700 §2.1.1), whatever path reaches code
+        creation. oauthlib redirects with its own copy of ``code``, so the
+        client still receives the code itself.
+        """
+        require_s256(request.code_challenge_method, request=request)
+        digest = {**code, "code": token_checksum(code["code"])}
+        super().save_authorization_code(client_id, digest, request, *args, **kwargs)
+
+    def confirm_redirect_uri(
+        self, client_id: str, code: str, redirect_uri: str, client: Any, *args: Any, **kwargs: Any
+    ) -> bool:
+        return bool(
+            super().confirm_redirect_uri(
+                client_id, token_checksum(code), redirect_uri, client, *args, **kwargs
+            )
+        )
+
+    def get_code_challenge(self, code: str, request: Request) -> str:
+        return str(super().get_code_challenge(token_checksum(code), request))
+
+    def get_code_challenge_method(self, code: str, request: Request) -> str:
+        return str(super().get_code_challenge_method(token_checksum(code), request))
+
+    def get_authorization_code_scopes(
+        self, client_id: str, code: str, redirect_uri: str, request: Request
+    ) -> list[str]:
+        return list(
+            super().get_authorization_code_scopes(
+                client_id, token_checksum(code), redirect_uri, request
+            )
+        )
+
+    def get_authorization_code_nonce(
+        self, client_id: str, code: str, redirect_uri: str, request: Request
+    ) -> str | None:
+        return super().get_authorization_code_nonce(  # type: ignore[no-any-return]
+            client_id, token_checksum(code), redirect_uri, request
+        )
+
+    def validate_code(
+        self, client_id: str, code: str, client: Any, request: Request, *args: Any, **kwargs: Any
+    ) -> bool:
+        """Refuse an unknown or expired code; a reused one revokes what it was exchanged for."""
+        if super().validate_code(client_id, token_checksum(code), client, request, *args, **kwargs):
+            return True
+        revoke_exchanged_tokens(code)
+        return False
+
+    def invalidate_authorization_code(
+        self, client_id: str, code: str, request: Request, *args: Any, **kwargs: Any
+    ) -> None:
+        """Consume the code once; a racing second redemption revokes both results.
+
+        The loser of two racing exchanges finds the grant row gone once it
+        holds the lock: its own tokens and those the winner recorded are
+        revoked, and the request is refused.
+        """
+        issued = getattr(request, "bearer_issued", None)
+        if spend_code(code, application=request.client, issued=issued):
+            return
+        revoke_issued_tokens(issued)
+        revoke_exchanged_tokens(code)
+        raise oauth2_errors.InvalidGrantError(request=request)
+
+    # Refresh (RFC 6749 §6): one implementation for both entry points.
+
+    def validate_refresh_token(
+        self, refresh_token: str, client: Any, request: Request, *args: Any, **kwargs: Any
+    ) -> bool:
+        """Lock the family, then check the presented token (:mod:`bearer_auth.services.refresh`)."""
+        return check_presented_token(refresh_token, client=client, request=request)
+
+    # Storing tokens: one write path for every token row.
+
+    def save_bearer_token(
+        self, token: dict[str, Any], request: Request, *args: Any, **kwargs: Any
+    ) -> None:
+        """Store the tokens in the caller's transaction.
+
+        DOT opens a savepoint here; every caller (``/o/token/``, a sign-in,
+        a first-party refresh) already runs the whole request in one
+        transaction, and a failed write rolls all of it back, so the
+        savepoint would be two more statements for nothing.
+        """
+        database = router.db_for_write(get_access_token_model())
+        with transaction.atomic(using=database, savepoint=False):
+            self._save_bearer_token(token, request, *args, **kwargs)
+
+    def _save_bearer_token(
+        self, token: dict[str, Any], request: Request, *args: Any, **kwargs: Any
+    ) -> None:
+        """DOT's storage for a new pair; a refresh is rotated by bearer_auth's refresh service.
+
+        A new family (a first-party sign-in, an authorization-code exchange)
+        gets its session, which the user sees and can end in
+        ``/auth/sessions/``; an exchange also records what its code bought,
+        for code-reuse revocation. Client-credentials tokens have no family.
+        """
+        if request.grant_type == "refresh_token":
+            rotate(token, request)
+            return
+        with _grant_looked_up_by_digest(request):
+            super()._save_bearer_token(token, request, *args, **kwargs)
+        if not token.get("refresh_token"):
+            return
+        family, access_token_id = stored_family(token["refresh_token"])
+        start_session(
+            family,
+            user=request.user,
+            application=request.client,
+            client=ClientInfo.from_meta(request.headers),
+        )
+        request.bearer_issued = {"access_token_id": access_token_id, "token_family": str(family)}
+
+
+@contextmanager
+def _grant_looked_up_by_digest(request: Request) -> Iterator[None]:
+    """While DOT stores a code exchange's tokens, ``request.code`` is the digest it stored.
+
+    DOT looks the grant up by ``request.code`` there (its RFC 8707 resource
+    checks); oauthlib needs the code itself again afterwards.
+    """
+    raw_code = getattr(request, "code", None)
+    if raw_code:
+        request.code = token_checksum(raw_code)
+    try:
+        yield
+    finally:
+        request.code = raw_code
+
+
+def require_s256(method: str | None, *, request: Request | None = None) -> None:
+    """Raise oauthlib's ``invalid_request`` unless the PKCE method is ``S256``."""
+    if method != "S256":
+        raise oauth2_errors.UnsupportedCodeChallengeMethodError(
+            description='Only the "S256" code_challenge_method is supported.', request=request
+        )

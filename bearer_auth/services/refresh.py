@@ -1,0 +1,256 @@
+"""Refresh (RFC 6749 §6): ONE implementation for ``/auth/token/refresh/`` and ``/o/token/``.
+
+Both entry points run oauthlib's refresh-token grant on the server DOT
+builds with bearer_auth's validator, in one transaction; the first-party
+endpoint (:func:`refresh`) runs it for the built-in first-party application,
+``/o/token/`` for the client that authenticated there. The validator hands
+the two steps that decide and write to this module:
+
+- :func:`check_presented_token` (oauthlib's ``validate_refresh_token``):
+  lock the family's session row, then the presented token; refuse an
+  unknown, foreign, spent, orphaned or idle-expired token, a session past
+  its absolute lifetime, an inactive user or a changed password. A token
+  spent before the request arrived is a replay: the whole family is revoked
+  (RFC 9700 §4.14.2). A token spent after it arrived was rotated by a
+  parallel request that won the lock: refused, family kept.
+- :func:`rotate` (DOT's ``_save_bearer_token``): the presented token is
+  revoked, the family's access-token row is rewritten in place with the new
+  access token, a successor refresh token joins the family, and the session
+  records the use. Each row is written with ``save()``, so DOT's model
+  signals are sent.
+
+oauthlib checks the client, the grant type and the scope (no wider than the
+original, RFC 6749 §6) and mints the pair with DOT's generators in between.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from django.db import router, transaction
+from django.db.models import F
+from django.utils import timezone
+from oauth2_provider.models import (
+    get_refresh_token_model,
+    refresh_token_expire_timedelta,
+    set_token_value,
+)
+from oauth2_provider.settings import oauth2_settings
+from oauthlib.common import Request
+
+from bearer_auth.exceptions import (
+    BearerAuthError,
+    InvalidClient,
+    InvalidGrant,
+    InvalidRequest,
+    InvalidScope,
+    ServiceUnavailable,
+    UnsupportedGrantType,
+)
+from bearer_auth.jwt import token_checksum
+from bearer_auth.services.issuing import TokenPair, client_headers, oauth_server, token_store
+from bearer_auth.services.sessions import (
+    ClientInfo,
+    lock_session_of_token,
+    session_usable,
+    sign_out_family,
+    touch_session,
+)
+from bearer_auth.settings import bearer_settings
+
+#: The first-party answer for each RFC 6749 §5.2 error oauthlib returns.
+_ERRORS: Final[Mapping[str, type[BearerAuthError]]] = {
+    error.error: error
+    for error in (
+        InvalidRequest,
+        InvalidClient,
+        InvalidGrant,
+        InvalidScope,
+        UnsupportedGrantType,
+        ServiceUnavailable,
+    )
+}
+# What a rotation rewrites in the family's access-token row.
+_REWRITTEN_ACCESS_TOKEN_FIELDS: Final = (
+    "token",
+    "token_checksum",
+    "expires",
+    "scope",
+    "source_refresh_token",
+    "updated",
+)
+# When the running refresh request arrived (set by request_arrived()).
+_arrival: ContextVar[datetime | None] = ContextVar("bearer_auth_refresh_arrival", default=None)
+
+
+@contextmanager
+def request_arrived(at: datetime) -> Iterator[None]:
+    """Tell :func:`check_presented_token` when the running token request arrived.
+
+    ``/o/token/`` (``bearer_auth.views.oauth.TokenView``) and :func:`refresh`
+    wrap each request in it; without it every use of a spent refresh token
+    counts as a replay.
+    """
+    marker = _arrival.set(at)
+    try:
+        yield
+    finally:
+        _arrival.reset(marker)
+
+
+def refresh(
+    raw_token: str,
+    *,
+    scope: str | None,
+    meta: Mapping[str, Any],
+    requested_at: datetime | None = None,
+) -> TokenPair:
+    """Rotate a first-party refresh token (``POST /auth/token/refresh/``): a new pair.
+
+    Runs the same oauthlib grant as ``/o/token/``, for the first-party
+    application, in one transaction: failures that revoke something (a
+    replay, an unusable session) are answered, not raised, inside it, so the
+    revocation commits. ``meta`` is the request's ``META`` (the session
+    records its client IP and user agent); ``requested_at`` (default now) is
+    when the request arrived (the race rule). Raises :class:`InvalidGrant`
+    for anything but a live first-party refresh token of a usable session,
+    :class:`InvalidScope` for a wider scope.
+    """
+    body = {
+        "grant_type": "refresh_token",
+        "refresh_token": raw_token,
+        "client_id": bearer_settings.FIRST_PARTY_CLIENT_ID,
+    }
+    if scope:
+        body["scope"] = scope
+    database = router.db_for_write(get_refresh_token_model())
+    with (
+        token_store(),
+        request_arrived(requested_at or timezone.now()),
+        transaction.atomic(using=database),
+    ):
+        _headers, response, status = oauth_server().create_token_response(
+            "", http_method="POST", body=body, headers=client_headers(meta)
+        )
+    answer = json.loads(response)
+    if status != 200:
+        raise _ERRORS.get(answer.get("error"), InvalidGrant)()
+    return TokenPair.from_token(answer)
+
+
+def check_presented_token(raw_token: str, *, client: Any, request: Request) -> bool:
+    """Decide whether ``client`` may refresh ``raw_token`` (oauthlib's ``validate_refresh_token``).
+
+    Runs in the request's transaction and leaves the family's session and the
+    presented token locked until it ends. On success the request carries
+    what oauthlib and :func:`rotate` use: ``user`` (the session's),
+    ``refresh_token_instance`` (the presented row, with its access token),
+    ``client`` (the same application, with its policy loaded for the new
+    token's lifetime) and the session. Failures that end the family revoke
+    it (DOT's ``RefreshToken.revoke_family``, then the session).
+    """
+    checksum = token_checksum(raw_token)
+    # The lock order of every family operation: the session first.
+    session = lock_session_of_token(checksum)
+    spent = _locked_presented_token(checksum)
+    if spent is None or spent.application_id != client.pk:
+        return False  # unknown, or another client's token: left untouched
+    if spent.revoked is not None:
+        arrived = _arrival.get()
+        replayed = arrived is None or spent.revoked < arrived
+        if replayed and oauth2_settings.REFRESH_TOKEN_REUSE_PROTECTION:
+            _end_family(spent.token_family)
+        # Otherwise a parallel request rotated it first and won the race:
+        # refused, but not a replay, so its successor lives.
+        return False
+    now = timezone.now()
+    if not _refreshable(spent, now=now) or (
+        session is not None and not session_usable(session, now=now)
+    ):
+        _end_family(spent.token_family)
+        return False
+    request.client = spent.application
+    # A family without a session was issued before sessions existed: DOT's rules only.
+    request.user = session.user if session is not None else spent.user
+    request.refresh_token = raw_token
+    request.refresh_token_instance = spent
+    request.bearer_session = session
+    return True
+
+
+def rotate(token: Mapping[str, Any], request: Request) -> None:
+    """Store a refresh's new pair in place of the presented token (DOT's ``_save_bearer_token``).
+
+    In this order: the presented token is revoked and unlinked from its
+    access token (the link is unique and the successor takes it); the
+    family's one access-token row gets the new access token (digest,
+    expiry, scope, the refresh token it came from), so the previous access
+    token stops working at once, as DOT's own non-rotating path rewrites it;
+    the successor refresh token joins the family with the same resources
+    (RFC 8707); the session records the use.
+    """
+    spent = request.refresh_token_instance
+    now = timezone.now()
+    access_token = spent.access_token
+    spent.revoked = now
+    spent.access_token = None
+    spent.save(update_fields=["revoked", "access_token", "updated"])
+
+    set_token_value(access_token, token["access_token"])
+    access_token.expires = now + timedelta(seconds=int(token["expires_in"]))
+    access_token.scope = token["scope"]
+    access_token.source_refresh_token = spent
+    access_token.save(update_fields=_REWRITTEN_ACCESS_TOKEN_FIELDS)
+
+    successor = get_refresh_token_model()(
+        user=request.user,
+        application=request.client,
+        access_token=access_token,
+        token_family=spent.token_family,
+        resource=spent.resource,
+    )
+    set_token_value(successor, token["refresh_token"])
+    successor.save()
+
+    session = getattr(request, "bearer_session", None)
+    if session is not None:
+        touch_session(session, ClientInfo.from_meta(request.headers), now=now)
+
+
+def _locked_presented_token(checksum: str) -> Any:
+    """The refresh token with this digest, locked, with its access token and the client's policy.
+
+    A live row first: a digest can repeat among revoked rows.
+    """
+    found = (
+        get_refresh_token_model()
+        .objects.select_for_update(of=("self",))
+        .select_related("access_token", "application__bearer_policy")
+        .filter(token_checksum=checksum)
+        .order_by(F("revoked").desc(nulls_first=True))
+        .first()
+    )
+    return found
+
+
+def _refreshable(spent: Any, *, now: datetime) -> bool:
+    """DOT's own rules for a live refresh token: an access token, and not idle too long.
+
+    A live refresh token without its access token was orphaned by an
+    out-of-band deletion; ``REFRESH_TOKEN_EXPIRE_SECONDS`` ends a family
+    that many seconds after its access token expired.
+    """
+    if spent.access_token is None:
+        return False
+    idle = refresh_token_expire_timedelta()
+    return not (idle and spent.access_token.expires + idle <= now)
+
+
+def _end_family(family: Any) -> None:
+    if family is not None:
+        sign_out_family(family)
