@@ -180,6 +180,14 @@ def test_unknown_refresh_token_is_invalid_grant(entry, user, password):
     assert_invalid_grant(entry.refresh("not-a-token"))
 
 
+def test_a_first_party_refresh_before_any_sign_in_is_invalid_grant():
+    # No sign-in yet: the first-party application does not exist, and no
+    # refresh token of it can; oauthlib's invalid_client is not the answer.
+    response = FirstParty().refresh("never-issued")
+    assert_invalid_grant(response)
+    assert response.json()["error_description"] == "The grant is invalid, expired or revoked."
+
+
 def test_malformed_first_party_refresh_tokens_are_invalid_request(user, password):
     response = APIClient().post(REFRESH_URL, {"refresh_token": "x" * 8193}, format="json")
     assert response.status_code == 400

@@ -45,12 +45,10 @@ from oauthlib.common import Request
 
 from bearer_auth.exceptions import (
     BearerAuthError,
-    InvalidClient,
     InvalidGrant,
     InvalidRequest,
     InvalidScope,
     ServiceUnavailable,
-    UnsupportedGrantType,
 )
 from bearer_auth.jwt import token_checksum
 from bearer_auth.services.issuing import TokenPair, client_headers, oauth_server, token_store
@@ -63,17 +61,13 @@ from bearer_auth.services.sessions import (
 )
 from bearer_auth.settings import bearer_settings
 
-#: The first-party answer for each RFC 6749 §5.2 error oauthlib returns.
+#: The first-party answer for each RFC 6749 §5.2 error oauthlib returns; any
+#: other is ``invalid_grant``. The caller of ``/auth/token/refresh/`` does not
+#: authenticate a client: ``invalid_client`` there means the first-party
+#: application does not exist (yet), so no such refresh token can either.
 _ERRORS: Final[Mapping[str, type[BearerAuthError]]] = {
     error.error: error
-    for error in (
-        InvalidRequest,
-        InvalidClient,
-        InvalidGrant,
-        InvalidScope,
-        UnsupportedGrantType,
-        ServiceUnavailable,
-    )
+    for error in (InvalidRequest, InvalidGrant, InvalidScope, ServiceUnavailable)
 }
 # What a rotation rewrites in the family's access-token row.
 _REWRITTEN_ACCESS_TOKEN_FIELDS: Final = (
