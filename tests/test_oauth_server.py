@@ -87,3 +87,17 @@ def test_first_party_refresh_tokens_cannot_be_refreshed_at_o_token(
     assert response.json()["error"] == "invalid_grant"
     # The first-party endpoint still rotates it.
     assert refresh(tokens["refresh_token"]).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("url", "status"), [("/o/token/", 400), ("/o/revoke_token/", 400), ("/o/introspect/", 401)]
+)
+def test_client_endpoints_answer_under_login_required_middleware(
+    settings: Any, url: str, status: int
+) -> None:
+    """Clients have no session: their endpoints answer themselves, never a sign-in redirect."""
+    settings.MIDDLEWARE = [
+        *settings.MIDDLEWARE,
+        "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    ]
+    assert Client().post(url, {}).status_code == status

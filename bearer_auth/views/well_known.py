@@ -14,9 +14,11 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
+from django.utils.decorators import method_decorator
 from django.views import View
 from oauth2_provider.views import OAuthServerMetadataView
 
@@ -28,12 +30,14 @@ from bearer_auth.views.oauth import DatabaseOutageMixin
 METADATA_MAX_AGE_SECONDS: Final = 300
 
 
+@method_decorator(login_not_required, name="dispatch")
 class JWKSView(DatabaseOutageMixin, View):
     """``GET /.well-known/jwks.json``: the public signing keys (RFC 7517 §5).
 
-    Cacheable for ``JWKS_MAX_AGE_SECONDS`` (default 60), never longer than a
-    retired key stays in the set, so a cached copy cannot outlive a key that
-    still verifies tokens.
+    Public, also under Django's ``LoginRequiredMiddleware`` (as DOT's metadata
+    view is). Cacheable for ``JWKS_MAX_AGE_SECONDS`` (default 60), never
+    longer than a retired key stays in the set, so a cached copy cannot
+    outlive a key that still verifies tokens.
     """
 
     http_method_names = ["get", "head", "options"]
