@@ -12,10 +12,18 @@ from typing import Any, Final
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from bearer_auth.jwt import issuer
 from bearer_auth.keys.material import ALGORITHMS, MIN_HMAC_KEY_BYTES
-from bearer_auth.settings import DEFAULTS, OAUTH2_PROVIDER_REQUIRED, bearer_settings, user_settings
+from bearer_auth.settings import (
+    DEFAULTS,
+    OAUTH2_PROVIDER_REQUIRED,
+    bearer_settings,
+    oauth2_provider_settings,
+    user_settings,
+)
 
 VERIFY_MODES: Final = ("strict", "stateless")
 TOKEN_FORMATS: Final = ("jwt", "opaque")
@@ -32,6 +40,11 @@ _WIRING: Final = (
     "REFRESH_TOKEN_REUSE_PROTECTION",
 )
 _BASIC_AUTHENTICATION: Final = "rest_framework.authentication.BasicAuthentication"
+# How every hint about OAUTH2_PROVIDER ends: the dict that needs no fixing.
+_BUILD_IT: Final = (
+    "or build the dict with OAUTH2_PROVIDER = "
+    "bearer_auth.settings.oauth2_provider_settings(BEARER_AUTH, ...)."
+)
 
 
 @register(Tags.security)
@@ -161,6 +174,32 @@ def check_issuer(app_configs: Sequence[Any] | None, **kwargs: Any) -> list[Check
 
 
 @register(Tags.security)
+def check_issuer_endpoint(app_configs: Sequence[Any] | None, **kwargs: Any) -> list[CheckMessage]:
+    """DOT states ``OIDC_ISS_ENDPOINT`` as the issuer: it must be the ``iss`` of the tokens.
+
+    DOT writes it as the RFC 9207 ``iss`` of authorization responses and the
+    RFC 8414 ``issuer``; unset, DOT derives both from each request's Host.
+    """
+    try:
+        expected = issuer()
+    except ImproperlyConfigured:
+        return []  # no issuer, so no tokens: bearer_auth.E009 under check --deploy
+    configured = (getattr(settings, "OAUTH2_PROVIDER", None) or {}).get("OIDC_ISS_ENDPOINT")
+    if configured == expected:
+        return []
+    stated = f"is {configured!r}" if configured else "is not set (DOT follows the Host header)"
+    return [
+        Error(
+            f"OAUTH2_PROVIDER['OIDC_ISS_ENDPOINT'] {stated}, but tokens are issued by "
+            f"{expected!r}: authorization responses (RFC 9207 iss) and the RFC 8414 metadata "
+            "must name the issuer of the tokens.",
+            hint=f'Set OAUTH2_PROVIDER["OIDC_ISS_ENDPOINT"] = {expected!r}, {_BUILD_IT}',
+            id="bearer_auth.E012",
+        )
+    ]
+
+
+@register(Tags.security)
 def check_oauth2_provider(app_configs: Sequence[Any] | None, **kwargs: Any) -> list[CheckMessage]:
     """``OAUTH2_PROVIDER`` must hand token issuing to bearer_auth."""
     configured = getattr(settings, "OAUTH2_PROVIDER", None) or {}
@@ -171,8 +210,7 @@ def check_oauth2_provider(app_configs: Sequence[Any] | None, **kwargs: Any) -> l
             messages.append(
                 Error(
                     f"OAUTH2_PROVIDER[{name!r}] is not bearer_auth's value.",
-                    hint=f"Set OAUTH2_PROVIDER[{name!r}] = {expected!r}, or build the whole "
-                    "dict with bearer_auth.settings.oauth2_provider_settings().",
+                    hint=f"Set OAUTH2_PROVIDER[{name!r}] = {expected!r}, {_BUILD_IT}",
                     id="bearer_auth.E010",
                 )
             )
@@ -183,20 +221,37 @@ def check_oauth2_provider(app_configs: Sequence[Any] | None, **kwargs: Any) -> l
 def check_refresh_token_expiry(
     app_configs: Sequence[Any] | None, **kwargs: Any
 ) -> list[CheckMessage]:
-    """Without DOT's refresh-token expiry, rotated refresh tokens are kept forever."""
-    configured = getattr(settings, "OAUTH2_PROVIDER", None) or {}
-    if configured.get("REFRESH_TOKEN_EXPIRE_SECONDS"):
+    """DOT's refresh-token expiry must be ``REFRESH_TOKEN_LIFETIME``.
+
+    Unset, rotated refresh tokens are kept forever; shorter, DOT ends idle
+    sign-ins before their lifetime; longer, ``cleartokens`` keeps dead rows.
+    """
+    expected = oauth2_provider_settings(user_settings()).get("REFRESH_TOKEN_EXPIRE_SECONDS")
+    if expected is None:
+        return []  # REFRESH_TOKEN_LIFETIME is no timedelta: bearer_auth.E006
+    configured = (getattr(settings, "OAUTH2_PROVIDER", None) or {}).get(
+        "REFRESH_TOKEN_EXPIRE_SECONDS"
+    )
+    seconds = configured.total_seconds() if isinstance(configured, timedelta) else configured
+    if seconds == expected:
         return []
-    lifetime = bearer_settings.REFRESH_TOKEN_LIFETIME
-    seconds = int(lifetime.total_seconds()) if isinstance(lifetime, timedelta) else None
-    return [
-        Warning(
+    if configured:
+        msg = (
+            f'OAUTH2_PROVIDER["REFRESH_TOKEN_EXPIRE_SECONDS"] is {configured!r}, not '
+            f'BEARER_AUTH["REFRESH_TOKEN_LIFETIME"] ({expected} seconds): DOT ends a sign-in '
+            "idle that long, and `cleartokens` deletes rotated refresh tokens that old."
+        )
+    else:
+        msg = (
             'OAUTH2_PROVIDER["REFRESH_TOKEN_EXPIRE_SECONDS"] is not set: every rotation leaves '
             "a revoked refresh token that `cleartokens` never deletes (DOT keeps it for "
-            "reuse detection).",
-            hint=f'Set OAUTH2_PROVIDER["REFRESH_TOKEN_EXPIRE_SECONDS"] = {seconds} '
-            '(BEARER_AUTH["REFRESH_TOKEN_LIFETIME"] in seconds), or build the dict with '
-            "bearer_auth.settings.oauth2_provider_settings().",
+            "reuse detection)."
+        )
+    return [
+        Warning(
+            msg,
+            hint=f'Set OAUTH2_PROVIDER["REFRESH_TOKEN_EXPIRE_SECONDS"] = {expected} '
+            f'(BEARER_AUTH["REFRESH_TOKEN_LIFETIME"] in seconds), {_BUILD_IT}',
             id="bearer_auth.W003",
         )
     ]

@@ -15,7 +15,8 @@ from rest_framework import serializers
 MAX_PASSWORD_LENGTH: Final = 4096
 MAX_IDENTIFIER_LENGTH: Final = 320
 MAX_SCOPE_LENGTH: Final = 1024
-#: A JWT access token is at most 8 KB (DESIGN.md); anything longer is no token of ours.
+#: Access tokens over 8 KB are refused unread (``bearer_auth.jwt.MAX_TOKEN_LENGTH``), so
+#: anything longer is no token of ours.
 #: Refresh tokens are far shorter, but an access token sent by mistake to the
 #: refresh endpoint must still get ``invalid_grant``, not ``invalid_request``.
 MAX_TOKEN_LENGTH: Final = 8 * 1024

@@ -8,6 +8,7 @@ both send it). Values are validated by :mod:`bearer_auth.checks`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, Final
 
@@ -17,8 +18,8 @@ from django.dispatch import receiver
 
 DEFAULTS: Final[dict[str, Any]] = {
     # Who issues the tokens and for whom (RFC 9068 §2.2 ``iss`` / ``aud``).
-    # ``None``: ``http://localhost:8000`` in DEBUG (jwt.DEBUG_ISSUER); otherwise
-    # issuing refuses to work and check --deploy reports bearer_auth.E009.
+    # ``None``: DEBUG_ISSUER in DEBUG; otherwise issuing refuses to work and
+    # check --deploy reports bearer_auth.E009.
     "ISSUER": None,
     "AUDIENCE": None,
     # Lifetimes.
@@ -58,6 +59,10 @@ DEFAULTS: Final[dict[str, Any]] = {
 }
 
 
+#: The issuer while ``ISSUER`` is unset and ``DEBUG`` is on.
+DEBUG_ISSUER: Final = "http://localhost:8000"
+
+
 class BearerAuthSettings:
     """Attribute access to ``settings.BEARER_AUTH`` with :data:`DEFAULTS`."""
 
@@ -88,8 +93,9 @@ def _reload(*, setting: str, **kwargs: Any) -> None:
         bearer_settings.reload()
 
 
-# What bearer_auth needs from django-oauth-toolkit. ``checks.py`` verifies
-# each of these in the project's OAUTH2_PROVIDER and names the fix.
+# What bearer_auth needs from django-oauth-toolkit, whatever BEARER_AUTH says
+# (oauth2_provider_settings() adds what follows from BEARER_AUTH). ``checks.py``
+# verifies these in the project's OAUTH2_PROVIDER and names the fix.
 OAUTH2_PROVIDER_REQUIRED: Final[dict[str, Any]] = {
     # Every access token, first-party or OAuth, is bearer_auth's RFC 9068 JWT.
     "ACCESS_TOKEN_GENERATOR": "bearer_auth.oauth.generate_access_token",
@@ -101,11 +107,6 @@ OAUTH2_PROVIDER_REQUIRED: Final[dict[str, Any]] = {
     "OAUTH2_VALIDATOR_CLASS": "bearer_auth.oauth.OAuth2Validator",
     "ROTATE_REFRESH_TOKEN": True,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
-    # DOT's idle expiry: a family ends this long after its last access token
-    # expired. Equal to the default REFRESH_TOKEN_LIFETIME it never ends a
-    # session early, and it lets `cleartokens` delete rotated refresh tokens
-    # once they are that old (unset, DOT keeps them forever for reuse detection).
-    "REFRESH_TOKEN_EXPIRE_SECONDS": int(DEFAULTS["REFRESH_TOKEN_LIFETIME"].total_seconds()),
     # Hashed token storage requires a zero grace period (DOT refuses otherwise).
     "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
     "PKCE_REQUIRED": True,
@@ -135,11 +136,36 @@ OAUTH2_PROVIDER_REQUIRED: Final[dict[str, Any]] = {
 }
 
 
-def oauth2_provider_settings(**overrides: Any) -> dict[str, Any]:
-    """Return an ``OAUTH2_PROVIDER`` dict wired to bearer_auth, plus ``overrides``.
+def oauth2_provider_settings(
+    bearer_auth: Mapping[str, Any] | None = None, /, **overrides: Any
+) -> dict[str, Any]:
+    """Return the ``OAUTH2_PROVIDER`` dict for the project's ``BEARER_AUTH``, plus ``overrides``.
 
-    Use it in a project's settings module::
+    Pass the project's ``BEARER_AUTH`` dict (a settings module cannot read
+    ``bearer_settings`` yet): DOT then states bearer_auth's issuer and keeps
+    refresh tokens as long as bearer_auth does::
 
-        OAUTH2_PROVIDER = oauth2_provider_settings(SCOPES={"read": "Read your data"})
+        BEARER_AUTH = {"ISSUER": "https://auth.example.com"}
+        OAUTH2_PROVIDER = oauth2_provider_settings(BEARER_AUTH, SCOPES={"read": "Read your data"})
+
+    Without it, the :data:`DEFAULTS` are used; ``bearer_auth.E012`` and
+    ``bearer_auth.W003`` report an ``OAUTH2_PROVIDER`` that disagrees with
+    ``BEARER_AUTH``.
     """
-    return {**OAUTH2_PROVIDER_REQUIRED, **overrides}
+    values = {**DEFAULTS, **(bearer_auth or {})}
+    derived: dict[str, Any] = {
+        # DOT writes it verbatim as the RFC 9207 ``iss`` of authorization
+        # responses and as the RFC 8414 ``issuer``, with the endpoint URLs on
+        # its origin, never on the request's Host. Without ISSUER it is the
+        # DEBUG issuer, as for tokens (outside DEBUG nothing is issued then,
+        # and check --deploy reports bearer_auth.E009).
+        "OIDC_ISS_ENDPOINT": values["ISSUER"] or DEBUG_ISSUER,
+    }
+    lifetime = values["REFRESH_TOKEN_LIFETIME"]
+    if isinstance(lifetime, timedelta):  # anything else is bearer_auth.E006
+        # DOT's idle expiry: a family ends this long after its last access
+        # token expired. Equal to the absolute lifetime, it never ends a session
+        # early, and it lets `cleartokens` delete rotated refresh tokens once
+        # they are that old (unset, DOT keeps them forever for reuse detection).
+        derived["REFRESH_TOKEN_EXPIRE_SECONDS"] = int(lifetime.total_seconds())
+    return {**OAUTH2_PROVIDER_REQUIRED, **derived, **overrides}

@@ -1,4 +1,4 @@
-"""The side-by-side performance benchmark of issue 7: ``make bench`` (``python -m bench``).
+"""The side-by-side performance benchmark: ``make bench`` (``python -m bench``).
 
 bearer_auth's authentication class, sign-in and refresh are measured in one
 run, interleaved, against djangorestframework-simplejwt, django-oauth-toolkit

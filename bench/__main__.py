@@ -6,7 +6,7 @@ quick look at a few ratios (the report shows the rest as not measured).
 Starts one :mod:`bench.worker` process per database (Django is configured
 once per process), then prints the table of ratios and writes it, with the
 measurements and the machine, to ``docs/performance.md``. ``--check`` exits
-non-zero when a target of issue 7 is missed or could not be measured.
+non-zero when a target is missed or could not be measured.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The ratios of issue 7, their targets, and ``docs/performance.md``."""
+"""The benchmark's ratios, their targets, and ``docs/performance.md``."""
 
 from __future__ import annotations
 
@@ -204,7 +204,7 @@ def render(results: Sequence[Mapping[str, Any]], *, machine: Mapping[str, str], 
             "",
             "**Short smoke run** (`--short`): too few repeats for the figures to mean much.",
         ]
-    lines += ["", "## Ratios and targets (issue 7)", ""]
+    lines += ["", "## Ratios and targets", ""]
     lines += _ratio_table(results, databases)
     lines += ["", "## Measurements", ""]
     lines += _measurement_table(results, databases)

@@ -114,6 +114,7 @@ if os.environ.get("BENCH_VERIFIED_TOKEN_CACHE_SIZE"):  # unset or empty: the def
     BEARER_AUTH["VERIFIED_TOKEN_CACHE_SIZE"] = int(os.environ["BENCH_VERIFIED_TOKEN_CACHE_SIZE"])
 
 OAUTH2_PROVIDER = oauth2_provider_settings(
+    BEARER_AUTH,
     SCOPES={"read": "Read", "write": "Write"},
     DEFAULT_SCOPES=["read", "write"],
     ACCESS_TOKEN_EXPIRE_SECONDS=6 * 3600,

@@ -111,6 +111,7 @@ BEARER_AUTH = {
 }
 
 OAUTH2_PROVIDER = oauth2_provider_settings(
+    BEARER_AUTH,
     SCOPES={
         "read": "Read your account",
         "write": "Change your account",

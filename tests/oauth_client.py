@@ -25,6 +25,7 @@ from django.test import Client
 from requests_oauthlib import OAuth2Session
 
 from bearer_auth.models import ApplicationPolicy
+from bearer_auth.settings import oauth2_provider_settings
 from tests.factories import ApplicationFactory
 
 SECRET = "client-secret-for-tests"
@@ -212,13 +213,27 @@ def client_credentials_token(application: Any | None = None, scope: str | None =
 # The live server, driven by requests-oauthlib
 
 
+def use_issuer(settings: Any, issuer: str) -> None:
+    """Make ``issuer`` the ``BEARER_AUTH["ISSUER"]``, and DOT's settings follow it.
+
+    ``settings`` is pytest-django's fixture. ``OAUTH2_PROVIDER`` is rebuilt
+    from the new ``BEARER_AUTH`` as a project's settings module builds it,
+    keeping the test settings' scopes.
+    """
+    settings.BEARER_AUTH = {**settings.BEARER_AUTH, "ISSUER": issuer}
+    settings.OAUTH2_PROVIDER = {
+        **settings.OAUTH2_PROVIDER,
+        **oauth2_provider_settings(settings.BEARER_AUTH),
+    }
+
+
 def live_issuer(live_server: Any, settings: Any, monkeypatch: pytest.MonkeyPatch) -> str:
     """Make the live server issue tokens with its own URL as ``iss``; let oauthlib use http.
 
     Return the server's URL. ``settings`` is pytest-django's fixture.
     """
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
-    settings.BEARER_AUTH = {**settings.BEARER_AUTH, "ISSUER": live_server.url}
+    use_issuer(settings, live_server.url)
     return str(live_server.url)
 
 

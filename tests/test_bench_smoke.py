@@ -2,7 +2,7 @@
 
 Timings are not asserted: CI machines are too noisy for that. What must hold
 is that every case ran and succeeded on every call (the benchmark checks each
-result), and that the report has every ratio of issue 7 with a value.
+result), and that every ratio of the report has a value.
 """
 
 from __future__ import annotations

@@ -11,11 +11,17 @@ from django.core import checks
 from bearer_auth.checks import (
     check_bearer_settings,
     check_issuer,
+    check_issuer_endpoint,
     check_oauth2_provider,
     check_refresh_token_expiry,
     check_rest_framework,
 )
-from bearer_auth.settings import oauth2_provider_settings
+from bearer_auth.settings import OAUTH2_PROVIDER_REQUIRED, oauth2_provider_settings
+
+BUILD_IT = (
+    "or build the dict with OAUTH2_PROVIDER = "
+    "bearer_auth.settings.oauth2_provider_settings(BEARER_AUTH, ...)."
+)
 
 
 def ids(messages: list[checks.CheckMessage]) -> list[str]:
@@ -29,7 +35,9 @@ def with_bearer(settings: Any, **values: Any) -> None:
 def test_shipped_test_settings_pass_every_check() -> None:
     assert check_bearer_settings(None) == []
     assert check_issuer(None) == []
+    assert check_issuer_endpoint(None) == []
     assert check_oauth2_provider(None) == []
+    assert check_refresh_token_expiry(None) == []
     assert check_rest_framework(None) == []
 
 
@@ -128,9 +136,13 @@ def test_missing_issuer_is_a_deploy_error(settings: Any) -> None:
 )
 def test_oauth2_provider_not_wired(settings: Any, name: str) -> None:
     settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, name: None}
-    (message,) = check_oauth2_provider(None)
-    assert message.id == "bearer_auth.E010"
-    assert message.msg == f"OAUTH2_PROVIDER[{name!r}] is not bearer_auth's value."
+    assert check_oauth2_provider(None) == [
+        checks.Error(
+            f"OAUTH2_PROVIDER[{name!r}] is not bearer_auth's value.",
+            hint=f"Set OAUTH2_PROVIDER[{name!r}] = {OAUTH2_PROVIDER_REQUIRED[name]!r}, {BUILD_IT}",
+            id="bearer_auth.E010",
+        )
+    ]
 
 
 def test_oauth2_provider_accepts_imported_callables(settings: Any) -> None:
@@ -161,20 +173,153 @@ def test_basic_authentication_is_a_warning(settings: Any, rest_framework: dict[s
     assert message.id == "bearer_auth.W002"
 
 
-def test_refresh_token_expiry_is_set_by_oauth2_provider_settings(settings: Any) -> None:
-    settings.OAUTH2_PROVIDER = oauth2_provider_settings()
-    assert settings.OAUTH2_PROVIDER["REFRESH_TOKEN_EXPIRE_SECONDS"] == 14 * 24 * 3600
+# oauth2_provider_settings(): DOT's settings that follow from BEARER_AUTH
+
+
+def test_oauth2_provider_settings_derives_dots_issuer_and_refresh_expiry_from_bearer_auth() -> None:
+    bearer_auth = {
+        "ISSUER": "https://auth.example.org/tenant",
+        "REFRESH_TOKEN_LIFETIME": timedelta(days=30),
+    }
+    assert oauth2_provider_settings(bearer_auth, SCOPES={"read": "Read"}) == {
+        **OAUTH2_PROVIDER_REQUIRED,
+        "OIDC_ISS_ENDPOINT": "https://auth.example.org/tenant",
+        "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 3600,
+        "SCOPES": {"read": "Read"},
+    }
+
+
+def test_oauth2_provider_settings_without_bearer_auth_uses_the_defaults() -> None:
+    """The old call form: what an empty BEARER_AUTH gives (the DEBUG issuer, 14 days)."""
+    assert oauth2_provider_settings(SCOPES={"read": "Read"}) == {
+        **OAUTH2_PROVIDER_REQUIRED,
+        "OIDC_ISS_ENDPOINT": "http://localhost:8000",
+        "REFRESH_TOKEN_EXPIRE_SECONDS": 14 * 24 * 3600,
+        "SCOPES": {"read": "Read"},
+    }
+    assert oauth2_provider_settings() == oauth2_provider_settings({})
+
+
+def test_oauth2_provider_settings_overrides_win() -> None:
+    configured = oauth2_provider_settings(
+        {"ISSUER": "https://a.test"}, OIDC_ISS_ENDPOINT="https://b.test"
+    )
+    assert configured["OIDC_ISS_ENDPOINT"] == "https://b.test"
+
+
+def test_a_refresh_lifetime_that_is_no_timedelta_is_left_to_e006(settings: Any) -> None:
+    with_bearer(settings, REFRESH_TOKEN_LIFETIME=3600)
+    settings.OAUTH2_PROVIDER = oauth2_provider_settings(settings.BEARER_AUTH)
+    assert "REFRESH_TOKEN_EXPIRE_SECONDS" not in settings.OAUTH2_PROVIDER
     assert check_refresh_token_expiry(None) == []
+    assert ids(check_bearer_settings(None)) == ["bearer_auth.E006"]
+
+
+# bearer_auth.E012: DOT's OIDC_ISS_ENDPOINT is the issuer
+
+
+def _issuer_endpoint_error(stated: str, expected: str) -> checks.Error:
+    return checks.Error(
+        f"OAUTH2_PROVIDER['OIDC_ISS_ENDPOINT'] {stated}, but tokens are issued by "
+        f"{expected!r}: authorization responses (RFC 9207 iss) and the RFC 8414 metadata "
+        "must name the issuer of the tokens.",
+        hint=f'Set OAUTH2_PROVIDER["OIDC_ISS_ENDPOINT"] = {expected!r}, {BUILD_IT}',
+        id="bearer_auth.E012",
+    )
+
+
+@pytest.mark.parametrize("value", ["https://issuer.test/", "https://other.test"])
+def test_an_issuer_endpoint_other_than_the_issuer_is_an_error(settings: Any, value: str) -> None:
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "OIDC_ISS_ENDPOINT": value}
+    assert check_issuer_endpoint(None) == [
+        _issuer_endpoint_error(f"is {value!r}", "https://issuer.test")
+    ]
+    assert "bearer_auth.E012" in ids(checks.run_checks(tags=[checks.Tags.security]))
+
+
+def test_an_unset_issuer_endpoint_is_an_error(settings: Any) -> None:
+    """A hand-written OAUTH2_PROVIDER: DOT would take the issuer from each request's Host."""
+    settings.OAUTH2_PROVIDER = {**OAUTH2_PROVIDER_REQUIRED}
+    assert check_issuer_endpoint(None) == [
+        _issuer_endpoint_error("is not set (DOT follows the Host header)", "https://issuer.test")
+    ]
+
+
+def test_the_old_call_form_with_an_issuer_is_an_error(settings: Any) -> None:
+    settings.OAUTH2_PROVIDER = oauth2_provider_settings(SCOPES={"read": "Read"})
+    assert check_issuer_endpoint(None) == [
+        _issuer_endpoint_error("is 'http://localhost:8000'", "https://issuer.test")
+    ]
+
+
+def test_without_issuer_the_issuer_endpoint_is_the_debug_issuer(settings: Any) -> None:
+    settings.BEARER_AUTH = {}
+    settings.DEBUG = True
+    settings.OAUTH2_PROVIDER = {**OAUTH2_PROVIDER_REQUIRED}
+    assert check_issuer_endpoint(None) == [
+        _issuer_endpoint_error("is not set (DOT follows the Host header)", "http://localhost:8000")
+    ]
+    settings.OAUTH2_PROVIDER = oauth2_provider_settings(settings.BEARER_AUTH)
+    assert check_issuer_endpoint(None) == []
+
+
+def test_without_issuer_and_debug_only_e009_speaks(settings: Any) -> None:
+    """Nothing is issued then (no ``iss`` to compare with): check --deploy reports E009."""
+    settings.BEARER_AUTH = {}
+    settings.DEBUG = False
+    settings.OAUTH2_PROVIDER = {**OAUTH2_PROVIDER_REQUIRED}
+    assert check_issuer_endpoint(None) == []
+    assert ids(check_issuer(None)) == ["bearer_auth.E009"]
+
+
+# bearer_auth.W003: DOT's REFRESH_TOKEN_EXPIRE_SECONDS is REFRESH_TOKEN_LIFETIME
+
+
+@pytest.mark.parametrize("value", [30 * 24 * 3600, timedelta(days=30)])
+def test_refresh_token_expiry_equal_to_the_lifetime_passes(settings: Any, value: Any) -> None:
+    with_bearer(settings, REFRESH_TOKEN_LIFETIME=timedelta(days=30))
+    settings.OAUTH2_PROVIDER = oauth2_provider_settings(settings.BEARER_AUTH)
+    assert check_refresh_token_expiry(None) == []
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "REFRESH_TOKEN_EXPIRE_SECONDS": value}
+    assert check_refresh_token_expiry(None) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(14 * 24 * 3600, "1209600"), (timedelta(days=60), "datetime.timedelta(days=60)")],
+)
+def test_refresh_token_expiry_other_than_the_lifetime_is_a_warning(
+    settings: Any, value: Any, shown: str
+) -> None:
+    with_bearer(settings, REFRESH_TOKEN_LIFETIME=timedelta(days=30))
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "REFRESH_TOKEN_EXPIRE_SECONDS": value}
+    assert check_refresh_token_expiry(None) == [
+        checks.Warning(
+            f'OAUTH2_PROVIDER["REFRESH_TOKEN_EXPIRE_SECONDS"] is {shown}, not '
+            'BEARER_AUTH["REFRESH_TOKEN_LIFETIME"] (2592000 seconds): DOT ends a sign-in '
+            "idle that long, and `cleartokens` deletes rotated refresh tokens that old.",
+            hint='Set OAUTH2_PROVIDER["REFRESH_TOKEN_EXPIRE_SECONDS"] = 2592000 '
+            f'(BEARER_AUTH["REFRESH_TOKEN_LIFETIME"] in seconds), {BUILD_IT}',
+            id="bearer_auth.W003",
+        )
+    ]
 
 
 @pytest.mark.parametrize("value", [None, 0])
 def test_missing_refresh_token_expiry_is_a_warning(settings: Any, value: int | None) -> None:
-    configured = oauth2_provider_settings()
+    configured = oauth2_provider_settings(settings.BEARER_AUTH)
     configured.pop("REFRESH_TOKEN_EXPIRE_SECONDS")
     if value is not None:
         configured["REFRESH_TOKEN_EXPIRE_SECONDS"] = value
     settings.OAUTH2_PROVIDER = configured
-    settings.BEARER_AUTH = {**settings.BEARER_AUTH, "REFRESH_TOKEN_LIFETIME": timedelta(days=30)}
-    (message,) = check_refresh_token_expiry(None)
-    assert message.id == "bearer_auth.W003"
-    assert "= 2592000 " in message.hint
+    with_bearer(settings, REFRESH_TOKEN_LIFETIME=timedelta(days=30))
+    assert check_refresh_token_expiry(None) == [
+        checks.Warning(
+            'OAUTH2_PROVIDER["REFRESH_TOKEN_EXPIRE_SECONDS"] is not set: every rotation leaves '
+            "a revoked refresh token that `cleartokens` never deletes (DOT keeps it for "
+            "reuse detection).",
+            hint='Set OAUTH2_PROVIDER["REFRESH_TOKEN_EXPIRE_SECONDS"] = 2592000 '
+            f'(BEARER_AUTH["REFRESH_TOKEN_LIFETIME"] in seconds), {BUILD_IT}',
+            id="bearer_auth.W003",
+        )
+    ]

@@ -134,3 +134,15 @@ def test_jwks_needs_no_credentials(client: Client) -> None:
 def test_jwks_is_read_only(client: Client) -> None:
     assert client.post(URL).status_code == 405
     assert client.head(URL).status_code == 200
+
+
+@pytest.mark.parametrize("url", [URL, "/.well-known/oauth-authorization-server"])
+def test_well_known_documents_are_public_under_login_required_middleware(
+    client: Client, settings: Any, url: str
+) -> None:
+    settings.MIDDLEWARE = [
+        *settings.MIDDLEWARE,
+        "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    ]
+    keys.current_signing_key()
+    assert client.get(url).status_code == 200

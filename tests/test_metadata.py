@@ -1,16 +1,32 @@
-"""RFC 8414 metadata, and the shipped DOT configuration under ``check --deploy``."""
+"""RFC 8414 metadata, one issuer everywhere, and DOT's configuration under ``check --deploy``.
+
+The ``iss`` of tokens, the RFC 9207 ``iss`` of authorization responses and
+the metadata ``issuer`` are one value: ``BEARER_AUTH["ISSUER"]``, which
+``oauth2_provider_settings()`` hands to DOT as ``OIDC_ISS_ENDPOINT``.
+"""
 
 from __future__ import annotations
 
 from io import StringIO
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import pytest
+from django.core import checks
 from django.core.management import call_command
 from django.test import Client
 
-from tests.oauth_client import basic_auth, make_application
+from bearer_auth.settings import oauth2_provider_settings
+from tests.oauth_client import (
+    authorization_params,
+    basic_auth,
+    client_credentials_token,
+    consent,
+    make_application,
+    query_of,
+    use_issuer,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -60,10 +76,76 @@ def test_issuer_and_urls_do_not_follow_the_host_header(settings: Any) -> None:
 
 
 def test_issuer_follows_the_setting_and_keeps_its_path(settings: Any) -> None:
-    settings.BEARER_AUTH = {**settings.BEARER_AUTH, "ISSUER": "https://auth.example.org/tenant"}
+    use_issuer(settings, "https://auth.example.org/tenant")
     data = Client().get(URL).json()
     assert data["issuer"] == "https://auth.example.org/tenant"
     assert data["token_endpoint"] == "https://auth.example.org/o/token/"
+    assert data["jwks_uri"] == "https://auth.example.org/.well-known/jwks.json"
+
+
+def test_metadata_and_authorization_responses_state_dots_oidc_iss_endpoint(
+    settings: Any, user: Any
+) -> None:
+    """DOT's setting is what is served; bearer_auth.E012 reports one that is not the issuer."""
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "OIDC_ISS_ENDPOINT": "https://x.test"}
+    data = Client().get(URL).json()
+    assert data["issuer"] == "https://x.test"
+    assert data["token_endpoint"] == "https://x.test/o/token/"
+    assert data["jwks_uri"] == "https://x.test/.well-known/jwks.json"
+    assert _authorization_response_issuers(user) == ["https://x.test"] * 3
+    assert "bearer_auth.E012" in [message.id for message in checks.run_checks()]
+
+
+def _token_issuer() -> str:
+    claims = jwt.decode(client_credentials_token(), options={"verify_signature": False})
+    return str(claims["iss"])
+
+
+def _authorization_response_issuers(user: Any) -> list[str]:
+    """The ``iss`` of an approval, a denial and a ``prompt=none`` without a session."""
+    browser = Client()
+    browser.force_login(user)
+    application = make_application()
+    responses = [
+        consent(browser, authorization_params(application), allow=True),
+        consent(browser, authorization_params(application), allow=False),
+        Client().get("/o/authorize/", authorization_params(application, prompt="none")),
+    ]
+    answers = [query_of(response["Location"]) for response in responses]
+    assert [answer.get("error") for answer in answers] == [None, "access_denied", "login_required"]
+    return [answer["iss"] for answer in answers]
+
+
+@pytest.mark.parametrize(
+    ("debug", "bearer_auth", "expected"),
+    [
+        (False, {"ISSUER": "https://auth.example.org/tenant"}, "https://auth.example.org/tenant"),
+        (True, {"ISSUER": "https://auth.example.org"}, "https://auth.example.org"),
+        (True, {}, "http://localhost:8000"),  # DEBUG without ISSUER
+    ],
+)
+def test_tokens_authorization_responses_and_metadata_name_one_issuer(
+    settings: Any, user: Any, debug: bool, bearer_auth: dict[str, str], expected: str
+) -> None:
+    settings.DEBUG = debug
+    settings.BEARER_AUTH = bearer_auth
+    settings.OAUTH2_PROVIDER = oauth2_provider_settings(
+        settings.BEARER_AUTH, SCOPES=settings.OAUTH2_PROVIDER["SCOPES"]
+    )
+    assert [
+        message for message in checks.run_checks() if message.id.startswith("bearer_auth")
+    ] == []
+    assert Client().get(URL).json()["issuer"] == expected
+    assert _token_issuer() == expected
+    assert _authorization_response_issuers(user) == [expected] * 3
+
+
+def test_a_registered_redirect_uri_carrying_iss_gets_only_this_servers(browser: Client) -> None:
+    application = make_application(redirect_uris="https://client.example/cb?iss=https://evil.test")
+    for allow in (True, False):
+        response = consent(browser, authorization_params(application), allow=allow)
+        query = parse_qs(urlsplit(response["Location"]).query)
+        assert query["iss"] == ["https://issuer.test"]
 
 
 def test_issuer_equals_the_iss_of_issued_tokens() -> None:

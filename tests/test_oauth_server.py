@@ -91,3 +91,17 @@ def test_first_party_refresh_tokens_rotate_at_o_token_by_the_same_rules(
     # The first-party endpoint continues the same family; the spent token is a replay.
     assert refresh(rotated["refresh_token"]).status_code == 200
     assert token_request(client_id, data, secret=None).json()["error"] == "invalid_grant"
+
+
+@pytest.mark.parametrize(
+    ("url", "status"), [("/o/token/", 400), ("/o/revoke_token/", 400), ("/o/introspect/", 401)]
+)
+def test_client_endpoints_answer_under_login_required_middleware(
+    settings: Any, url: str, status: int
+) -> None:
+    """Clients have no session: their endpoints answer themselves, never a sign-in redirect."""
+    settings.MIDDLEWARE = [
+        *settings.MIDDLEWARE,
+        "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    ]
+    assert Client().post(url, {}).status_code == status

@@ -66,8 +66,7 @@ from bearer_auth.settings import bearer_settings
 #: authenticate a client: ``invalid_client`` there means the first-party
 #: application does not exist (yet), so no such refresh token can either.
 _ERRORS: Final[Mapping[str, type[BearerAuthError]]] = {
-    error.error: error
-    for error in (InvalidRequest, InvalidGrant, InvalidScope, ServiceUnavailable)
+    error.error: error for error in (InvalidRequest, InvalidGrant, InvalidScope, ServiceUnavailable)
 }
 # What a rotation rewrites in the family's access-token row.
 _REWRITTEN_ACCESS_TOKEN_FIELDS: Final = (

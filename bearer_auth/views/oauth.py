@@ -19,7 +19,9 @@ import logging
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar, cast
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, router, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
@@ -30,11 +32,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_deny
 from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider import views as oauth2_views
-from oauth2_provider.compat import login_not_required
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.http import OAuth2ResponseRedirect
 from oauth2_provider.models import get_access_token_model
-from oauth2_provider.oauth2_backends import _add_iss_to_redirect
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2.rfc6749.errors import (
     InvalidRedirectURIError,
@@ -55,7 +55,7 @@ from bearer_auth.exceptions import (
     ServiceUnavailable,
     SlowDown,
 )
-from bearer_auth.jwt import issuer, user_subject
+from bearer_auth.jwt import user_subject
 from bearer_auth.oauth import require_s256
 from bearer_auth.policy import is_loopback_redirect_uri
 from bearer_auth.services.refresh import request_arrived
@@ -157,12 +157,17 @@ class AuthorizationView(DatabaseOutageMixin, oauth2_views.AuthorizationView):  #
     def redirect(self, redirect_to: str, application: Any) -> HttpResponse:
         """Send the browser back to the client, stating this server's ``iss`` (RFC 9207).
 
-        DOT derives ``iss`` from the request; it must equal the ``iss`` of the
-        tokens and the metadata ``issuer``, so it is replaced. ``http`` is
-        allowed for loopback redirect URIs only (RFC 8252 §7.3).
+        DOT adds ``iss`` (``OIDC_ISS_ENDPOINT``, which ``bearer_auth.E012``
+        holds to the ``iss`` of the tokens) to a successful response only;
+        RFC 9207 §2 wants it in error responses too (``access_denied``, the
+        ``login_required`` of ``prompt=none``), so every redirect gets DOT's
+        value here. ``http`` is allowed for loopback redirect URIs only
+        (RFC 8252 §7.3).
         """
         if oauth2_settings.COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS:
-            redirect_to = _add_iss_to_redirect(redirect_to, issuer())
+            redirect_to = _with_iss(
+                redirect_to, oauth2_settings.oauth2_authorization_server_issuer(self.request)
+            )
         schemes = list(
             application.get_allowed_schemes()
             if application is not None
@@ -185,6 +190,23 @@ class AuthorizationView(DatabaseOutageMixin, oauth2_views.AuthorizationView):  #
         error = ServiceUnavailable()  # its .error and .description fill the template
         page = render_to_string(self.template_name, {"error": error})
         return HttpResponse(page, status=error.status_code)
+
+
+def _with_iss(uri: str, iss: str) -> str:
+    """Return ``uri`` with ``iss`` as its one ``iss`` query parameter (RFC 9207 §2).
+
+    An ``iss`` already in the query (a registered redirect URI may carry one)
+    is dropped, so the client reads exactly one. Authorization responses are
+    in the query: the implicit grant (a fragment response) is not offered.
+    """
+    parts = urlsplit(uri)
+    query = [
+        (name, value)
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+        if name != "iss"
+    ]
+    query.append(("iss", iss))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
 
 
 class OAuthFailureThrottle(SimpleRateThrottle):

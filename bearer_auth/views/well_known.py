@@ -14,13 +14,14 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, JsonResponse
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.cache import patch_cache_control
+from django.utils.decorators import method_decorator
 from django.views import View
 from oauth2_provider.views import OAuthServerMetadataView
 
-from bearer_auth.jwt import issuer
 from bearer_auth.keys import public_jwks
 from bearer_auth.settings import bearer_settings
 from bearer_auth.views.oauth import DatabaseOutageMixin
@@ -29,12 +30,14 @@ from bearer_auth.views.oauth import DatabaseOutageMixin
 METADATA_MAX_AGE_SECONDS: Final = 300
 
 
+@method_decorator(login_not_required, name="dispatch")
 class JWKSView(DatabaseOutageMixin, View):
     """``GET /.well-known/jwks.json``: the public signing keys (RFC 7517 §5).
 
-    Cacheable for ``JWKS_MAX_AGE_SECONDS`` (default 60), never longer than a
-    retired key stays in the set, so a cached copy cannot outlive a key that
-    still verifies tokens.
+    Public, also under Django's ``LoginRequiredMiddleware`` (as DOT's metadata
+    view is). Cacheable for ``JWKS_MAX_AGE_SECONDS`` (default 60), never
+    longer than a retired key stays in the set, so a cached copy cannot
+    outlive a key that still verifies tokens.
     """
 
     http_method_names = ["get", "head", "options"]
@@ -59,18 +62,18 @@ class AuthorizationServerMetadataView(OAuthServerMetadataView):  # type: ignore[
     """``GET /.well-known/oauth-authorization-server``: RFC 8414 metadata.
 
     DOT's document (endpoints that are mounted, response and grant types its
-    RFC 9700 gates still allow, ``S256`` only, auth methods, scopes), with
-    bearer_auth's ``issuer`` (the ``iss`` of every token and of RFC 9207
-    authorization responses), its ``jwks_uri``, and every URL built on the
-    issuer's origin rather than on the request's ``Host``.
+    RFC 9700 gates still allow, ``S256`` only, auth methods, scopes), whose
+    ``issuer`` and endpoint URLs come from ``OIDC_ISS_ENDPOINT``: the ``iss``
+    of every token and of RFC 9207 authorization responses
+    (``bearer_auth.E012``), never the request's ``Host``. bearer_auth adds its
+    ``jwks_uri`` on the same origin.
     """
 
     http_method_names = ["get", "head", "options"]
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
         data = json.loads(super().get(request, *args, **kwargs).content)
-        data["issuer"] = issuer()
-        data["jwks_uri"] = _on_issuer_origin(reverse("bearer_auth_well_known:jwks"))
+        data["jwks_uri"] = _on_origin_of(data["issuer"], reverse("bearer_auth_well_known:jwks"))
         if "introspection_endpoint" in data:
             # Introspection always needs an authenticated caller (RFC 7662 §2.1).
             data["introspection_endpoint_auth_methods_supported"] = [
@@ -83,19 +86,11 @@ class AuthorizationServerMetadataView(OAuthServerMetadataView):  # type: ignore[
         patch_cache_control(response, public=True, max_age=METADATA_MAX_AGE_SECONDS)
         return response
 
-    def _get_endpoint_url(
-        self, request: HttpRequest, view_name: str, required: bool = False
-    ) -> str | None:
-        try:
-            path = reverse(f"oauth2_provider:{view_name}")
-        except NoReverseMatch:
-            if required:
-                raise
-            return None
-        return _on_issuer_origin(path)
 
+def _on_origin_of(url: str, path: str) -> str:
+    """Return the absolute URL of ``path`` (already script-prefixed) on the origin of ``url``.
 
-def _on_issuer_origin(path: str) -> str:
-    """Return the absolute URL of ``path`` (already script-prefixed) on the issuer's origin."""
-    parts = urlsplit(issuer())
+    DOT builds its endpoint URLs this way on the origin of ``OIDC_ISS_ENDPOINT``.
+    """
+    parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}{path}"

@@ -1,4 +1,4 @@
-"""docs/settings.md, run: its three settings blocks, and its table against the real defaults."""
+"""docs/settings.md, run: its three settings blocks, and its tables against the real defaults."""
 
 from __future__ import annotations
 
@@ -11,7 +11,12 @@ import pytest
 from django.core import checks
 
 from bearer_auth.jwt import mint_access_token
-from bearer_auth.settings import DEFAULTS, OAUTH2_PROVIDER_REQUIRED, bearer_settings
+from bearer_auth.settings import (
+    DEFAULTS,
+    OAUTH2_PROVIDER_REQUIRED,
+    bearer_settings,
+    oauth2_provider_settings,
+)
 from tests.docs.markdown import sample, snippets
 from tests.processes import ROOT
 
@@ -22,7 +27,10 @@ REST_FRAMEWORK = sample(PAGE, "rest-framework")
 
 
 def settings_of(claim: Any) -> dict[str, Any]:
+    """Run a block as the page's settings module runs it: after the blocks above it."""
     [part] = snippets(claim.block)
+    if claim is OAUTH2_PROVIDER:
+        return part.settings(BEARER_AUTH=settings_of(BEARER_AUTH)["BEARER_AUTH"])
     return part.settings()
 
 
@@ -33,14 +41,16 @@ def bearer_auth_messages() -> list[str]:
 def table(heading: str) -> list[list[str]]:
     """The rows of the first table under ``heading``, cells stripped (header row dropped)."""
     text = (ROOT / PAGE).read_text(encoding="utf-8")
-    section = text.split(f"\n{heading}\n", 1)[1]
-    rows = re.findall(r"^\|(.*)\|\s*$", section.split("\n## ", 1)[0], flags=re.MULTILINE)
+    section = text.split(f"\n{heading}\n", 1)[1].lstrip("\n")
+    first_table = section.split("\n\n", 1)[0]
+    rows = re.findall(r"^\|(.*)\|\s*$", first_table, flags=re.MULTILINE)
     return [[cell.strip() for cell in row.split(" | ")] for row in rows[2:]]
 
 
 @pytest.mark.django_db
 def test_the_bearer_auth_block_sets_issuer_and_lifetime(settings: Any) -> None:
     settings.BEARER_AUTH = settings_of(BEARER_AUTH)["BEARER_AUTH"]
+    settings.OAUTH2_PROVIDER = settings_of(OAUTH2_PROVIDER)["OAUTH2_PROVIDER"]
     assert bearer_auth_messages() == []
     assert bearer_settings.ISSUER == "https://auth.example.com"
     minted = mint_access_token(user=None, client_id="a-client", scope="read")
@@ -60,7 +70,13 @@ def test_the_table_lists_every_setting_with_its_default() -> None:
 
 def test_the_oauth2_provider_block_keeps_bearer_auth_wiring(settings: Any) -> None:
     configured = settings_of(OAUTH2_PROVIDER)["OAUTH2_PROVIDER"]
-    assert configured == {**OAUTH2_PROVIDER_REQUIRED, "SCOPES": configured["SCOPES"]}
+    assert configured == {
+        **OAUTH2_PROVIDER_REQUIRED,
+        "OIDC_ISS_ENDPOINT": "https://auth.example.com",
+        "REFRESH_TOKEN_EXPIRE_SECONDS": 14 * 24 * 3600,
+        "SCOPES": configured["SCOPES"],
+    }
+    settings.BEARER_AUTH = settings_of(BEARER_AUTH)["BEARER_AUTH"]
     settings.OAUTH2_PROVIDER = configured
     assert bearer_auth_messages() == []
     deploy = checks.run_checks(include_deployment_checks=True)
@@ -90,6 +106,11 @@ def test_the_oauth2_provider_table_names_bearer_auths_keys(settings: Any) -> Non
     assert set(named) <= set(OAUTH2_PROVIDER_REQUIRED)
     # "bearer_auth.E010 reports any of the first seven that differs"
     assert sorted(named[:7]) == sorted(_e010_keys(settings))
+
+
+def test_the_second_oauth2_provider_table_names_what_follows_from_bearer_auth() -> None:
+    named = [row[0].strip("`") for row in table("And from the `BEARER_AUTH` you pass:")]
+    assert set(named) == set(oauth2_provider_settings()) - set(OAUTH2_PROVIDER_REQUIRED)
 
 
 def test_the_rest_framework_block_silences_w002(settings: Any) -> None:

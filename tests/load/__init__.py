@@ -1,1 +1,1 @@
-"""The bounded mixed load run (issue 6): ``python -m tests.load.mixed --seconds 60``."""
+"""The bounded mixed load run: ``python -m tests.load.mixed --seconds 60``."""
