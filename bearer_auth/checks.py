@@ -10,8 +10,10 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, Final
 
+from django.apps import apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.utils.module_loading import import_string
 
 from bearer_auth.keys.material import ALGORITHMS, MIN_HMAC_KEY_BYTES
 from bearer_auth.settings import DEFAULTS, OAUTH2_PROVIDER_REQUIRED, bearer_settings, user_settings
@@ -225,3 +227,41 @@ def check_rest_framework(app_configs: Sequence[Any] | None, **kwargs: Any) -> li
             )
         ]
     return []
+
+
+#: DOT's admin pages that bearer_auth's replace, through DOT's own settings.
+_ADMIN_CLASSES: Final = (
+    "APPLICATION_ADMIN_CLASS",
+    "ACCESS_TOKEN_ADMIN_CLASS",
+    "REFRESH_TOKEN_ADMIN_CLASS",
+)
+
+
+@register(Tags.admin)
+def check_admin_classes(app_configs: Sequence[Any] | None, **kwargs: Any) -> list[CheckMessage]:
+    """DOT's admin must register bearer_auth's pages (or subclasses) for its rows."""
+    if not apps.is_installed("django.contrib.admin"):
+        return []
+    configured = getattr(settings, "OAUTH2_PROVIDER", None) or {}
+    return [
+        Warning(
+            f"OAUTH2_PROVIDER[{name!r}] names neither bearer_auth's admin class nor a "
+            "subclass of it, so the admin lacks what bearer_auth's adds (client secrets "
+            "shown once, tokens revoked with their whole sign-in and session).",
+            hint=f"Set OAUTH2_PROVIDER[{name!r}] = {OAUTH2_PROVIDER_REQUIRED[name]!r} (or a "
+            "subclass of it), or build the whole dict with "
+            "bearer_auth.settings.oauth2_provider_settings().",
+            id="bearer_auth.W005",
+        )
+        for name in _ADMIN_CLASSES
+        if not _extends(configured.get(name), OAUTH2_PROVIDER_REQUIRED[name])
+    ]
+
+
+def _extends(value: Any, base_path: str) -> bool:
+    """Return whether ``value`` (a class or a dotted path) is ``base_path`` or extends it."""
+    try:
+        cls = import_string(value) if isinstance(value, str) else value
+    except ImportError:  # DOT's admin module fails on it too, with its own message
+        return False
+    return isinstance(cls, type) and issubclass(cls, import_string(base_path))
