@@ -229,6 +229,25 @@ def check_rest_framework(app_configs: Sequence[Any] | None, **kwargs: Any) -> li
     return []
 
 
+@register(Tags.database)
+def check_installed_apps_order(
+    app_configs: Sequence[Any] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """``manage.py cleartokens`` must be bearer_auth's: Django runs the first listed app's."""
+    names = [config.name for config in apps.get_app_configs()]
+    if "oauth2_provider" in names and names.index("oauth2_provider") < names.index("bearer_auth"):
+        return [
+            Warning(
+                "INSTALLED_APPS lists oauth2_provider before bearer_auth, so `manage.py "
+                "cleartokens` is DOT's command: the sessions of ended sign-ins and expired "
+                "signing keys are never deleted.",
+                hint='Move "bearer_auth" above "oauth2_provider" in INSTALLED_APPS.',
+                id="bearer_auth.W004",
+            )
+        ]
+    return []
+
+
 #: DOT's admin pages that bearer_auth's replace, through DOT's own settings.
 _ADMIN_CLASSES: Final = (
     "APPLICATION_ADMIN_CLASS",

@@ -12,6 +12,7 @@ from bearer_auth.admin import AccessTokenAdmin, ApplicationAdmin
 from bearer_auth.checks import (
     check_admin_classes,
     check_bearer_settings,
+    check_installed_apps_order,
     check_issuer,
     check_oauth2_provider,
     check_refresh_token_expiry,
@@ -33,6 +34,7 @@ def test_shipped_test_settings_pass_every_check() -> None:
     assert check_issuer(None) == []
     assert check_oauth2_provider(None) == []
     assert check_rest_framework(None) == []
+    assert check_installed_apps_order(None) == []
     assert check_admin_classes(None) == []
 
 
@@ -181,6 +183,21 @@ def test_missing_refresh_token_expiry_is_a_warning(settings: Any, value: int | N
     (message,) = check_refresh_token_expiry(None)
     assert message.id == "bearer_auth.W003"
     assert "= 2592000 " in message.hint
+
+
+def test_oauth2_provider_listed_before_bearer_auth_is_a_warning(settings: Any) -> None:
+    settings.INSTALLED_APPS = [app for app in settings.INSTALLED_APPS if app != "bearer_auth"] + [
+        "bearer_auth"
+    ]
+    assert check_installed_apps_order(None) == [
+        checks.Warning(
+            "INSTALLED_APPS lists oauth2_provider before bearer_auth, so `manage.py cleartokens` "
+            "is DOT's command: the sessions of ended sign-ins and expired signing keys are "
+            "never deleted.",
+            hint='Move "bearer_auth" above "oauth2_provider" in INSTALLED_APPS.',
+            id="bearer_auth.W004",
+        )
+    ]
 
 
 class ProjectApplicationAdmin(ApplicationAdmin):
