@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.conf import settings
@@ -551,15 +552,25 @@ def test_user_admin_shows_sessions_and_signs_out_everywhere(
 
 
 @pytest.mark.custom_user_model
-def test_user_admin_deactivate_and_revoke(admin_browser: Client, user: Any, password: str) -> None:
-    _sign_in(user, password)
-    admin_browser.post(
-        reverse("admin:bearer_auth_user_changelist"),
-        {"action": "deactivate_and_revoke", "_selected_action": [user.pk]},
-    )
+def test_user_admin_deactivate_and_revoke_signs_out_once(
+    admin_browser: Client, user: Any, password: str
+) -> None:
+    pair = _sign_in(user, password)
+    with mock.patch.object(
+        services, "sign_out_everywhere", wraps=services.sign_out_everywhere
+    ) as sign_out:
+        admin_browser.post(
+            reverse("admin:bearer_auth_user_changelist"),
+            {"action": "deactivate_and_revoke", "_selected_action": [user.pk]},
+        )
+    sign_out.assert_called_once_with(user)  # by the receiver, on saving the inactive user
     user.refresh_from_db()
     assert not user.is_active
     assert not get_access_token_model().objects.filter(user=user).exists()
+    assert not get_refresh_token_model().objects.filter(user=user, revoked__isnull=True).exists()
+    assert not TokenSession.objects.filter(user=user, revoked__isnull=True).exists()
+    api = Client().get("/test-api/whoami/", HTTP_AUTHORIZATION=f"Bearer {pair.access_token}")
+    assert api.status_code == 401
 
 
 # Permissions and CSRF
