@@ -16,12 +16,8 @@ class BearerAuthConfig(AppConfig):
     def ready(self) -> None:
         # Importing registers the checks and connects the setting_changed receiver.
         from bearer_auth import checks, settings  # noqa: F401
-        from bearer_auth.management.commands.cleartokens import serve_as_dot_cleartokens
         from bearer_auth.receivers import connect_receivers
 
         connect_receivers()
-        # `manage.py cleartokens` also prunes sessions and keys, whichever of
-        # oauth2_provider and bearer_auth INSTALLED_APPS lists first.
-        serve_as_dot_cleartokens()
         if find_spec("drf_spectacular"):  # optional: importing registers the extensions
             from bearer_auth import schema  # noqa: F401

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, Final
 
+from django.apps import apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
@@ -294,3 +295,60 @@ def check_rest_framework(app_configs: Sequence[Any] | None, **kwargs: Any) -> li
             )
         ]
     return []
+
+
+@register(Tags.database)
+def check_installed_apps_order(
+    app_configs: Sequence[Any] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """``manage.py cleartokens`` must be bearer_auth's: Django runs the first listed app's."""
+    names = [config.name for config in apps.get_app_configs()]
+    if "oauth2_provider" in names and names.index("oauth2_provider") < names.index("bearer_auth"):
+        return [
+            Warning(
+                "INSTALLED_APPS lists oauth2_provider before bearer_auth, so `manage.py "
+                "cleartokens` is DOT's command: the sessions of ended sign-ins and expired "
+                "signing keys are never deleted.",
+                hint='Move "bearer_auth" above "oauth2_provider" in INSTALLED_APPS.',
+                id="bearer_auth.W004",
+            )
+        ]
+    return []
+
+
+#: DOT's admin pages that bearer_auth's replace, through DOT's own settings.
+_ADMIN_CLASSES: Final = (
+    "APPLICATION_ADMIN_CLASS",
+    "ACCESS_TOKEN_ADMIN_CLASS",
+    "REFRESH_TOKEN_ADMIN_CLASS",
+)
+
+
+@register(Tags.admin)
+def check_admin_classes(app_configs: Sequence[Any] | None, **kwargs: Any) -> list[CheckMessage]:
+    """DOT's admin must register bearer_auth's pages (or subclasses) for its rows."""
+    if not apps.is_installed("django.contrib.admin"):
+        return []
+    configured = getattr(settings, "OAUTH2_PROVIDER", None) or {}
+    return [
+        Warning(
+            f"OAUTH2_PROVIDER[{name!r}] names neither bearer_auth's admin class nor a "
+            "subclass of it, so the admin lacks what bearer_auth's adds (client secrets "
+            "shown once, tokens revoked with their whole sign-in and session).",
+            hint=f"Set OAUTH2_PROVIDER[{name!r}] = {OAUTH2_PROVIDER_REQUIRED[name]!r} (or a "
+            "subclass of it), or build the whole dict with "
+            "bearer_auth.settings.oauth2_provider_settings().",
+            id="bearer_auth.W005",
+        )
+        for name in _ADMIN_CLASSES
+        if not _extends(configured.get(name), OAUTH2_PROVIDER_REQUIRED[name])
+    ]
+
+
+def _extends(value: Any, base_path: str) -> bool:
+    """Return whether ``value`` (a class or a dotted path) is ``base_path`` or extends it."""
+    try:
+        cls = import_string(value) if isinstance(value, str) else value
+    except ImportError:  # DOT's admin module fails on it too, with its own message
+        return False
+    return isinstance(cls, type) and issubclass(cls, import_string(base_path))

@@ -1,33 +1,63 @@
 """Signal receivers: a password change or a deactivation signs the user out everywhere.
 
-Django sends no "password changed" signal, but every path that changes a
-password through the model (``set_password()`` then ``save()``: the admin's
-password form, ``changepassword``, a project's own view) leaves
-``user._password`` set until ``save()`` has sent ``post_save``. A queryset
-update that bypasses the model is caught later, at refresh, by the session's
-password fingerprint, and at each request by the access token's.
+Django sends no "password changed" signal. Before a save that writes the
+``password`` column, :func:`note_password_change` reads the stored hash (one
+query, by primary key) and compares it with the one about to be written;
+after the save, :func:`sign_out_on_credential_change` signs the user out
+everywhere if it differed, or if the user was saved inactive. So every path
+that changes a password through ``save()`` is covered: ``set_password()``,
+the admin's password form, ``changepassword``, a project's own view, even a
+hash assigned to ``password`` directly. Saves that write neither column
+(``update_fields=["last_login"]`` at every sign-in) cost nothing more.
+
+A queryset update that bypasses ``save()`` is caught later, at refresh, by
+the session's password fingerprint, and at each request by the access
+token's. Django's automatic hash upgrade at sign-in (a new hasher or
+iteration count) stores a new hash: it changes the password fingerprint as
+well, so it ends the user's other sign-ins like a password change.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Final
 
 from django.contrib.auth import get_user_model
-from django.db.models.signals import post_save
+from django.db.models.signals import post_save, pre_save
 
 from bearer_auth import services
 
-_WATCHED_FIELDS = frozenset({"password", "is_active"})
+#: Where :func:`note_password_change` leaves its verdict for the ``post_save``
+#: receiver: on the instance being saved, so concurrent saves never mix.
+_PASSWORD_CHANGED: Final = "_bearer_auth_password_changed"
 
 
 def connect_receivers() -> None:
     """Connect the receivers to the active user model (from ``AppConfig.ready()``)."""
+    user_model = get_user_model()
+    pre_save.connect(
+        note_password_change,
+        sender=user_model,
+        dispatch_uid="bearer_auth.note_password_change",
+    )
     post_save.connect(
         sign_out_on_credential_change,
-        sender=get_user_model(),
+        sender=user_model,
         dispatch_uid="bearer_auth.sign_out_on_credential_change",
     )
+
+
+def note_password_change(
+    sender: type[Any],
+    instance: Any,
+    raw: bool = False,
+    using: str | None = None,
+    update_fields: Iterable[str] | None = None,
+    **kwargs: Any,
+) -> None:
+    """Before a save, note on the instance whether it changes the stored password hash."""
+    changed = not raw and _changes_password(sender, instance, using, update_fields)
+    setattr(instance, _PASSWORD_CHANGED, changed)
 
 
 def sign_out_on_credential_change(
@@ -39,11 +69,32 @@ def sign_out_on_credential_change(
     **kwargs: Any,
 ) -> None:
     """Sign the user out everywhere after a password change or a deactivation."""
+    password_changed = instance.__dict__.pop(_PASSWORD_CHANGED, False)
     if created or raw:
         return
-    if update_fields is not None and not _WATCHED_FIELDS.intersection(update_fields):
-        return
-    password_changed = getattr(instance, "_password", None) is not None
-    deactivated = not getattr(instance, "is_active", True)
-    if password_changed or deactivated:
+    if password_changed or _deactivated(instance, update_fields):
         services.sign_out_everywhere(instance)
+
+
+def _changes_password(
+    sender: type[Any], instance: Any, using: str | None, update_fields: Iterable[str] | None
+) -> bool:
+    if instance.pk is None or not _writes(update_fields, "password"):
+        return False
+    if _deactivated(instance, update_fields):
+        return False  # signed out after the save anyway: no need to look
+    stored = (
+        sender._default_manager.db_manager(using)
+        .filter(pk=instance.pk)
+        .values_list("password", flat=True)
+        .first()
+    )
+    return stored is not None and stored != instance.password
+
+
+def _writes(update_fields: Iterable[str] | None, field: str) -> bool:
+    return update_fields is None or field in update_fields
+
+
+def _deactivated(instance: Any, update_fields: Iterable[str] | None) -> bool:
+    return _writes(update_fields, "is_active") and not getattr(instance, "is_active", True)

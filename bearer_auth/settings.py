@@ -133,6 +133,11 @@ OAUTH2_PROVIDER_REQUIRED: Final[dict[str, Any]] = {
         "client_secret_post",
         "none",
     ],
+    # DOT's admin module registers bearer_auth's pages for its applications and
+    # tokens (secret shown once, tokens masked, revoked with the whole sign-in).
+    "APPLICATION_ADMIN_CLASS": "bearer_auth.admin.ApplicationAdmin",
+    "ACCESS_TOKEN_ADMIN_CLASS": "bearer_auth.admin.AccessTokenAdmin",
+    "REFRESH_TOKEN_ADMIN_CLASS": "bearer_auth.admin.RefreshTokenAdmin",
 }
 
 

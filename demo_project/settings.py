@@ -34,8 +34,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "bearer_auth",  # before oauth2_provider: its `cleartokens` is the one run
     "oauth2_provider",
-    "bearer_auth",
     "demo_project",
     "demo_project.notes",
     "demo_project.client",

@@ -27,8 +27,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "bearer_auth",  # before oauth2_provider: its `cleartokens` is the one run
     "oauth2_provider",
-    "bearer_auth",
 ]
 
 MIDDLEWARE = [

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.conf import settings
@@ -22,6 +25,7 @@ from oauth2_provider.models import (
 )
 
 from bearer_auth import keys, services
+from bearer_auth.admin import AccessTokenAdmin, ApplicationAdmin, RefreshTokenAdmin
 from bearer_auth.jwt import token_checksum
 from bearer_auth.models import ApplicationPolicy, SigningKey, TokenSession
 from tests.browser.conftest import page as chromium_page  # noqa: F401  a fixture (Playwright)
@@ -34,6 +38,7 @@ from tests.oauth_client import (
     signed_in_browser,
     token_request,
 )
+from tests.processes import ROOT
 
 pytestmark = pytest.mark.django_db
 
@@ -71,6 +76,53 @@ def _add_form(**overrides: str) -> dict[str, str]:
     }
     data.update(overrides)
     return data
+
+
+# Registration
+
+
+def test_dots_admin_registers_bearer_auths_pages_through_its_settings() -> None:
+    """OAUTH2_PROVIDER names the classes; DOT's admin module registers them."""
+    registered = {
+        get_application_model(): ApplicationAdmin,
+        get_access_token_model(): AccessTokenAdmin,
+        get_refresh_token_model(): RefreshTokenAdmin,
+    }
+    for model, admin_class in registered.items():
+        assert type(admin.site.get_model_admin(model)) is admin_class
+    assert type(admin.site.get_model_admin(get_grant_model())).__module__ == "oauth2_provider.admin"
+
+
+_REGISTERED_IN_A_FRESH_PROCESS = """
+import django
+from django.conf import settings
+
+import tests.settings as test_settings
+
+configured = {name: getattr(test_settings, name) for name in dir(test_settings) if name.isupper()}
+settings.configure(**{**configured, "INSTALLED_APPS": %r})
+django.setup()  # the admin's autodiscover imports each app's admin module, in this order
+
+from django.contrib import admin
+from oauth2_provider.models import get_application_model
+
+print(type(admin.site.get_model_admin(get_application_model())).__qualname__)
+"""
+
+
+@pytest.mark.parametrize("first", ["bearer_auth", "oauth2_provider"])
+def test_either_admin_module_may_be_imported_first(first: str) -> None:
+    """DOT's admin imports bearer_auth's classes by path; bearer_auth's never imports DOT's."""
+    apps = [app for app in settings.INSTALLED_APPS if app not in {"bearer_auth", "oauth2_provider"}]
+    apps += [first, ({"bearer_auth", "oauth2_provider"} - {first}).pop()]
+    shown = subprocess.run(
+        [sys.executable, "-c", _REGISTERED_IN_A_FRESH_PROCESS % apps],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert shown.stdout == "ApplicationAdmin\n"
 
 
 # Applications
@@ -119,7 +171,7 @@ def test_interleaved_adds_each_show_only_their_own_secret(admin_user_: Any) -> N
     A threaded server can run ``add_view`` this way for two requests at once
     (``save_model``, ``save_model``, ``response_add``, ``response_add``).
     """
-    model_admin = admin.site._registry[get_application_model()]
+    model_admin = admin.site.get_model_admin(get_application_model())
     requests = [
         _add_request(admin_user_, name=f"Client {n}", client_id=f"client-{n}") for n in (1, 2)
     ]
@@ -499,15 +551,25 @@ def test_user_admin_shows_sessions_and_signs_out_everywhere(
 
 
 @pytest.mark.custom_user_model
-def test_user_admin_deactivate_and_revoke(admin_browser: Client, user: Any, password: str) -> None:
-    _sign_in(user, password)
-    admin_browser.post(
-        reverse("admin:bearer_auth_user_changelist"),
-        {"action": "deactivate_and_revoke", "_selected_action": [user.pk]},
-    )
+def test_user_admin_deactivate_and_revoke_signs_out_once(
+    admin_browser: Client, user: Any, password: str
+) -> None:
+    pair = _sign_in(user, password)
+    with mock.patch.object(
+        services, "sign_out_everywhere", wraps=services.sign_out_everywhere
+    ) as sign_out:
+        admin_browser.post(
+            reverse("admin:bearer_auth_user_changelist"),
+            {"action": "deactivate_and_revoke", "_selected_action": [user.pk]},
+        )
+    sign_out.assert_called_once_with(user)  # by the receiver, on saving the inactive user
     user.refresh_from_db()
     assert not user.is_active
     assert not get_access_token_model().objects.filter(user=user).exists()
+    assert not get_refresh_token_model().objects.filter(user=user, revoked__isnull=True).exists()
+    assert not TokenSession.objects.filter(user=user, revoked__isnull=True).exists()
+    api = Client().get("/test-api/whoami/", HTTP_AUTHORIZATION=f"Bearer {pair.access_token}")
+    assert api.status_code == 401
 
 
 # Permissions and CSRF

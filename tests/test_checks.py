@@ -8,8 +8,11 @@ from typing import Any
 import pytest
 from django.core import checks
 
+from bearer_auth.admin import AccessTokenAdmin, ApplicationAdmin
 from bearer_auth.checks import (
+    check_admin_classes,
     check_bearer_settings,
+    check_installed_apps_order,
     check_issuer,
     check_issuer_endpoint,
     check_oauth2_provider,
@@ -39,6 +42,8 @@ def test_shipped_test_settings_pass_every_check() -> None:
     assert check_oauth2_provider(None) == []
     assert check_refresh_token_expiry(None) == []
     assert check_rest_framework(None) == []
+    assert check_installed_apps_order(None) == []
+    assert check_admin_classes(None) == []
 
 
 def test_unknown_key_is_an_error_with_exact_hint(settings: Any) -> None:
@@ -323,3 +328,62 @@ def test_missing_refresh_token_expiry_is_a_warning(settings: Any, value: int | N
             id="bearer_auth.W003",
         )
     ]
+
+
+def test_oauth2_provider_listed_before_bearer_auth_is_a_warning(settings: Any) -> None:
+    settings.INSTALLED_APPS = [app for app in settings.INSTALLED_APPS if app != "bearer_auth"] + [
+        "bearer_auth"
+    ]
+    assert check_installed_apps_order(None) == [
+        checks.Warning(
+            "INSTALLED_APPS lists oauth2_provider before bearer_auth, so `manage.py cleartokens` "
+            "is DOT's command: the sessions of ended sign-ins and expired signing keys are "
+            "never deleted.",
+            hint='Move "bearer_auth" above "oauth2_provider" in INSTALLED_APPS.',
+            id="bearer_auth.W004",
+        )
+    ]
+
+
+class ProjectApplicationAdmin(ApplicationAdmin):
+    """A project's own page for applications, built on bearer_auth's."""
+
+
+def _admin_class_warning(name: str, expected: str) -> checks.Warning:
+    return checks.Warning(
+        f"OAUTH2_PROVIDER[{name!r}] names neither bearer_auth's admin class nor a subclass of "
+        "it, so the admin lacks what bearer_auth's adds (client secrets shown once, tokens "
+        "revoked with their whole sign-in and session).",
+        hint=f"Set OAUTH2_PROVIDER[{name!r}] = {expected!r} (or a subclass of it), or build the "
+        "whole dict with bearer_auth.settings.oauth2_provider_settings().",
+        id="bearer_auth.W005",
+    )
+
+
+def test_dots_own_admin_classes_are_a_warning(settings: Any) -> None:
+    configured = oauth2_provider_settings()
+    del configured["APPLICATION_ADMIN_CLASS"]  # DOT's default
+    configured["REFRESH_TOKEN_ADMIN_CLASS"] = "oauth2_provider.admin.RefreshTokenAdmin"
+    configured["ACCESS_TOKEN_ADMIN_CLASS"] = "no.such.AdminClass"
+    settings.OAUTH2_PROVIDER = configured
+    assert check_admin_classes(None) == [
+        _admin_class_warning("APPLICATION_ADMIN_CLASS", "bearer_auth.admin.ApplicationAdmin"),
+        _admin_class_warning("ACCESS_TOKEN_ADMIN_CLASS", "bearer_auth.admin.AccessTokenAdmin"),
+        _admin_class_warning("REFRESH_TOKEN_ADMIN_CLASS", "bearer_auth.admin.RefreshTokenAdmin"),
+    ]
+
+
+def test_subclasses_of_bearer_auths_admin_classes_pass(settings: Any) -> None:
+    settings.OAUTH2_PROVIDER = oauth2_provider_settings(
+        APPLICATION_ADMIN_CLASS="tests.test_checks.ProjectApplicationAdmin",
+        ACCESS_TOKEN_ADMIN_CLASS=AccessTokenAdmin,
+    )
+    assert check_admin_classes(None) == []
+
+
+def test_admin_classes_are_not_checked_without_the_admin(settings: Any) -> None:
+    settings.INSTALLED_APPS = [
+        app for app in settings.INSTALLED_APPS if app != "django.contrib.admin"
+    ]
+    settings.OAUTH2_PROVIDER = {}
+    assert check_admin_classes(None) == []

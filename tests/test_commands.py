@@ -99,12 +99,6 @@ def test_changepassword_changes_the_password_of_the_user_named_by_email() -> Non
 # cleartokens
 
 
-@pytest.fixture(autouse=True)
-def _dot_command_restored(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Whatever a test does to DOT's command module is undone after it."""
-    monkeypatch.setattr(dot_cleartokens, "Command", dot_cleartokens.Command)
-
-
 @pytest.fixture
 def cleartokens() -> Callable[..., str]:
     """Run ``manage.py cleartokens`` as cron would; return its output."""
@@ -257,28 +251,8 @@ def test_cleartokens_deletes_in_batches(
     assert len(deletes) == 3  # 2 + 2 + 1
 
 
-def test_dot_listed_first_runs_bearer_auths_cleartokens_once_served(
-    user: Any, password: str
-) -> None:
-    """The INSTALLED_APPS order of the demo, the tests, the README and DOT projects."""
-    assert get_commands()["cleartokens"] == "oauth2_provider"
-    # bearer_auth's AppConfig.ready() served it at start-up.
-    assert dot_cleartokens.Command is ClearTokens
-    pair = sign_in(user, password)
-    session = session_of(pair["refresh_token"])
-    APIClient().post(REVOKE_URL, {"token": pair["refresh_token"]}, format="json")
-
-    call_command("cleartokens", stdout=StringIO(), stderr=StringIO())
-
-    assert not TokenSession.objects.filter(pk=session.pk).exists()
-
-
-def test_bearer_auth_listed_first_runs_its_own_cleartokens(
-    settings: Any, user: Any, password: str
-) -> None:
-    apps = [app for app in settings.INSTALLED_APPS if app != "bearer_auth"]
-    apps.insert(apps.index("oauth2_provider"), "bearer_auth")
-    settings.INSTALLED_APPS = apps
+def test_bearer_auth_listed_first_serves_its_cleartokens(user: Any, password: str) -> None:
+    """The INSTALLED_APPS order of the demo, the tests and the docs (bearer_auth.W004)."""
     assert get_commands()["cleartokens"] == "bearer_auth"
     pair = sign_in(user, password)
     session = session_of(pair["refresh_token"])
@@ -287,3 +261,21 @@ def test_bearer_auth_listed_first_runs_its_own_cleartokens(
     call_command("cleartokens", stdout=StringIO(), stderr=StringIO())
 
     assert not TokenSession.objects.filter(pk=session.pk).exists()
+
+
+def test_oauth2_provider_listed_first_runs_dots_own_command_untouched(
+    settings: Any, user: Any, password: str
+) -> None:
+    """bearer_auth leaves DOT's command module alone; that order is bearer_auth.W004."""
+    apps = [app for app in settings.INSTALLED_APPS if app != "bearer_auth"]
+    apps.insert(apps.index("oauth2_provider") + 1, "bearer_auth")
+    settings.INSTALLED_APPS = apps
+    assert get_commands()["cleartokens"] == "oauth2_provider"
+    assert not issubclass(dot_cleartokens.Command, ClearTokens)
+    pair = sign_in(user, password)
+    session = session_of(pair["refresh_token"])
+    APIClient().post(REVOKE_URL, {"token": pair["refresh_token"]}, format="json")
+
+    call_command("cleartokens", stdout=StringIO(), stderr=StringIO())
+
+    assert TokenSession.objects.filter(pk=session.pk).exists()  # DOT's clean-up only

@@ -23,6 +23,8 @@ from django.utils import timezone
 from jwcrypto.jwk import JWK
 
 from bearer_auth import keys
+from bearer_auth.keys import cache as key_cache
+from bearer_auth.keys import store as key_store
 from bearer_auth.models import ApplicationPolicy, SigningKey
 from tests.factories import ApplicationFactory
 
@@ -47,7 +49,7 @@ class FakeMonotonic:
 @pytest.fixture
 def monotonic(monkeypatch: pytest.MonkeyPatch) -> FakeMonotonic:
     clock = FakeMonotonic()
-    monkeypatch.setattr(keys, "_monotonic", clock)
+    monkeypatch.setattr(key_cache, "_monotonic", clock)
     return clock
 
 
@@ -63,13 +65,13 @@ def other_process(monkeypatch: pytest.MonkeyPatch, committed: Any) -> Any:
 
     @contextmanager
     def run() -> Iterator[None]:
-        ours = keys._process
-        monkeypatch.setattr(keys, "_process", keys._ProcessCache())
+        ours = key_cache._process
+        monkeypatch.setattr(key_cache, "_process", key_cache._ProcessCache())
         try:
             with committed():
                 yield
         finally:
-            monkeypatch.setattr(keys, "_process", ours)
+            monkeypatch.setattr(key_cache, "_process", ours)
 
     return run
 
@@ -186,7 +188,7 @@ def test_first_key_is_created_on_first_use_with_the_configured_algorithm(setting
 
 def test_database_refuses_a_second_active_key() -> None:
     keys.current_signing_key()
-    duplicate = keys._new_key_row("ES256")
+    duplicate = key_store._new_key_row("ES256")
     with pytest.raises(IntegrityError), transaction.atomic():
         duplicate.save(force_insert=True)
     assert SigningKey.objects.filter(active=True).count() == 1
@@ -194,7 +196,7 @@ def test_database_refuses_a_second_active_key() -> None:
 
 def test_losing_the_first_key_race_uses_the_winners_key(monkeypatch: pytest.MonkeyPatch) -> None:
     # Another process inserts its key between our "no key yet" and our insert.
-    real_new_key_row = keys._new_key_row
+    real_new_key_row = key_store._new_key_row
     winner: list[SigningKey] = []
 
     def new_key_row_after_rival(algorithm: str) -> SigningKey:
@@ -203,7 +205,7 @@ def test_losing_the_first_key_race_uses_the_winners_key(monkeypatch: pytest.Monk
         winner.append(rival)
         return real_new_key_row(algorithm)
 
-    monkeypatch.setattr(keys, "_new_key_row", new_key_row_after_rival)
+    monkeypatch.setattr(key_store, "_new_key_row", new_key_row_after_rival)
 
     material = keys.current_signing_key()
 
@@ -221,14 +223,14 @@ def test_concurrent_first_use_creates_exactly_one_active_key(
     kids: list[str] = []
     errors: list[BaseException] = []
     generated: list[str] = []
-    real_new_key_row = keys._new_key_row
+    real_new_key_row = key_store._new_key_row
 
     def counting_new_key_row(algorithm: str) -> SigningKey:
         row = real_new_key_row(algorithm)
         generated.append(row.kid)
         return row
 
-    monkeypatch.setattr(keys, "_new_key_row", counting_new_key_row)
+    monkeypatch.setattr(key_store, "_new_key_row", counting_new_key_row)
 
     def first_use() -> None:
         try:
@@ -334,7 +336,7 @@ def test_verification_key_hits_neither_database_nor_cache(
     def no_cache(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("the shared cache was read on the hot path")
 
-    monkeypatch.setattr(keys.cache, "get", no_cache)
+    monkeypatch.setattr(cache, "get", no_cache)
     monotonic.now += 29.9
     with django_assert_num_queries(0):
         for _ in range(100):
@@ -429,8 +431,8 @@ def test_unreachable_cache_falls_back_to_the_database(
     def down(*args: Any, **kwargs: Any) -> None:
         raise ConnectionError("cache down")
 
-    monkeypatch.setattr(keys.cache, "get", down)
-    monkeypatch.setattr(keys.cache, "incr", down)
+    monkeypatch.setattr(cache, "get", down)
+    monkeypatch.setattr(cache, "incr", down)
     with other_process():
         new = keys.rotate_signing_key()
     monotonic.now += 30

@@ -107,8 +107,8 @@ def test_a_forged_simplejwt_token_is_refused(transition_view: Any, user: Any) ->
 @pytest.fixture
 def switched_from_dot(settings: Any) -> dict[str, Any]:
     """The guide's settings block, applied over the test settings."""
-    configured = run_block(FROM_DOT_SETTINGS, INSTALLED_APPS=[])
-    assert configured["INSTALLED_APPS"] == ["rest_framework", "bearer_auth"]
+    configured = run_block(FROM_DOT_SETTINGS)
+    assert configured["INSTALLED_APPS"] == ["rest_framework", "bearer_auth", "oauth2_provider"]
     settings.OAUTH2_PROVIDER = configured["OAUTH2_PROVIDER"]
     settings.BEARER_AUTH = configured["BEARER_AUTH"]
     settings.REST_FRAMEWORK = {

@@ -8,7 +8,9 @@ from unittest import mock
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.contrib.auth.hashers import PBKDF2PasswordHasher, make_password
 from django.core.management import call_command
+from django.db import IntegrityError, transaction
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 from rest_framework.test import APIClient
 
@@ -183,6 +185,69 @@ def test_unrelated_saves_keep_sessions(user, password):
     get_user_model()._default_manager.get(pk=user.pk).save(update_fields=["last_login"])
     assert me_status(tokens["access_token"]) == 200
     assert refresh(tokens["refresh_token"]).status_code == 200
+
+
+def test_a_hash_saved_into_password_signs_out_everywhere(user, password):
+    """No set_password(): the receiver compares the stored hash with the one written."""
+    tokens = sign_in(user, password)
+    user.password = make_password("assigned directly 456")
+    user.save()
+    assert all_dead(user)
+    assert me_status(tokens["access_token"]) == 401
+
+
+def test_a_full_save_of_an_inactive_user_signs_out_everywhere(user, password):
+    sign_in(user, password)
+    user.is_active = False
+    user.save()
+    assert all_dead(user)
+
+
+class _FewIterations(PBKDF2PasswordHasher):
+    iterations = 2
+
+
+def test_a_password_hash_upgrade_at_sign_in_ends_the_other_sign_ins(settings, user, password):
+    """A new hash changes the password fingerprint: those sign-ins were dead already."""
+    earlier = sign_in(user, password)  # the test settings' MD5 hash
+    settings.PASSWORD_HASHERS = [
+        f"{__name__}._FewIterations",
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+    ]
+    later = sign_in(user, password)  # Django stores a PBKDF2 hash of the same password
+    user.refresh_from_db()
+    assert user.password.startswith("pbkdf2_sha256$2$")
+    assert session_of(earlier["refresh_token"]).revoked is not None
+    assert me_status(earlier["access_token"]) == 401
+    assert me_status(later["access_token"]) == 200
+    assert refresh(later["refresh_token"]).status_code == 200
+
+
+def test_a_failed_password_save_leaves_nothing_for_the_next_save(user, password):
+    tokens = sign_in(user, password)
+    other = UserFactory()
+    setattr(user, get_user_model().USERNAME_FIELD, other.get_username())
+    user.set_password("never saved 789")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        user.save()
+    user.refresh_from_db()
+    user.save()
+    assert me_status(tokens["access_token"]) == 200
+    assert refresh(tokens["refresh_token"]).status_code == 200
+
+
+def test_user_saves_read_the_stored_password_only_when_they_write_it(
+    django_assert_num_queries, user
+):
+    """Every sign-in's last_login update stays one query; a full save reads the hash first."""
+    with django_assert_num_queries(1):
+        user.save(update_fields=["last_login"])
+    with django_assert_num_queries(2):  # SELECT password, UPDATE
+        user.save()
+    with django_assert_num_queries(1):
+        get_user_model()._default_manager.create(
+            **{get_user_model().USERNAME_FIELD: "new@example.com"}
+        )
 
 
 def test_account_endpoints_query_counts(django_assert_max_num_queries, user, password):

@@ -5,21 +5,19 @@ shown once (at creation or regeneration) and only its hash is kept, private
 keys are never shown. Every security operation is an admin action (POST,
 CSRF-protected, permission-checked, 403 otherwise) calling the same function
 the API uses.
+
+DOT's own admin module registers its models with the classes its
+``*_ADMIN_CLASS`` settings name: ``oauth2_provider_settings()`` names
+:class:`ApplicationAdmin`, :class:`AccessTokenAdmin` and
+:class:`RefreshTokenAdmin` (``bearer_auth.W005`` reports another class). DOT
+imports them by dotted path from this package, which never imports DOT's admin
+module, so either module may be imported first. Grants and ID tokens keep
+DOT's admin. This module registers bearer_auth's own models.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
-
-import oauth2_provider.admin  # noqa: F401  DOT registers its admins first; some are replaced below
 from django.contrib import admin
-from django.db.models import Model
-from oauth2_provider.models import (
-    get_access_token_model,
-    get_application_model,
-    get_refresh_token_model,
-)
 
 from bearer_auth.admin.applications import ApplicationAdmin
 from bearer_auth.admin.issued_tokens import AccessTokenAdmin, RefreshTokenAdmin, TokenSessionAdmin
@@ -36,23 +34,7 @@ __all__ = [
     "TokenSessionAdmin",
 ]
 
-
-def _replace(models_and_admins: Iterable[tuple[type[Model], type[admin.ModelAdmin[Any]]]]) -> None:
-    for model, model_admin in models_and_admins:
-        if admin.site.is_registered(model):
-            admin.site.unregister(model)
-        admin.site.register(model, model_admin)
-
-
-_replace(
-    [
-        (get_application_model(), ApplicationAdmin),
-        (get_access_token_model(), AccessTokenAdmin),
-        (get_refresh_token_model(), RefreshTokenAdmin),
-        (TokenSession, TokenSessionAdmin),
-        (SigningKey, SigningKeyAdmin),
-    ]
-)
-
+admin.site.register(TokenSession, TokenSessionAdmin)
+admin.site.register(SigningKey, SigningKeyAdmin)
 if not User._meta.swapped:
     admin.site.register(User, EmailUserAdmin)

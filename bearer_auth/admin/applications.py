@@ -41,6 +41,8 @@ class ApplicationAdminForm(forms.ModelForm):  # type: ignore[type-arg]
     authorization_grant_type = forms.ChoiceField(
         label=_("authorization grant type"), choices=OFFERED_GRANT_TYPES
     )
+    #: The redirect URIs as :meth:`clean` accepted them (``None``: refused).
+    _accepted_redirect_uris: str | None = None
 
     class Meta:
         model = get_application_model()
@@ -88,18 +90,23 @@ class ApplicationAdminForm(forms.ModelForm):  # type: ignore[type-arg]
             self.add_error(
                 "client_type", _("Client credentials are for confidential clients only.")
             )
+        # What the form accepted, before the model's validation has its say.
+        self._accepted_redirect_uris = cleaned.get("redirect_uris")
         return cleaned
 
-    def _post_clean(self) -> None:
-        redirect_uris = self.cleaned_data.get("redirect_uris")
-        super()._post_clean()  # type: ignore[misc]
-        # DOT's Application.clean() accepts ALLOWED_REDIRECT_URI_SCHEMES (https)
-        # only. clean_redirect_uris already ran DOT's validator on every URI,
-        # with http allowed for loopback URIs alone: DOT's verdict on those is
-        # the one to drop.
-        if redirect_uris is not None and "redirect_uris" in self.errors:
+    def full_clean(self) -> None:
+        """Validate as Django does, then drop DOT's verdict on redirect URIs the form accepted.
+
+        The model validation that ends Django's ``full_clean()`` runs DOT's
+        ``Application.clean()``, which accepts ``ALLOWED_REDIRECT_URI_SCHEMES``
+        (https) only. :meth:`clean_redirect_uris` already ran DOT's validator on
+        every URI, with http allowed for loopback URIs alone (RFC 8252 §7.3).
+        """
+        super().full_clean()
+        accepted = self._accepted_redirect_uris
+        if accepted is not None and "redirect_uris" in self.errors:
             del self.errors["redirect_uris"]
-            self.cleaned_data["redirect_uris"] = redirect_uris
+            self.cleaned_data["redirect_uris"] = accepted
 
 
 class ApplicationPolicyForm(forms.ModelForm):  # type: ignore[type-arg]

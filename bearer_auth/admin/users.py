@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.db import router, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -97,11 +98,15 @@ class EmailUserAdmin(ActionPermissionMixin, UserAdmin):  # type: ignore[type-arg
 
     @admin.action(description=_("Deactivate and revoke all tokens"), permissions=["change"])
     def deactivate_and_revoke(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        """Deactivate the selected users, then revoke every token they hold."""
+        """Deactivate the selected users; saving them revokes every token they hold.
+
+        The sign-out is :mod:`bearer_auth.receivers`' (``services.sign_out_everywhere``
+        on saving an inactive user), in the same transaction as the save.
+        """
         for user in queryset:
-            user.is_active = False
-            user.save(update_fields=["is_active"])
-            services.sign_out_everywhere(user)
+            with transaction.atomic(using=router.db_for_write(type(user))):
+                user.is_active = False
+                user.save(update_fields=["is_active"])
             self.log_change(request, user, "Deactivated and signed out everywhere.")
         count = len(queryset)
         self.message_user(

@@ -1,7 +1,7 @@
 """Key material: generate keys, load them from settings, JWKs, encryption at rest.
 
-No state and no database here: :mod:`bearer_auth.keys` decides which keys are
-in use and caches them.
+No state and no database here: :mod:`bearer_auth.keys.store` decides which
+keys are in use and :mod:`bearer_auth.keys.cache` keeps them.
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ def test_make_test_runs_lint_types_and_both_user_models() -> None:
 
 def test_the_user_model_settings_name_installed_apps_and_the_email_user() -> None:
     configured = snippets(USER_MODEL_SETTINGS.block)[0].settings()
-    assert configured["INSTALLED_APPS"] == ["rest_framework", "oauth2_provider", "bearer_auth"]
+    assert configured["INSTALLED_APPS"] == ["rest_framework", "bearer_auth", "oauth2_provider"]
     for label in ("rest_framework", "oauth2_provider", "bearer_auth"):
         assert apps.is_installed(label)
     assert apps.get_model(configured["AUTH_USER_MODEL"]) is User

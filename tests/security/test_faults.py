@@ -27,6 +27,7 @@ from oauth2_provider.models import (
 )
 
 from bearer_auth import keys
+from bearer_auth.keys import cache as key_cache
 from bearer_auth.keys import clear_key_cache, public_jwks
 from tests.first_party import ME_URL, bearer, refresh, sign_in
 from tests.issuing import issue_access_token, store_live_token
@@ -148,7 +149,10 @@ def test_loaded_keys_keep_verifying_when_a_reload_meets_an_outage(
     # The shared version left the cache and the periodic check is due: a reload.
     cache.delete(keys.VERSION_CACHE_KEY)
     later = time.monotonic() + 10 * 3600
-    with mock.patch.object(keys, "_monotonic", return_value=later), failing_queries() as failed:
+    with (
+        mock.patch.object(key_cache, "_monotonic", return_value=later),
+        failing_queries() as failed,
+    ):
         response = client.get(WHOAMI, HTTP_AUTHORIZATION=f"Bearer {token}")
     assert failed  # the reload was tried
     assert response.status_code == 200

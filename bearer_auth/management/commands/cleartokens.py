@@ -6,12 +6,9 @@ of families that have ended for good
 (:func:`bearer_auth.services.delete_ended_sessions`) and prunes the signing keys that no
 longer verify anything (:func:`bearer_auth.keys.prune_signing_keys`).
 
-Django runs the ``cleartokens`` of the app listed first in ``INSTALLED_APPS``,
-and projects list ``oauth2_provider`` first (it is installed before
-bearer_auth, and DOT projects migrating to bearer_auth already have it).
-:func:`serve_as_dot_cleartokens`, called by ``BearerAuthConfig.ready()``, points
-DOT's command module at this command too, so operators' existing cron line
-runs it whatever the order.
+Django runs the command of the app listed first in ``INSTALLED_APPS``, so
+projects list ``bearer_auth`` above ``oauth2_provider`` (``bearer_auth.W004``
+reports the other order), and the cron line of a DOT project runs this one.
 """
 
 from __future__ import annotations
@@ -37,12 +34,3 @@ class Command(dot_cleartokens.Command):  # type: ignore[misc]
             self.stdout.write(
                 f"Deleted {sessions} ended session(s); pruned {pruned} expired signing key(s)."
             )
-
-
-def serve_as_dot_cleartokens() -> None:
-    """Make ``manage.py cleartokens`` run :class:`Command` whatever the ``INSTALLED_APPS`` order.
-
-    With ``oauth2_provider`` listed first, Django loads DOT's command module;
-    its ``Command`` becomes this one, which still runs DOT's clean-up first.
-    """
-    dot_cleartokens.Command = Command

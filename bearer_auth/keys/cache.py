@@ -1,0 +1,297 @@
+"""This process's copy of the key set, and the shared key-set version in Django's cache.
+
+Every process keeps its own copy of the key set, so verifying a token costs a
+dict look-up. The copy is rebuilt when the shared "key set version" in Django's
+cache differs from the one it was built at; that version is looked at no more
+than every ``KEY_CACHE_SECONDS`` (and at once for an unknown ``kid``). Rotation
+and pruning bump it (:func:`key_set_changed`), so every process sees a change
+within ``KEY_CACHE_SECONDS``. With the database unavailable, a process keeps the
+copy it has; one without a copy answers
+:class:`~bearer_auth.exceptions.ServiceUnavailable` (503).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+import jwt
+from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.db import DatabaseError, router, transaction
+from django.db.models import F
+from django.dispatch import receiver
+from django.utils import timezone
+
+from bearer_auth.exceptions import ServiceUnavailable
+from bearer_auth.keys.deadlines import retirement_grace
+from bearer_auth.keys.material import (
+    SigningMaterial,
+    decrypt_private_key,
+    public_jwk,
+    settings_signing_keys,
+    uses_settings_keys,
+)
+from bearer_auth.models import SigningKey
+from bearer_auth.settings import bearer_settings
+
+logger = logging.getLogger(__name__)
+
+#: Django cache key of the shared key set version.
+VERSION_CACHE_KEY: Final = "bearer_auth:signing-key-set-version"
+
+# The time source of the process-local cache; a seam for tests (time-machine
+# does not move the monotonic clock).
+_monotonic = time.monotonic
+
+
+@dataclass(frozen=True)
+class VerificationKey:
+    """A key ready for ``jwt.decode``, usable with exactly one algorithm."""
+
+    kid: str
+    algorithm: str
+    public_key: Any  # a cryptography public key; bytes for HS256
+    verify_until: datetime | None  # None while active
+
+
+@dataclass(frozen=True)
+class KeySet:
+    """Every key in use, as one process holds them."""
+
+    keys: Mapping[str, VerificationKey]
+    jwks: tuple[Mapping[str, Any], ...]  # public JWKs, active first
+    active_kid: str | None
+    # Settings mode: the signer. Database mode: None; the active key's
+    # ciphertext is decrypted on first use by active_signer().
+    signing: SigningMaterial | None
+    active_ciphertext: str | None
+    version: int | None  # shared version this copy was built at; None: unknown
+    from_settings: bool
+
+
+class _ProcessCache:
+    """This process's copy of the key set; attributes are replaced, never mutated."""
+
+    def __init__(self) -> None:
+        self.key_set: KeySet | None = None
+        self.check_after = -math.inf
+        self.signing: SigningMaterial | None = None
+        # Set after a key change inside a transaction that may yet roll back:
+        # the next copy is built at an unknown version, so it is rebuilt again
+        # within KEY_CACHE_SECONDS whatever the transaction's outcome.
+        self.distrust_version = False
+
+
+_process = _ProcessCache()
+
+
+def current_key_set() -> KeySet:
+    """Return this process's copy of the key set, rebuilt first if it is due."""
+    if _monotonic() >= _process.check_after or _process.key_set is None:
+        _refresh()
+    key_set = _process.key_set
+    if key_set is None:  # only if a concurrent clear_key_cache() raced us
+        return _refresh()
+    return key_set
+
+
+def verification_key(kid: str) -> VerificationKey | None:
+    """Return the key for ``kid``, or ``None`` if unknown or past its deadline.
+
+    On the request path: a dict look-up and a clock comparison, no query.
+    """
+    if _monotonic() >= _process.check_after:
+        _refresh()
+    key_set = _process.key_set
+    key = key_set.keys.get(kid) if key_set is not None else None
+    if key is None and key_set is not None and not key_set.from_settings:
+        # A key another process just made: look at the shared version now
+        # (one cache read) instead of failing until the next periodic check.
+        key = _refresh(force=True).keys.get(kid)
+    if key is None or (key.verify_until is not None and timezone.now() > key.verify_until):
+        return None
+    return key
+
+
+def public_jwks() -> dict[str, Any]:
+    """Return the RFC 7517 JWK Set: active and not yet expired retired keys, public parts only."""
+    key_set = current_key_set()
+    now = timezone.now()
+    return {
+        "keys": [
+            dict(jwk)
+            for jwk in key_set.jwks
+            if (until := key_set.keys[jwk["kid"]].verify_until) is None or now <= until
+        ]
+    }
+
+
+def active_signer(key_set: KeySet) -> SigningMaterial:
+    """Return the active key of a database key set, decrypted once per process."""
+    signing = _process.signing
+    if signing is None or signing.kid != key_set.active_kid:
+        signing = _decrypt_active(key_set)
+        _process.signing = signing
+    return signing
+
+
+def clear_key_cache() -> None:
+    """Forget this process's copy of the key set; the next use rebuilds it."""
+    _process.key_set = None
+    _process.signing = None
+    _process.check_after = -math.inf
+
+
+def key_set_changed() -> None:
+    """Reload here now; after commit, make every process reload."""
+    clear_key_cache()
+    _process.distrust_version = transaction.get_connection(
+        router.db_for_write(SigningKey)
+    ).in_atomic_block
+    transaction.on_commit(_publish_key_set_change, using=router.db_for_write(SigningKey))
+
+
+def settings_key_set() -> KeySet:
+    """Build the key set from ``SIGNING_KEYS``: the first key signs, every key verifies."""
+    materials = settings_signing_keys()
+    hmac = materials[0].algorithm == "HS256"
+    keys = {
+        m.kid: VerificationKey(
+            kid=m.kid,
+            algorithm=m.algorithm,
+            public_key=m.private_key if hmac else m.private_key.public_key(),
+            verify_until=None,
+        )
+        for m in materials
+    }
+    jwks = () if hmac else tuple(public_jwk(m.private_key, m.algorithm) for m in materials)
+    return KeySet(
+        keys=keys,
+        jwks=jwks,
+        active_kid=materials[0].kid,
+        signing=materials[0],
+        active_ciphertext=None,
+        version=None,
+        from_settings=True,
+    )
+
+
+@receiver(setting_changed)
+def _settings_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting in {"BEARER_AUTH", "SECRET_KEY", "SECRET_KEY_FALLBACKS"}:
+        clear_key_cache()
+
+
+def _refresh(*, force: bool = False) -> KeySet:
+    """Rebuild the copy if the shared version moved (or is unknown); reset the timer."""
+    if uses_settings_keys():
+        key_set = _process.key_set
+        if key_set is None or not key_set.from_settings:
+            key_set = settings_key_set()
+            _process.key_set = key_set
+            _process.check_after = math.inf  # rebuilt on setting_changed only
+        return key_set
+    if _process.distrust_version:
+        _process.distrust_version = False
+        version = None
+    else:
+        version = _shared_version()
+    key_set = _process.key_set
+    if key_set is None or _is_stale(key_set, version, force=force):
+        try:
+            fresh = _database_key_set(version)
+        except DatabaseError as exc:
+            if key_set is None:
+                # Nothing to verify or sign with: fail closed, as a 503.
+                raise ServiceUnavailable from exc
+            # Keep the copy this process has (as between two checks anyway)
+            # and look again at the next check.
+            logger.warning("bearer_auth: database unavailable, keeping the loaded signing keys")
+            _process.check_after = _monotonic() + float(bearer_settings.KEY_CACHE_SECONDS)
+            return key_set
+        key_set = fresh
+        _process.key_set = key_set
+    if not force or _process.check_after == -math.inf:
+        _process.check_after = _monotonic() + float(bearer_settings.KEY_CACHE_SECONDS)
+    return key_set
+
+
+def _is_stale(key_set: KeySet, version: int | None, *, force: bool) -> bool:
+    if force:
+        # An unknown kid: rebuild only on a known, different version, so a
+        # stream of made-up kids never reaches the database.
+        return version is not None and version != key_set.version
+    return key_set.from_settings or version is None or version != key_set.version
+
+
+def _shared_version() -> int | None:
+    """Return the shared key set version, starting a random one when absent."""
+    try:
+        version = cache.get(VERSION_CACHE_KEY)
+        if version is None:
+            # Random, so a restarted cache never repeats a version some process holds.
+            cache.add(VERSION_CACHE_KEY, secrets.randbits(62), timeout=None)
+            version = cache.get(VERSION_CACHE_KEY)
+    except Exception:  # any cache backend error: rebuild from the database instead
+        logger.warning("bearer_auth: cache unavailable, reloading signing keys", exc_info=True)
+        return None
+    return int(version) if isinstance(version, int) else None
+
+
+def _publish_key_set_change() -> None:
+    try:
+        _bump_shared_version()
+    except Exception:  # any cache backend error: processes still reload on their timer
+        logger.warning("bearer_auth: cache unavailable, key change not published", exc_info=True)
+    _process.distrust_version = False
+    clear_key_cache()
+
+
+def _bump_shared_version() -> None:
+    try:
+        cache.incr(VERSION_CACHE_KEY)
+    except ValueError:  # no version yet (or evicted): any new random one differs
+        cache.set(VERSION_CACHE_KEY, secrets.randbits(62), timeout=None)
+
+
+def _database_key_set(version: int | None) -> KeySet:
+    grace = retirement_grace()
+    keys: dict[str, VerificationKey] = {}
+    jwks: list[Mapping[str, Any]] = []
+    active_kid = active_ciphertext = None
+    for row in SigningKey.objects.order_by(F("active").desc(nulls_last=True), "-created"):
+        until = None if row.active else (row.retired_at or row.created) + grace
+        keys[row.kid] = VerificationKey(
+            kid=row.kid,
+            algorithm=row.algorithm,
+            public_key=jwt.PyJWK(row.public_jwk, algorithm=row.algorithm).key,
+            verify_until=until,
+        )
+        jwks.append(row.public_jwk)
+        if row.active:
+            active_kid, active_ciphertext = row.kid, row.encrypted_private_key
+    return KeySet(
+        keys=keys,
+        jwks=tuple(jwks),
+        active_kid=active_kid,
+        signing=None,
+        active_ciphertext=active_ciphertext,
+        version=version,
+        from_settings=False,
+    )
+
+
+def _decrypt_active(key_set: KeySet) -> SigningMaterial:
+    if key_set.active_kid is None or key_set.active_ciphertext is None:
+        raise ImproperlyConfigured("No active signing key could be created.")
+    private_key = decrypt_private_key(key_set.active_ciphertext, kid=key_set.active_kid)
+    algorithm = key_set.keys[key_set.active_kid].algorithm
+    return SigningMaterial(kid=key_set.active_kid, algorithm=algorithm, private_key=private_key)
