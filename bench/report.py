@@ -13,6 +13,40 @@ from pathlib import Path
 from typing import Any
 
 DATABASE_LABELS = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
+#: The distributions whose versions each run records, and their short names in the report.
+PACKAGES = {
+    "Django": "Django",
+    "djangorestframework": "DRF",
+    "django-oauth-toolkit": "DOT",
+    "oauthlib": "oauthlib",
+    "PyJWT": "PyJWT",
+    "djangorestframework-simplejwt": "simplejwt",
+    "cryptography": "cryptography",
+    "gunicorn": "gunicorn",
+}
+
+
+def installed_versions() -> dict[str, str]:
+    """The installed version of each of :data:`PACKAGES`, in the running interpreter."""
+    return {name: version(name) for name in PACKAGES}
+
+
+def run_label(result: Mapping[str, Any]) -> str:
+    """A run's column heading: its database and the ``major.minor`` of its Django."""
+    database = DATABASE_LABELS.get(result["database"], result["database"])
+    django = result.get("packages", {}).get("Django")
+    if django is None:
+        return database
+    return f"{database}, Django {'.'.join(django.split('.')[:2])}"
+
+
+def run_labels(results: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Every run's heading, numbered when two runs would share one (the same Django twice)."""
+    labels = [run_label(result) for result in results]
+    return [
+        label if labels.count(label) == 1 else f"{label} #{labels[:index].count(label) + 1}"
+        for index, label in enumerate(labels)
+    ]
 
 
 @dataclass(frozen=True)
@@ -173,58 +207,78 @@ RATIOS: tuple[Ratio, ...] = (
 
 @dataclass(frozen=True)
 class Miss:
-    database: str
+    #: The run's heading (:func:`run_labels`): its database and Django.
+    run: str
     ratio: Ratio
     value: float | None
 
 
 def misses(results: Sequence[Mapping[str, Any]]) -> list[Miss]:
-    """Every target missed (or not measured) in any database of the run."""
+    """Every target missed (or not measured) in any run: any database, any Django."""
     found = []
-    for result in results:
+    for label, result in zip(run_labels(results), results, strict=True):
         for ratio in RATIOS:
             value = ratio.value(result["measurements"])
             if ratio.met(value) is False:
-                found.append(Miss(result["database"], ratio, value))
+                found.append(Miss(label, ratio, value))
     return found
 
 
 def render(results: Sequence[Mapping[str, Any]], *, machine: Mapping[str, str], short: bool) -> str:
-    """Return ``docs/performance.md``."""
-    databases = [DATABASE_LABELS[result["database"]] for result in results]
+    """Return ``docs/performance.md``: one column per run (a database on one Django)."""
+    runs = run_labels(results)
     lines = [
         "# Performance",
         "",
-        "Written by `make bench` (`python -m bench`); do not edit by hand. The ratios are",
-        "the figures that hold across machines: every case of one database runs in the",
-        "same process, interleaved, so both sides of a ratio saw the same machine.",
+        "Written by `make bench` (`python -m bench`); do not edit by hand. A run is one",
+        "database on one Django: `make bench` measures SQLite and PostgreSQL on the",
+        "oldest and the newest Django of the CI matrix, each run in a process of its own",
+        "(Runs, below). The ratios are the figures that hold across machines: every case",
+        "of a run runs in the same process, interleaved, so both sides of a ratio saw the",
+        "same machine. A target is met when it is met in every run.",
     ]
     if short:
         lines += [
             "",
             "**Short smoke run** (`--short`): too few repeats for the figures to mean much.",
         ]
-    lines += ["", "## Ratios and targets (issue 7)", ""]
-    lines += _ratio_table(results, databases)
+    lines += ["", "## Ratios and targets", ""]
+    lines += _ratio_table(results, runs)
     lines += ["", "## Measurements", ""]
-    lines += _measurement_table(results, databases)
-    lines += _instruction_tables(results, databases)
+    lines += _measurement_table(results, runs)
+    lines += _instruction_tables(results, runs)
+    lines += ["", "## Runs", ""]
+    lines += _run_table(results, runs)
     lines += ["", "## Machine", ""]
     lines += [f"- {key}: {value}" for key, value in machine.items()]
     lines += ["", METHOD.strip(), "", LESSONS.strip(), ""]
     return "\n".join(lines)
 
 
-def _ratio_table(results: Sequence[Mapping[str, Any]], databases: list[str]) -> list[str]:
+def _run_table(results: Sequence[Mapping[str, Any]], runs: list[str]) -> list[str]:
+    """Each run's Python, package versions and database server."""
     lines = [
-        f"| | target | {' | '.join(databases)} |",
-        f"|---|---|{'---|' * len(databases)}",
+        f"| run | Python | {' | '.join(PACKAGES.values())} | database |",
+        f"|---|---|{'---|' * len(PACKAGES)}---|",
+    ]
+    for label, result in zip(runs, results, strict=True):
+        packages = result.get("packages", {})
+        versions = [packages.get(name, "unknown") for name in PACKAGES]
+        cells = [result.get("python", "unknown"), *versions, result.get("server", "unknown")]
+        lines.append(f"| {label} | {' | '.join(cells)} |")
+    return lines
+
+
+def _ratio_table(results: Sequence[Mapping[str, Any]], runs: list[str]) -> list[str]:
+    lines = [
+        f"| | target | {' | '.join(runs)} |",
+        f"|---|---|{'---|' * len(runs)}",
     ]
     section = None
     for ratio in RATIOS:
         if ratio.section != section:
             section = ratio.section
-            lines.append(f"| **{section}** | | {' | '.join('' for _ in databases)} |")
+            lines.append(f"| **{section}** | | {' | '.join('' for _ in runs)} |")
         cells = []
         for result in results:
             value = ratio.value(result["measurements"])
@@ -239,13 +293,15 @@ def _number(value: float, kind: str) -> str:
     return f"{value:.0f}" if kind == "queries" else f"{value:.2f}x"
 
 
-def _measurement_table(results: Sequence[Mapping[str, Any]], databases: list[str]) -> list[str]:
+def _measurement_table(results: Sequence[Mapping[str, Any]], runs: list[str]) -> list[str]:
     names: list[str] = []
     for result in results:
         names += [name for name in result["measurements"] if name not in names]
     lines = [
-        f"| case | {' | '.join(f'{db}: median (min-max), queries' for db in databases)} |",
-        f"|---|{'---|' * len(databases)}",
+        "Per call: the median (min-max) over repeats, then the SQL statements of one call.",
+        "",
+        f"| case | {' | '.join(runs)} |",
+        f"|---|{'---|' * len(runs)}",
     ]
     for name in names:
         cells = []
@@ -266,13 +322,13 @@ def _measurement_table(results: Sequence[Mapping[str, Any]], databases: list[str
     return lines
 
 
-def _instruction_tables(results: Sequence[Mapping[str, Any]], databases: list[str]) -> list[str]:
+def _instruction_tables(results: Sequence[Mapping[str, Any]], runs: list[str]) -> list[str]:
     """The ``--instructions`` section: instruction ratios, then instructions per call."""
     counted = [result.get("instructions") or {} for result in results]
     if not any(counted):
         return []
     lines = ["", "## Instructions per call (callgrind, `--instructions`)", "", INSTRUCTIONS.strip()]
-    lines += ["", f"| | {' | '.join(databases)} |", f"|---|{'---|' * len(databases)}"]
+    lines += ["", f"| | {' | '.join(runs)} |", f"|---|{'---|' * len(runs)}"]
     section = None
     for ratio in RATIOS:
         values = [ratio.instruction_ratio(counts) for counts in counted]
@@ -280,13 +336,13 @@ def _instruction_tables(results: Sequence[Mapping[str, Any]], databases: list[st
             continue
         if ratio.section != section:
             section = ratio.section
-            lines.append(f"| **{section}** | {' | '.join('' for _ in databases)} |")
+            lines.append(f"| **{section}** | {' | '.join('' for _ in runs)} |")
         cells = ["not counted" if value is None else f"{value:.3f}x" for value in values]
         lines.append(f"| {ratio.label} | {' | '.join(cells)} |")
     names: list[str] = []
     for counts in counted:
         names += [name for name in counts if name not in names]
-    lines += ["", f"| case | {' | '.join(databases)} |", f"|---|{'---|' * len(databases)}"]
+    lines += ["", f"| case | {' | '.join(runs)} |", f"|---|{'---|' * len(runs)}"]
     for name in names:
         cells = [
             "not counted" if name not in counts else f"{counts[name]:,.0f}" for counts in counted
@@ -295,8 +351,8 @@ def _instruction_tables(results: Sequence[Mapping[str, Any]], databases: list[st
     return lines
 
 
-def describe_machine(results: Sequence[Mapping[str, Any]], load: Sequence[float]) -> dict[str, str]:
-    """The machine and software the run measured."""
+def describe_machine(load: Sequence[float]) -> dict[str, str]:
+    """The machine the runs shared (each run's software is in its result: Runs)."""
     cpu = platform.processor() or platform.machine()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
@@ -306,25 +362,11 @@ def describe_machine(results: Sequence[Mapping[str, Any]], load: Sequence[float]
             if line.startswith("model name")
         ]
         cpu = models[0] if models else cpu
-    packages = (
-        "Django",
-        "djangorestframework",
-        "djangorestframework-simplejwt",
-        "django-oauth-toolkit",
-        "PyJWT",
-        "cryptography",
-        "gunicorn",
-    )
     return {
         "date": datetime.now(tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "CPU": f"{cpu}, {os.cpu_count()} logical cores",
         "memory": _memory(),
         "OS": platform.platform(),
-        "Python": platform.python_version(),
-        "packages": ", ".join(f"{name} {version(name)}" for name in packages),
-        "databases": ", ".join(
-            f"{DATABASE_LABELS[result['database']]} ({result['server']})" for result in results
-        ),
         "load average (1 min) at start and end": " / ".join(f"{value:.2f}" for value in load),
         "PostgreSQL OPTIONS (`BENCH_POSTGRES_OPTIONS`)": (
             os.environ.get("BENCH_POSTGRES_OPTIONS") or "none (Django's defaults)"
