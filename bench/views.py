@@ -67,7 +67,7 @@ class DOTView(NoAuthView):
 
 
 class PyJWTView(NoAuthView):
-    """The floor: PyJWT's RS256 decode with a prepared key, nothing more."""
+    """The floor: PyJWT's RS256 decode with a key loaded once, nothing more."""
 
     authentication_classes: ClassVar[list[type[BaseAuthentication]]] = [PyJWTAuthentication]
     permission_classes: ClassVar[list[type[BasePermission]]] = [IsAuthenticated]
