@@ -33,7 +33,7 @@ def installed_versions() -> dict[str, str]:
 
 def run_label(result: Mapping[str, Any]) -> str:
     """A run's column heading: its database and the ``major.minor`` of its Django."""
-    database = DATABASE_LABELS.get(result["database"], result["database"])
+    database = str(DATABASE_LABELS.get(result["database"], result["database"]))
     django = result.get("packages", {}).get("Django")
     if django is None:
         return database
