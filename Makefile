@@ -56,15 +56,34 @@ pytest-postgres: $(VENV)/.installed-test
 	fi
 
 ## bench: the side-by-side benchmark on SQLite and PostgreSQL (BENCH_POSTGRES_URL, default
-## postgres://postgres@127.0.0.1:5432/ba_bench); writes docs/performance.md.
-## BENCH_ARGS=--check fails when a target of issue 7 is missed; BENCH_ARGS=--instructions
+## postgres://postgres@127.0.0.1:5432/ba_bench), on the oldest and the newest Django of the
+## CI matrix: Django 5.2 in .venv, and Django 6.1 on Python 3.13 in .venv-bench-django61,
+## which this target creates (BENCH_NEWEST_PYTHON: python3.13; with pyenv, e.g.
+## PYENV_VERSION=3.11.7:3.12.1:3.13.0). Writes docs/performance.md.
+## BENCH_ARGS=--check fails when a target is missed in any run; BENCH_ARGS=--instructions
 ## also counts instructions per call under valgrind's callgrind (deterministic; minutes more).
 ## BENCH_POSTGRES_OPTIONS='{"server_side_binding": true, "prepare_threshold": 5}' measures
 ## PostgreSQL with those DATABASES OPTIONS (docs/deployment.md).
-bench: $(VENV)/.installed-test
-	$(BIN)/python -m bench $(BENCH_ARGS)
+BENCH_NEWEST_PYTHON ?= python3.13
+BENCH_NEWEST_DJANGO ?= Django>=6.1,<6.2
+BENCH_NEWEST_VENV ?= .venv-bench-django61
 
-## bench-smoke: the short run CI uses to prove the benchmark works (SQLite only, no timings kept)
+$(BENCH_NEWEST_VENV)/.installed: setup.cfg pyproject.toml
+	@$(BENCH_NEWEST_PYTHON) -c "" 2>/dev/null || { \
+		echo "bench: $(BENCH_NEWEST_PYTHON) does not run; set BENCH_NEWEST_PYTHON, or with pyenv" \
+			"PYENV_VERSION=3.11.7:3.12.1:3.13.0 (the newest Django of the CI matrix needs it)" >&2; \
+		exit 1; }
+	$(BENCH_NEWEST_PYTHON) -m venv $(BENCH_NEWEST_VENV)
+	$(BENCH_NEWEST_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_NEWEST_VENV)/bin/python -m pip install --quiet -e ".[test]" "$(BENCH_NEWEST_DJANGO)"
+	touch $@
+
+bench: $(VENV)/.installed-test $(BENCH_NEWEST_VENV)/.installed
+	$(BIN)/python -m bench --python $(BIN)/python --python $(BENCH_NEWEST_VENV)/bin/python $(BENCH_ARGS)
+
+## bench-smoke: the short run that proves the benchmark works (SQLite, .venv's Django only,
+## no timings kept). tests/test_bench_smoke.py runs the same with the suite's interpreter,
+## so a run of the suite on Django 6.1 covers the benchmark there without a second venv.
 bench-smoke: $(VENV)/.installed-test
 	$(BIN)/python -m bench --short --databases sqlite
 

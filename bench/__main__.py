@@ -3,10 +3,14 @@
 ``--only`` picks phases and ``--cases`` picks cases by name prefix, for a
 quick look at a few ratios (the report shows the rest as not measured).
 
-Starts one :mod:`bench.worker` process per database (Django is configured
-once per process), then prints the table of ratios and writes it, with the
-measurements and the machine, to ``docs/performance.md``. ``--check`` exits
-non-zero when a target is missed or could not be measured.
+Starts one :mod:`bench.worker` process per database and interpreter
+(``--python``, repeated: each interpreter's environment is one Django and
+its packages; the running one by default), one after the other, then prints
+the table of ratios and writes it, with the measurements, each run's
+versions and the machine, to ``docs/performance.md``. ``make bench`` passes
+two: ``.venv``'s (the oldest Django of the CI matrix) and
+``.venv-bench-django61``'s (the newest). ``--check`` exits non-zero when a
+target is missed, or could not be measured, in any run.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +37,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--short", action="store_true", help="the quick CI smoke run")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--databases", default="sqlite,postgres")
+    parser.add_argument(
+        "--python",
+        action="append",
+        dest="pythons",
+        type=Path,
+        help="an interpreter to run the workers with, one run per database each; repeat it "
+        "to measure several Djangos (default: this interpreter)",
+    )
     parser.add_argument(
         "--postgres-url", default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL)
     )
@@ -53,17 +66,24 @@ def main(argv: list[str] | None = None) -> int:
         help="where to write the report (default: docs/performance.md; none with --short)",
     )
     args = parser.parse_args(argv)
+    # Not resolved: a venv's interpreter is a symbolic link, and its venv is where it is.
+    pythons = [python.absolute() for python in args.pythons or [Path(sys.executable)]]
+    for python in pythons:
+        if not os.access(python, os.X_OK):
+            parser.error(f"--python {python}: no interpreter there (make bench creates its venv)")
     output = args.output or (None if args.short else ROOT / "docs" / "performance.md")
     args.dir.mkdir(parents=True, exist_ok=True)
     load = [os.getloadavg()[0]]
     results = []
-    for database in filter(None, args.databases.split(",")):
-        result = _run_worker(database, args)
-        if args.instructions:
-            result["instructions"] = _run_worker(database, args, count=True)["instructions"]
-        results.append(result)
+    for number, python in enumerate(pythons, start=1):
+        for database in filter(None, args.databases.split(",")):
+            run = Run(python=python, database=database, name=f"{number}-{database}")
+            result = _run_worker(run, args)
+            if args.instructions:
+                result["instructions"] = _run_worker(run, args, count=True)["instructions"]
+            results.append(result)
     load.append(os.getloadavg()[0])
-    text = report.render(results, machine=report.describe_machine(results, load), short=args.short)
+    text = report.render(results, machine=report.describe_machine(load), short=args.short)
     print(text)
     if output is not None:
         output.write_text(text)
@@ -72,32 +92,41 @@ def main(argv: list[str] | None = None) -> int:
     for miss in missed:
         shown = "not measured" if miss.value is None else f"{miss.value:.3f}"
         print(
-            f"MISSED [{miss.database}] {miss.ratio.label}: {shown}"
-            f", target {miss.ratio.target_text}",
+            f"MISSED [{miss.run}] {miss.ratio.label}: {shown}, target {miss.ratio.target_text}",
             file=sys.stderr,
         )
     return 1 if args.check and missed else 0
 
 
-def _run_worker(database: str, args: argparse.Namespace, *, count: bool = False) -> dict[str, Any]:
-    """Run one database's worker; with ``count``, under callgrind, counting instructions."""
-    result_file = args.dir / f"result-{database}{'-instructions' if count else ''}.json"
+@dataclass(frozen=True)
+class Run:
+    """One worker's run: a database, on the Django of ``python``'s environment."""
+
+    python: Path
+    database: str
+    #: Names its files in the benchmark directory.
+    name: str
+
+
+def _run_worker(run: Run, args: argparse.Namespace, *, count: bool = False) -> dict[str, Any]:
+    """Run one worker; with ``count``, under callgrind, counting instructions."""
+    result_file = args.dir / f"result-{run.name}{'-instructions' if count else ''}.json"
     environment = dict(os.environ)
     prefix: list[str] = []
     if count:
         callgrind_dir = args.dir / "callgrind"
         shutil.rmtree(callgrind_dir, ignore_errors=True)
         callgrind_dir.mkdir(parents=True)
-        out_file = callgrind_dir / f"{database}.%p.out"
+        out_file = callgrind_dir / f"{run.name}.%p.out"
         environment[instructions.OUT_FILE_VARIABLE] = str(out_file)
         prefix = instructions.valgrind_command(out_file)
     command = [
         *prefix,
-        sys.executable,
+        str(run.python),
         "-m",
         "bench.worker",
         "--database",
-        database,
+        run.database,
         "--postgres-url",
         args.postgres_url,
         "--dir",

@@ -26,7 +26,13 @@ from rest_framework_simplejwt.authentication import (
 )
 
 from bearer_auth.authentication import BearerTokenAuthentication
-from bench.fixtures import ALGORITHMS, PASSWORD, Fixtures, dot_refresh_token
+from bench.fixtures import (
+    ALGORITHMS,
+    PASSWORD,
+    Fixtures,
+    dot_refresh_token,
+    oauth_refresh_token,
+)
 from bench.peers import SimpleJWTRS256Authentication
 from bench.timing import Case, Probe
 
@@ -214,11 +220,28 @@ def sign_in_cases(fixtures: Fixtures) -> list[Case]:
 
 
 def refresh_cases(fixtures: Fixtures) -> list[Case]:
-    """Each product's refresh with rotation; every call spends the token the last one got."""
+    """Each product's refresh with rotation; every call spends the token the last one got.
+
+    bearer_auth's twice: the first-party ``/auth/token/refresh/`` and the
+    OAuth ``/o/token/``, one implementation behind both.
+    """
     client = Client()
     bearer = _sign_in(client, fixtures)
     return [
         bearer_refresh_case("refresh/bearer", client, bearer),
+        _chain(
+            client,
+            "refresh/bearer-oauth",
+            "/o/token/",
+            oauth_refresh_token(fixtures),
+            field="refresh_token",
+            data=lambda token: {
+                "grant_type": "refresh_token",
+                "refresh_token": token,
+                "client_id": fixtures.dot_client_id,
+            },
+            form=True,
+        ),
         _chain(
             client,
             "refresh/simplejwt",
@@ -230,7 +253,7 @@ def refresh_cases(fixtures: Fixtures) -> list[Case]:
         _chain(
             client,
             "refresh/dot",
-            "/o/token/",
+            "/dot/token/",
             dot_refresh_token(fixtures),
             field="refresh_token",
             data=lambda token: {

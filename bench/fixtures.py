@@ -33,6 +33,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from bearer_auth.jwt import audience, issuer, mint_access_token, password_fingerprint
 from bearer_auth.models import TokenSession
+from bearer_auth.services import ClientInfo, start_session
 from bench.peers import RS256AccessToken
 
 ALGORITHMS = ("RS256", "ES256", "EdDSA")
@@ -85,7 +86,7 @@ def create_fixtures() -> Fixtures:
 def store_access_token(
     token: str, *, user: Any, application: Any, expires: datetime | None = None
 ) -> str:
-    """Save DOT's hashed row for ``token`` as DOT's validator does; return ``token``."""
+    """Save DOT's row for ``token``, hashed with DOT's ``set_token_value``; return ``token``."""
     row = get_access_token_model()(
         user=user,
         application=application,
@@ -98,7 +99,33 @@ def store_access_token(
 
 
 def dot_refresh_token(fixtures: Fixtures) -> str:
-    """Return a live refresh token of DOT's public client, as DOT's grant would store it."""
+    """A live refresh token of the benchmark's OAuth client, in a family without a session.
+
+    The access and refresh rows DOT's own validator saves for a new pair: what
+    DOT's refresh grant (``refresh/dot``) starts from.
+    """
+    return _oauth_family(fixtures)[0]
+
+
+def oauth_refresh_token(fixtures: Fixtures) -> str:
+    """A live refresh token of the benchmark's OAuth client, in a family with its session.
+
+    What an authorization-code exchange at bearer_auth's ``/o/token/``
+    leaves: DOT's access and refresh rows, and the family's ``TokenSession``
+    (:func:`bearer_auth.services.start_session`).
+    """
+    raw, family = _oauth_family(fixtures)
+    start_session(
+        family,
+        user=fixtures.user,
+        application=get_application_model().objects.get(client_id=fixtures.dot_client_id),
+        client=ClientInfo(ip_address="127.0.0.1", user_agent=""),
+    )
+    return raw
+
+
+def _oauth_family(fixtures: Fixtures) -> tuple[str, uuid.UUID]:
+    """Store a new pair of the OAuth client, hashed; return the raw refresh token and its family."""
     application = get_application_model().objects.get(client_id=fixtures.dot_client_id)
     access = get_access_token_model()(
         user=fixtures.user,
@@ -109,15 +136,16 @@ def dot_refresh_token(fixtures: Fixtures) -> str:
     set_token_value(access, generate_token())
     access.save()
     raw = generate_token()
+    family = uuid.uuid4()
     row = get_refresh_token_model()(
         user=fixtures.user,
         application=application,
         access_token=access,
-        token_family=uuid.uuid4(),
+        token_family=family,
     )
     set_token_value(row, raw)
     row.save()
-    return raw
+    return raw, family
 
 
 @contextmanager

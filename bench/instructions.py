@@ -71,7 +71,7 @@ class Counter:
         separate ``check_password``'s, and the probe's wrapper is not counted.
         """
         with case.context():
-            checked(case)  # warm: caches, prepared statements, imports
+            checked(case)  # warm: caches, imports, psycopg's prepared statements if on
             gc.collect()  # as before a timed batch: no collection owed by earlier cases
             self._control("--instr=on")
             for _ in range(calls):

@@ -58,7 +58,7 @@ class SimpleJWTRS256Authentication(JWTAuthentication):
 
 @dataclass(frozen=True)
 class FloorCheck:
-    """What the floor's ``jwt.decode`` is given: a prepared key, the ``aud`` and ``iss``."""
+    """What the floor's ``jwt.decode`` is given: a key loaded once, the ``aud`` and ``iss``."""
 
     key: Any
     audience: str
@@ -67,7 +67,7 @@ class FloorCheck:
 
 @cache
 def rs256_floor_check() -> FloorCheck:
-    """Prepare the benchmark's RSA public key (a ``cryptography`` object) once."""
+    """Load the benchmark's RSA public key (a ``cryptography`` object) once."""
     pem = settings.BENCH_KEY_FILES["RS256"].read_bytes()
     key = serialization.load_pem_private_key(pem, password=None).public_key()
     return FloorCheck(key=key, audience=audience(), issuer=issuer())
@@ -76,7 +76,7 @@ def rs256_floor_check() -> FloorCheck:
 class PyJWTAuthentication(BaseAuthentication):
     """The floor of a stateless RS256 view: ``jwt.decode`` and nothing else.
 
-    The same call as the in-process floor (prepared key, ``audience``,
+    The same call as the in-process floor (a key loaded once, ``audience``,
     ``issuer``), after the least header handling that finds the token; the
     user is simplejwt's ``TokenUser`` over the claims. No header or claim
     checks beyond PyJWT's: a real authentication class can only cost more.

@@ -35,8 +35,8 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
+    "bearer_auth",  # above oauth2_provider: its cleartokens (bearer_auth.W004)
     "oauth2_provider",
-    "bearer_auth",
 ]
 
 # What a JSON API needs; the same stack for every case.

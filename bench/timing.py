@@ -107,7 +107,7 @@ def run_interleaved(
     queries: dict[str, int] = {}
     for case in cases:
         with case.context():
-            checked(case)  # warm: key caches, prepared statements, imports
+            checked(case)  # warm: key caches, imports, psycopg's prepared statements if on
             with CaptureQueriesContext(connections[case.database]) as captured:
                 checked(case)
             queries[case.name] = statement_count(captured.captured_queries)
@@ -138,8 +138,7 @@ def run_interleaved(
 def statement_count(captured: Sequence[Mapping[str, Any]]) -> int:
     """The SQL statements among captured queries, leaving out transaction control.
 
-    One ``execute()`` may send several statements (bearer_auth's refresh
-    sends its four writes in one on PostgreSQL): each counts.
+    One ``execute()`` that sends several statements counts each.
     """
     return sum(
         not statement.upper().startswith(_TRANSACTION_CONTROL)

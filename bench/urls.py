@@ -1,9 +1,12 @@
-"""URLs of the benchmark project: the probe views and each product's token endpoints."""
+"""URLs of the benchmark project: the probe views and each product's token endpoints.
+
+``/o/`` is bearer_auth's OAuth endpoints, mounted as its documentation says;
+``/dot/token/`` is DOT's token endpoint with DOT's own server and validator.
+"""
 
 from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, include, path
-from oauth2_provider.views import TokenView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from bench import views
@@ -17,8 +20,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("api/dot/", views.DOTView.as_view()),
     path("api/pyjwt-rs256/", views.PyJWTView.as_view()),
     path("auth/", include("bearer_auth.urls")),
-    # DOT's own token endpoint (its refresh grant), not bearer_auth's wrapper.
-    path("o/token/", TokenView.as_view()),
+    path("o/", include("bearer_auth.oauth_urls")),
+    path("dot/token/", views.DOTTokenView.as_view()),
     path("simplejwt/token/", TokenObtainPairView.as_view()),
     path("simplejwt/token/refresh/", TokenRefreshView.as_view()),
 ]

@@ -1,7 +1,9 @@
-"""One database's whole run, in its own process: ``python -m bench.worker --database sqlite``.
+"""One run, in its own process: ``python -m bench.worker --database sqlite``.
 
+A run is one database on the Django of the interpreter running the worker.
 Django is configured once per process, so the runner (:mod:`bench.__main__`)
-starts one worker per database and merges their JSON results.
+starts one worker per database and interpreter and merges their JSON results;
+each result names its Python, its packages' versions and its database server.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import sys
 import tempfile
 import time
@@ -114,7 +117,11 @@ def run(
 ) -> dict[str, Any]:
     """Measure ``phases``; with ``prefixes``, only the cases whose names start with one."""
     data = _set_up()
+    import django
+
     from bench.timing import run_interleaved
+
+    label = f"{database}, Django {django.get_version()}"
 
     measurements: dict[str, Any] = {}
     selected = _selector(prefixes)
@@ -125,13 +132,13 @@ def run(
             started = time.monotonic()
             found = run_interleaved(group, repeats=repeats[phase], batch_seconds=plan.batch_seconds)
             measurements.update({key: value.as_dict() for key, value in found.items()})
-            _log(f"{database}: {phase} done in {time.monotonic() - started:.0f}s")
+            _log(f"{label}: {phase} done in {time.monotonic() - started:.0f}s")
     if "http" in phases:
         from bench import http
 
         started = time.monotonic()
         measurements.update(http.run_http(data, plan=plan, directory=directory, selected=selected))
-        _log(f"{database}: gunicorn done in {time.monotonic() - started:.0f}s")
+        _log(f"{label}: gunicorn done in {time.monotonic() - started:.0f}s")
     if "scale" in phases:
         from bench import scale
 
@@ -195,9 +202,13 @@ def _set_up() -> Any:
 def _result(database: str, **parts: Any) -> dict[str, Any]:
     from django.db import connection
 
+    from bench.report import installed_versions
+
     return {
         "database": database,
         "server": f"{connection.vendor} {_server_version(connection)}",
+        "python": platform.python_version(),
+        "packages": installed_versions(),
         **parts,
     }
 

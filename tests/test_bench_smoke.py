@@ -2,15 +2,19 @@
 
 Timings are not asserted: CI machines are too noisy for that. What must hold
 is that every case ran and succeeded on every call (the benchmark checks each
-result), and that every ratio of the report has a value.
+result), and that every ratio of the report has a value. The runs use the
+interpreter running the tests, so a run of the suite on another Django runs
+the benchmark on that Django too (``make bench`` measures two: the Makefile).
 """
 
 from __future__ import annotations
 
+import platform
 import subprocess
 import sys
 from pathlib import Path
 
+import django
 import pytest
 
 from bench.report import RATIOS
@@ -66,13 +70,33 @@ def test_short_benchmark_reports_every_ratio(tmp_path: Path) -> None:
         assert "not measured" not in rows[f"`{probed}`"], rows[f"`{probed}`"]
     assert "## Machine" in text
     assert "not measured" not in text
+    # The run names its Django (and DRF, DOT, PyJWT, simplejwt...): see Runs.
+    label = f"SQLite, Django {'.'.join(django.get_version().split('.')[:2])}"
+    assert rows[label].startswith(
+        f"| {label} | {platform.python_version()} | {django.get_version()} |"
+    )
 
 
-def test_check_exits_non_zero_when_a_target_is_missed(tmp_path: Path) -> None:
-    """``--check`` over a run without the refresh rows: its targets count as missed."""
-    completed = run_short_bench(tmp_path, "--check", "--only", "auth")
+def test_runs_on_two_interpreters_and_check_fails_when_either_misses(tmp_path: Path) -> None:
+    """``--python`` twice: a run per interpreter, a column each; ``--check`` names each miss's run.
+
+    Both are this interpreter, so both runs have one Django and are numbered;
+    only bearer_auth's refresh is measured, so every other target is missed.
+    """
+    completed = run_short_bench(
+        tmp_path,
+        *("--python", sys.executable, "--python", sys.executable),
+        *("--check", "--only", "refresh", "--cases", "refresh/bearer"),
+    )
     assert completed.returncode == 1, completed.stderr[-4000:]
-    assert "MISSED [sqlite] bearer_auth queries per refresh: not measured" in completed.stderr
+    label = f"SQLite, Django {'.'.join(django.get_version().split('.')[:2])}"
+    for number in (1, 2):
+        missed = f"MISSED [{label} #{number}] bearer_auth ÷ simplejwt rotate + blacklist"
+        assert f"{missed}: not measured" in completed.stderr
+    text = (tmp_path / "performance.md").read_text()
+    assert f"| | target | {label} #1 | {label} #2 |" in text
+    rows = report_rows(tmp_path)
+    assert rows["bearer_auth queries per refresh"].count("✓") == 2
 
 
 def test_cases_option_measures_only_the_named_cases(tmp_path: Path) -> None:
