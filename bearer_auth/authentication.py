@@ -19,7 +19,6 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError
 from django.utils import timezone
 from django.utils.functional import cached_property
-from oauth2_provider.models import get_access_token_model
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 from rest_framework_simplejwt.models import TokenUser
@@ -41,9 +40,9 @@ from bearer_auth.jwt import (
     password_fingerprint_matches,
     token_checksum,
 )
-from bearer_auth.prepared import Param, PreparedSelect
 from bearer_auth.settings import bearer_settings
 from bearer_auth.signals import token_rejected
+from bearer_auth.token_lookup import find_token_row
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +65,8 @@ class BearerToken:
     """
 
     claims: Mapping[str, Any]
-    #: DOT's ``AccessToken`` row in strict mode; ``None`` in stateless mode.
+    #: DOT's ``AccessToken`` row in strict mode (its primary key and user
+    #: loaded, other columns read on access); ``None`` in stateless mode.
     token_row: Any = field(default=None, repr=False, compare=False)
 
     @cached_property
@@ -148,15 +148,25 @@ class BearerTokenAuthentication(BaseAuthentication):
     """Authenticate ``Authorization: Bearer <token>`` (RFC 6750 §2.1 only).
 
     Another scheme is left to the next authentication class; tokens in the
-    query string or body are never read.
+    query string or body are never read. Each step is a method a subclass
+    may override (``docs/api.md``, "Extending the authentication class"):
+
+    - :meth:`get_raw_token`: the token of the ``Authorization`` header;
+    - :meth:`get_validated_token`: the JWT's signature and claims;
+    - :meth:`get_token_row`: strict mode's one query, DOT's row with its user;
+    - :meth:`get_user`: the row's user, checked; :meth:`get_stateless_user`:
+      stateless mode's user, built from the claims.
+
+    :meth:`authenticate_credentials` runs the last four for one raw token;
+    a rejection raised by any of them sends ``token_rejected``.
     """
 
     def authenticate(self, request: Request) -> tuple[Any, BearerToken] | None:
-        token = bearer_credentials(request)
-        if token is None:
+        raw_token = self.get_raw_token(request)
+        if raw_token is None:
             return None
         try:
-            return authenticate_token(token)
+            return self.authenticate_credentials(raw_token)
         except BearerAuthError as exc:
             reason = type(exc).__name__
             logger.info("Bearer token rejected: %s", reason)
@@ -166,29 +176,101 @@ class BearerTokenAuthentication(BaseAuthentication):
     def authenticate_header(self, request: Request) -> str:
         return www_authenticate()
 
+    def get_raw_token(self, request: Request) -> str | None:
+        """Return the token of an ``Authorization: Bearer`` header, or ``None``.
 
-def bearer_credentials(request: Request) -> str | None:
-    """Return the token of an ``Authorization: Bearer`` header, or ``None``.
+        ``None`` when the request has no such header (another scheme is left
+        to the next class). Raises :class:`MalformedAuthorization` (400) for
+        a bearer header without exactly one RFC 6750 ``b64token``, and
+        :class:`InvalidToken` for one over 8 KB.
+        """
+        header = request.META.get("HTTP_AUTHORIZATION")
+        if not header:
+            return None
+        scheme, _, credentials = str(header).partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        credentials = credentials.strip(" ")
+        if not credentials:
+            raise MalformedAuthorization
+        if len(credentials) > MAX_TOKEN_LENGTH:
+            raise InvalidToken
+        if not is_b64token(credentials):
+            raise MalformedAuthorization
+        return credentials
 
-    Raises :class:`MalformedAuthorization` (400) for a bearer header without
-    exactly one b64token, and :class:`InvalidToken` for one over 8 KB.
-    """
-    # The HttpRequest's own META: DRF's Request reaches it through
-    # __getattr__, after a failed attribute lookup, on every request.
-    header = request._request.META.get("HTTP_AUTHORIZATION")
-    if not header:
-        return None
-    scheme, _, credentials = str(header).partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    credentials = credentials.strip(" ")
-    if not credentials:
-        raise MalformedAuthorization
-    if len(credentials) > MAX_TOKEN_LENGTH:
-        raise InvalidToken
-    if not is_b64token(credentials):
-        raise MalformedAuthorization
-    return credentials
+    def authenticate_credentials(self, raw_token: str) -> tuple[Any, BearerToken]:
+        """Check ``raw_token`` per ``VERIFY_MODE``; return ``(user, BearerToken)``.
+
+        Raises a :class:`~bearer_auth.exceptions.BearerAuthError` (401, or 503
+        when the token store cannot be read) for any token it refuses.
+        """
+        if not looks_like_jwt(raw_token):
+            return self._authenticate_opaque(raw_token)
+        claims = self.get_validated_token(raw_token)
+        if bearer_settings.VERIFY_MODE == "stateless":
+            return self.get_stateless_user(claims), BearerToken(claims)
+        row = self.get_token_row(raw_token, opaque=False)
+        return self.get_user(row, claims), BearerToken(claims, row)
+
+    def get_validated_token(self, raw_token: str) -> dict[str, Any]:
+        """Verify the JWT ``raw_token`` and return its claims (a new dict each call).
+
+        The header, the key, the signature and the RFC 9068 claims
+        (:func:`bearer_auth.jwt.decode_access_token`). Override it to refuse
+        more (call ``super()`` first and raise :class:`InvalidToken`).
+        """
+        return decode_access_token(raw_token)
+
+    def get_token_row(self, raw_token: str, *, opaque: bool) -> Any:
+        """Fetch DOT's ``AccessToken`` row of ``raw_token`` and its user, in one indexed query.
+
+        Found by the SHA-256 digest DOT stores; the row's ``user`` (every
+        column: it becomes ``request.user``) and, for an ``opaque`` token,
+        its ``application`` come with it. Raises :class:`TokenRevoked` when
+        there is no row (revoked, rotated or never issued) and
+        :class:`ServiceUnavailable` when the database cannot be read.
+        """
+        try:
+            row = find_token_row(token_checksum(raw_token), opaque=opaque)
+        except DatabaseError as exc:
+            # Fail closed: without the token store there is no revocation check.
+            raise ServiceUnavailable from exc
+        if row is None:
+            raise TokenRevoked
+        return row
+
+    def get_user(self, row: Any, claims: Mapping[str, Any] | None) -> Any:
+        """Return the user of the token ``row``, refusing what may no longer use it.
+
+        A client-credentials token has no user: ``AnonymousUser``. An inactive
+        user is refused, and so is a JWT (``claims``; ``None`` for an opaque
+        token) whose ``pfp`` claim is not the fingerprint of the user's
+        current password hash. Raises :class:`TokenRevoked`.
+        """
+        user = row.user
+        if user is None:
+            return AnonymousUser()
+        if not getattr(user, "is_active", True):
+            raise TokenRevoked
+        if claims is not None and not password_fingerprint_matches(
+            user, claims.get(PASSWORD_CLAIM)
+        ):
+            raise TokenRevoked
+        return user
+
+    def get_stateless_user(self, claims: dict[str, Any]) -> Any:
+        """Return stateless mode's ``request.user``, built from the verified ``claims``."""
+        return ClaimsUser(claims)  # type: ignore[arg-type]
+
+    def _authenticate_opaque(self, raw_token: str) -> tuple[Any, BearerToken]:
+        """An opaque DOT token: accepted only when configured, checked on its row."""
+        if not accepts_opaque_tokens():
+            raise InvalidToken
+        row = self.get_token_row(raw_token, opaque=True)
+        if row.is_expired():
+            raise TokenExpired
+        return self.get_user(row, None), OpaqueBearerToken({}, row)
 
 
 def is_b64token(credentials: str) -> bool:
@@ -207,24 +289,11 @@ def is_b64token(credentials: str) -> bool:
 
 
 def authenticate_token(token: str) -> tuple[Any, BearerToken]:
-    """Check ``token`` per ``VERIFY_MODE`` and return ``(user, BearerToken)``."""
-    if not looks_like_jwt(token):
-        if not accepts_opaque_tokens():
-            raise InvalidToken
-        row = _load_token_row(token, with_application=True)
-        if row.is_expired():
-            raise TokenExpired
-        return _row_user(row), OpaqueBearerToken({}, row)
-    claims = decode_access_token(token)
-    if bearer_settings.VERIFY_MODE == "stateless":
-        return ClaimsUser(claims), BearerToken(claims)  # type: ignore[arg-type]
-    row = _load_token_row(token, with_application=False)
-    user = _row_user(row)
-    if row.user_id is not None and not password_fingerprint_matches(
-        user, claims.get(PASSWORD_CLAIM)
-    ):
-        raise TokenRevoked
-    return user, BearerToken(claims, row)
+    """Check ``token`` as :class:`BearerTokenAuthentication` does; return ``(user, BearerToken)``.
+
+    For callers that hold a token rather than a request (token introspection).
+    """
+    return BearerTokenAuthentication().authenticate_credentials(token)
 
 
 def accepts_opaque_tokens() -> bool:
@@ -232,62 +301,3 @@ def accepts_opaque_tokens() -> bool:
     return bool(
         bearer_settings.ACCESS_TOKEN_FORMAT == "opaque" or bearer_settings.ACCEPT_OPAQUE_TOKENS
     )
-
-
-def _load_token_row(token: str, *, with_application: bool) -> Any:
-    """Fetch DOT's row for ``token`` and its user in one indexed query.
-
-    Returns the ``AccessToken`` with its ``user`` (every column: it becomes
-    ``request.user``) and, for opaque tokens, its ``application`` already
-    attached; the row's other columns are deferred. A missing row (revoked
-    or never issued) raises :class:`TokenRevoked`. The query is prepared
-    (:mod:`bearer_auth.prepared`): building and compiling the queryset cost
-    more than running it.
-    """
-    query = _OPAQUE_TOKEN if with_application else _TOKEN_WITH_USER
-    try:
-        row = query.first(checksum=token_checksum(token))
-    except DatabaseError as exc:
-        # Fail closed: without the token store there is no revocation check.
-        raise ServiceUnavailable from exc
-    if row is None:
-        raise TokenRevoked
-    return row
-
-
-#: Columns of DOT's access-token row that authentication reads (and the primary key).
-_TOKEN_COLUMNS: Final = ("user", "application", "expires", "scope")
-
-
-def _token_with_user() -> Any:
-    model = get_access_token_model()
-    return (
-        model.objects.select_related("user")
-        .only(*_TOKEN_COLUMNS)
-        .filter(token_checksum=Param("checksum", model._meta.get_field("token_checksum")))[:1]
-    )
-
-
-def _opaque_token() -> Any:
-    model = get_access_token_model()
-    return (
-        model.objects.select_related("user", "application")
-        .only(*_TOKEN_COLUMNS, "application__client_id")
-        .filter(token_checksum=Param("checksum", model._meta.get_field("token_checksum")))[:1]
-    )
-
-
-#: Strict mode's one query: the token row (its few columns) and its user.
-_TOKEN_WITH_USER: Final = PreparedSelect(_token_with_user)
-#: The same for an opaque token, with its application's ``client_id``.
-_OPAQUE_TOKEN: Final = PreparedSelect(_opaque_token)
-
-
-def _row_user(row: Any) -> Any:
-    """Return the token's user, refusing inactive ones; client tokens have none."""
-    user = row.user
-    if user is None:
-        return AnonymousUser()
-    if not getattr(user, "is_active", True):
-        raise TokenRevoked
-    return user

@@ -16,6 +16,7 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from bearer_auth.claims import HOOK_ARGUMENTS, claims_hook, hook_signature_error
 from bearer_auth.jwt import issuer
 from bearer_auth.keys.material import ALGORITHMS, MIN_HMAC_KEY_BYTES
 from bearer_auth.settings import (
@@ -352,3 +353,39 @@ def _extends(value: Any, base_path: str) -> bool:
     except ImportError:  # DOT's admin module fails on it too, with its own message
         return False
     return isinstance(cls, type) and issubclass(cls, import_string(base_path))
+
+
+@register(Tags.security)
+def check_claims_hook(app_configs: Sequence[Any] | None, **kwargs: Any) -> list[CheckMessage]:
+    """``EXTRA_CLAIMS_HOOK`` must name a function taking the hook's keyword arguments."""
+    problem = _claims_hook_problem()
+    if problem is None:
+        return []
+    return [
+        Error(
+            f"BEARER_AUTH['EXTRA_CLAIMS_HOOK'] {problem}.",
+            hint='Set BEARER_AUTH["EXTRA_CLAIMS_HOOK"] to the dotted path of a function defined '
+            "as def extra_claims(*, user, client_id, scopes, request, **kwargs): return {...}, "
+            "or remove it.",
+            id="bearer_auth.E013",
+        )
+    ]
+
+
+def _claims_hook_problem() -> str | None:
+    """What is wrong with ``EXTRA_CLAIMS_HOOK``: ``None`` when unset or a usable function."""
+    value = bearer_settings.EXTRA_CLAIMS_HOOK
+    if value is not None and not isinstance(value, str) and not callable(value):
+        return f"is {type(value).__name__}, not the dotted path of a function"
+    try:
+        hook = claims_hook()
+    except ImportError as exc:
+        return f"cannot be imported: {exc}"
+    except ImproperlyConfigured:
+        return "names something that is not a function"
+    if hook is None:
+        return None
+    error = hook_signature_error(hook)
+    if error is None:
+        return None
+    return f"cannot be called with keyword arguments {', '.join(HOOK_ARGUMENTS)}: {error}"

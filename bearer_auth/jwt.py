@@ -30,8 +30,9 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from bearer_auth import keys
+from bearer_auth.claims import extra_claims
 from bearer_auth.exceptions import InvalidToken, TokenExpired
-from bearer_auth.settings import bearer_settings
+from bearer_auth.settings import DEBUG_ISSUER, bearer_settings
 
 #: RFC 9068 §2.1 media type, compared case-insensitively, ``application/`` optional.
 TOKEN_TYPE: Final = "at+jwt"
@@ -114,10 +115,6 @@ def password_fingerprint_matches(user: AbstractBaseUser, fingerprint: object) ->
     )
 
 
-#: The ``iss`` used when ``ISSUER`` is unset and ``DEBUG`` is on.
-DEBUG_ISSUER: Final = "http://localhost:8000"
-
-
 def issuer() -> str:
     """Return the configured ``iss``; outside ``DEBUG`` refuse to work without one."""
     value = bearer_settings.ISSUER
@@ -141,11 +138,15 @@ def mint_access_token(
     client_id: str,
     scope: str,
     lifetime: timedelta | None = None,
+    request: Any = None,
 ) -> MintedToken:
     """Sign an RFC 9068 access token with the active key.
 
     ``user`` is ``None`` for client-credentials tokens; their ``sub`` is the
-    client id (RFC 9068 §2.2).
+    client id (RFC 9068 §2.2). The project's ``EXTRA_CLAIMS_HOOK`` adds its
+    claims (:mod:`bearer_auth.claims`), given ``request``: oauthlib's request
+    of the token endpoint, when there is one. Raises ``ImproperlyConfigured``
+    when the hook returns a reserved claim or a value that is not JSON.
     """
     key = keys.current_signing_key()
     issued_at = int(timezone.now().timestamp())
@@ -162,6 +163,9 @@ def mint_access_token(
     }
     if user is not None:
         claims[PASSWORD_CLAIM] = password_fingerprint(user)
+    claims.update(
+        extra_claims(user=user, client_id=client_id, scopes=tuple(scope.split()), request=request)
+    )
     token = jwt.encode(
         claims,
         key.private_key,

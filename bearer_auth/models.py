@@ -20,11 +20,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.settings import oauth2_settings
 
-from bearer_auth.prepared import Param, PreparedSelect
-
-#: The prepared email look-up of each (manager class, user model).
-_EMAIL_LOOKUPS: dict[tuple[type[Any], type[Any]], PreparedSelect[Any]] = {}
-
 
 class UserManager(BaseUserManager["AbstractEmailUser"]):
     """Create users by email and find them by email, case-insensitively."""
@@ -44,37 +39,13 @@ class UserManager(BaseUserManager["AbstractEmailUser"]):
         constraint would consider different. Nothing else is folded: a
         look-alike Unicode address is another address.
         """
-        email = self.normalize_email(username)
-        if self._db is not None:
-            # db_manager(using=...) (loaddata's natural keys): that database, as asked.
-            return self._matching_email(models.Value(email)).get()
-        # Every sign-in asks, so the statement is compiled once (prepared).
-        user = self._prepared_lookup().first(email=email)
-        if user is None:
-            raise self.model.DoesNotExist(
-                f"{self.model._meta.object_name} matching query does not exist."
-            )
-        return user
-
-    def _matching_email(self, email: Any) -> models.QuerySet[AbstractEmailUser]:
         # The case-insensitive unique constraint allows one match at most.
-        matching: models.QuerySet[AbstractEmailUser] = (
+        user: AbstractEmailUser = (
             self.get_queryset()
             .alias(_email_ci=Lower("email"))
-            .filter(_email_ci=Lower(email))
-            .order_by()
+            .get(_email_ci=Lower(models.Value(self.normalize_email(username))))
         )
-        return matching
-
-    def _prepared_lookup(self) -> PreparedSelect[AbstractEmailUser]:
-        key = (type(self), self.model)
-        lookup = _EMAIL_LOOKUPS.get(key)
-        if lookup is None:
-            field = self.model._meta.get_field("email")
-            lookup = _EMAIL_LOOKUPS.setdefault(
-                key, PreparedSelect(lambda: self._matching_email(Param("email", field))[:1])
-            )
-        return lookup
+        return user
 
     def _create_user(
         self, email: str | None, password: str | None, **extra_fields: Any

@@ -32,6 +32,9 @@ DEFAULTS: Final[dict[str, Any]] = {
     "KEY_ENCRYPTION_KEY": None,
     "KEY_CACHE_SECONDS": 30,
     "JWKS_MAX_AGE_SECONDS": 60,
+    # Access-token contents: the dotted path of a function returning the
+    # project's own claims for each token (bearer_auth.claims); None: none.
+    "EXTRA_CLAIMS_HOOK": None,
     # Verification.
     "VERIFY_MODE": "strict",
     "ACCESS_TOKEN_FORMAT": "jwt",

@@ -83,7 +83,7 @@ class PyJWTAuthentication(BaseAuthentication):
     """
 
     def authenticate(self, request: Request) -> tuple[TokenUser, None] | None:
-        scheme, _, token = request._request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+        scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
         if scheme != "Bearer":
             return None
         check = rs256_floor_check()

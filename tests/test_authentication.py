@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -14,13 +16,18 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 from oauth2_provider.contrib.rest_framework import TokenHasScope
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request
+from rest_framework.test import APIRequestFactory
 
 from bearer_auth import keys
-from bearer_auth.authentication import BearerToken, ClaimsUser
+from bearer_auth.authentication import BearerToken, BearerTokenAuthentication, ClaimsUser
+from bearer_auth.exceptions import InvalidToken, TokenRevoked
 from bearer_auth.jwt import user_subject
 from bearer_auth.signals import token_rejected
 from tests.factories import ApplicationFactory, UserFactory
 from tests.issuing import claims_of, forge, issue_access_token, raw_token, store_live_token
+from tests.views import WhoAmIView
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +48,7 @@ def get(client: Client, token: str | None = None, *, header: str | None = None) 
 def assert_invalid_token(response: Any) -> None:
     assert response.status_code == 401, response.content
     assert response["WWW-Authenticate"].startswith(INVALID_TOKEN)
-    body = response.json()
+    body = json.loads(response.content)
     assert body["error"] == "invalid_token"
     assert isinstance(body["error_description"], str)
     assert body["error_description"]
@@ -594,3 +601,136 @@ def test_request_auth_of_an_opaque_token_comes_from_its_row(user: Any, settings:
     # Two opaque tokens carry no claims: their rows tell them apart.
     assert auth == authenticate("opaque-token-value-123")
     assert auth != authenticate(other)
+
+
+# Extension points: each step a subclass may override.
+
+
+def call_view(authentication: type[BaseAuthentication], **headers: Any) -> Any:
+    """``WhoAmIView`` authenticated by ``authentication`` alone."""
+    request = APIRequestFactory().get("/whoami/", **headers)
+    return WhoAmIView.as_view(authentication_classes=[authentication])(request).render()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+
+def test_get_raw_token_reads_the_header_of_a_drf_or_a_django_request(token: str) -> None:
+    factory = APIRequestFactory()
+    request = factory.get("/", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert BearerTokenAuthentication().get_raw_token(Request(request)) == token
+    assert BearerTokenAuthentication().get_raw_token(request) == token  # type: ignore[arg-type]
+    assert BearerTokenAuthentication().get_raw_token(Request(factory.get("/"))) is None
+
+
+def test_overriding_get_raw_token_changes_where_the_token_is_read(token: str) -> None:
+    class CookieToo(BearerTokenAuthentication):
+        def get_raw_token(self, request: Request) -> str | None:
+            raw = super().get_raw_token(request)
+            return raw if raw is not None else request.COOKIES.get("access_token")
+
+    cookie = {"HTTP_COOKIE": f"access_token={token}"}
+    assert call_view(BearerTokenAuthentication, **cookie).status_code == 401
+    assert call_view(CookieToo, **cookie).status_code == 200
+    assert call_view(CookieToo, **bearer(token)).status_code == 200
+
+
+def test_overriding_get_validated_token_refuses_more_tokens(user: Any, token: str) -> None:
+    class AcmeOnly(BearerTokenAuthentication):
+        def get_validated_token(self, raw_token: str) -> dict[str, Any]:
+            claims = super().get_validated_token(raw_token)
+            if claims.get("tenant") != "acme":
+                raise InvalidToken
+            return claims
+
+    acme = forge(token, user=user, claims={"tenant": "acme"})
+    received: list[dict[str, Any]] = []
+
+    def receiver(**kwargs: Any) -> None:
+        received.append(kwargs)
+
+    token_rejected.connect(receiver)
+    try:
+        refused = call_view(AcmeOnly, **bearer(token))
+    finally:
+        token_rejected.disconnect(receiver)
+    assert_invalid_token(refused)
+    assert [(item["sender"], item["reason"]) for item in received] == [(AcmeOnly, "InvalidToken")]
+    assert call_view(AcmeOnly, **bearer(acme)).status_code == 200
+    assert call_view(BearerTokenAuthentication, **bearer(token)).status_code == 200
+
+
+def test_overriding_get_token_row_decides_which_rows_count(user: Any, token: str) -> None:
+    from oauth2_provider.models import get_access_token_model
+
+    blocked = get_access_token_model().objects.get(user=user).pk
+
+    class Blocklist(BearerTokenAuthentication):
+        def get_token_row(self, raw_token: str, *, opaque: bool) -> Any:
+            row = super().get_token_row(raw_token, opaque=opaque)
+            if row.pk == blocked:
+                raise TokenRevoked
+            return row
+
+    assert_invalid_token(call_view(Blocklist, **bearer(token)))
+    assert call_view(Blocklist, **bearer(issue_access_token(user))).status_code == 200
+
+
+def test_overriding_get_user_refuses_users(user: Any, token: str) -> None:
+    class StaffOnly(BearerTokenAuthentication):
+        def get_user(self, row: Any, claims: Mapping[str, Any] | None) -> Any:
+            found = super().get_user(row, claims)
+            if not found.is_staff:
+                raise TokenRevoked
+            return found
+
+    assert_invalid_token(call_view(StaffOnly, **bearer(token)))
+    get_user_model().objects.filter(pk=user.pk).update(is_staff=True)
+    assert call_view(StaffOnly, **bearer(token)).status_code == 200
+
+
+def test_get_user_still_refuses_inactive_users_and_changed_passwords(user: Any, token: str) -> None:
+    from oauth2_provider.models import get_access_token_model
+
+    authentication = BearerTokenAuthentication()
+    row = get_access_token_model().objects.select_related("user").get(user=user)
+    claims = claims_of(token)
+    assert authentication.get_user(row, claims) == user
+    assert authentication.get_user(row, None) == user  # an opaque token: no pfp
+    with pytest.raises(TokenRevoked):
+        authentication.get_user(row, {**claims, "pfp": "another"})
+    row.user.is_active = False
+    with pytest.raises(TokenRevoked):
+        authentication.get_user(row, claims)
+
+
+def test_overriding_get_stateless_user_builds_another_user(
+    user: Any, token: str, stateless: None
+) -> None:
+    class TenantUser(ClaimsUser):
+        @property
+        def tenant(self) -> str:
+            return str(self.token.get("tenant", ""))
+
+    class Tenants(BearerTokenAuthentication):
+        def get_stateless_user(self, claims: dict[str, Any]) -> Any:
+            return TenantUser(claims)  # type: ignore[arg-type]
+
+    acme = forge(token, user=user, claims={"tenant": "acme"}, store=False)
+    request = Request(APIRequestFactory().get("/", **bearer(acme)))
+    result = Tenants().authenticate(request)
+    assert result is not None
+    assert isinstance(result[0], TenantUser)
+    assert result[0].tenant == "acme"
+    assert result[0].id == user_subject(user)
+
+
+def test_authenticate_token_runs_the_class_steps_without_a_request(user: Any, token: str) -> None:
+    from bearer_auth.authentication import authenticate_token
+
+    found, auth = authenticate_token(token)
+    assert found == user
+    assert auth == BearerTokenAuthentication().authenticate_credentials(token)[1]
+    with pytest.raises(TokenRevoked):
+        authenticate_token(forge(token, user=user, store=False))

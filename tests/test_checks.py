@@ -12,6 +12,7 @@ from bearer_auth.admin import AccessTokenAdmin, ApplicationAdmin
 from bearer_auth.checks import (
     check_admin_classes,
     check_bearer_settings,
+    check_claims_hook,
     check_installed_apps_order,
     check_issuer,
     check_issuer_endpoint,
@@ -387,3 +388,63 @@ def test_admin_classes_are_not_checked_without_the_admin(settings: Any) -> None:
     ]
     settings.OAUTH2_PROVIDER = {}
     assert check_admin_classes(None) == []
+
+
+# EXTRA_CLAIMS_HOOK (bearer_auth.E013).
+
+E013_HINT = (
+    'Set BEARER_AUTH["EXTRA_CLAIMS_HOOK"] to the dotted path of a function defined as '
+    "def extra_claims(*, user, client_id, scopes, request, **kwargs): return {...}, "
+    "or remove it."
+)
+
+
+def roles_hook(*, user: Any, client_id: str, scopes: Any, request: Any, **kwargs: Any) -> Any:
+    return {"roles": []}
+
+
+def positional_hook(user: Any, scopes: Any) -> Any:
+    return {}
+
+
+NOT_A_FUNCTION = {"roles": []}
+
+
+@pytest.mark.parametrize("hook", [None, f"{__name__}.roles_hook", roles_hook, lambda **kwargs: {}])
+def test_a_claims_hook_taking_its_keyword_arguments_passes(settings: Any, hook: Any) -> None:
+    with_bearer(settings, EXTRA_CLAIMS_HOOK=hook)
+    assert check_claims_hook(None) == []
+
+
+@pytest.mark.parametrize(
+    ("hook", "problem"),
+    [
+        (
+            "myproject.nowhere.extra_claims",
+            "cannot be imported: No module named 'myproject'",
+        ),
+        (
+            f"{__name__}.missing_hook",
+            f'cannot be imported: Module "{__name__}" does not define a "missing_hook" '
+            "attribute/class",
+        ),
+        (f"{__name__}.NOT_A_FUNCTION", "names something that is not a function"),
+        (42, "is int, not the dotted path of a function"),
+        (
+            positional_hook,
+            "cannot be called with keyword arguments user, client_id, scopes, request: "
+            "got an unexpected keyword argument 'client_id'",
+        ),
+    ],
+)
+def test_a_claims_hook_that_cannot_be_called_is_e012(
+    settings: Any, hook: Any, problem: str
+) -> None:
+    with_bearer(settings, EXTRA_CLAIMS_HOOK=hook)
+    assert check_claims_hook(None) == [
+        checks.Error(
+            f"BEARER_AUTH['EXTRA_CLAIMS_HOOK'] {problem}.",
+            hint=E013_HINT,
+            id="bearer_auth.E013",
+        )
+    ]

@@ -11,7 +11,9 @@ import jwt
 import pytest
 import time_machine
 from cryptography.hazmat.primitives.asymmetric import ec
+from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
+from django.utils import timezone
 from jwcrypto import jwk
 from jwcrypto import jwt as jwcrypto_jwt
 from oauth2_provider.models import get_access_token_model
@@ -28,7 +30,7 @@ from bearer_auth.jwt import (
     user_subject,
 )
 from tests.factories import ApplicationFactory
-from tests.issuing import claims_of, forge, header_of
+from tests.issuing import claims_of, forge, header_of, issue_access_token
 
 pytestmark = pytest.mark.django_db
 
@@ -312,3 +314,194 @@ def _outcome(token: str) -> str:
     except BearerAuthError as exc:
         return type(exc).__name__
     return "accepted"
+
+
+# EXTRA_CLAIMS_HOOK: the project's own claims.
+
+
+def tenant_and_roles(*, user: Any, client_id: str, scopes: Any, request: Any, **kwargs: Any) -> Any:
+    """A hook: a scalar claim, and a list one (such tokens are never remembered)."""
+    return {"tenant": "acme", "roles": ["editor"] if user is not None else []}
+
+
+class RecordingHook:
+    """A claims hook returning ``returns``, recording each call's keyword arguments."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self.returns: Any = {}
+
+    def __call__(self, **kwargs: Any) -> Any:
+        self.calls.append(kwargs)
+        return self.returns
+
+
+@pytest.fixture
+def hook(settings: Any) -> RecordingHook:
+    recording = RecordingHook()
+    settings.BEARER_AUTH = {**settings.BEARER_AUTH, "EXTRA_CLAIMS_HOOK": recording}
+    return recording
+
+
+def test_the_hook_adds_its_claims_to_every_token(user: Any, settings: Any) -> None:
+    settings.BEARER_AUTH = {
+        **settings.BEARER_AUTH,
+        "EXTRA_CLAIMS_HOOK": f"{__name__}.tenant_and_roles",
+    }
+    minted = mint_access_token(user=user, client_id="c1", scope="read write")
+    claims = claims_of(minted.token)
+    assert claims["tenant"] == "acme"
+    assert claims["roles"] == ["editor"]
+    assert claims["sub"] == user_subject(user)
+    assert minted.claims == claims
+    client = claims_of(mint_access_token(user=None, client_id="machine", scope="read").token)
+    assert (client["sub"], client["roles"]) == ("machine", [])
+
+
+def test_the_hook_is_told_the_user_client_scopes_and_request(
+    user: Any, hook: RecordingHook
+) -> None:
+    hook.returns = {}
+    request = object()
+    mint_access_token(user=user, client_id="c1", scope="read write", request=request)
+    mint_access_token(user=None, client_id="machine", scope="")
+    assert hook.calls == [
+        {"user": user, "client_id": "c1", "scopes": ("read", "write"), "request": request},
+        {"user": None, "client_id": "machine", "scopes": (), "request": None},
+    ]
+
+
+def test_every_claim_bearer_auth_sets_is_reserved(user: Any) -> None:
+    from bearer_auth.claims import RESERVED_CLAIMS
+
+    for token_user in (user, None):
+        claims = mint_access_token(user=token_user, client_id="c", scope="read").claims
+        assert set(claims) <= RESERVED_CLAIMS
+
+
+@pytest.mark.parametrize(
+    "claim", ["sub", "iss", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "pfp", "cnf"]
+)
+def test_a_reserved_claim_from_the_hook_issues_no_token(
+    user: Any, hook: RecordingHook, claim: str
+) -> None:
+    hook.returns = {"tenant": "acme", claim: "mine"}
+    with pytest.raises(ImproperlyConfigured, match=f"returned the claim '{claim}', which"):
+        mint_access_token(user=user, client_id="c", scope="read")
+
+
+@pytest.mark.parametrize(
+    ("returned", "message"),
+    [
+        (None, "returned NoneType, not a mapping of claims"),
+        ([("tenant", "acme")], "returned list, not a mapping of claims"),
+        ({1: "one"}, "returned the claim name 1: not a string"),
+        ({"at": timezone.now()}, "claim 'at' with a value that is not JSON"),
+        ({"ids": {1, 2}}, "claim 'ids' with a value that is not JSON"),
+        ({"ratio": float("nan")}, "claim 'ratio' with a value that is not JSON"),
+        ({"roles": ("a", "b")}, "claim 'roles' with a value JSON would change"),
+        ({"map": {1: "one"}}, "claim 'map' with a value JSON would change"),
+    ],
+)
+def test_a_value_that_is_not_json_issues_no_token(
+    user: Any, hook: RecordingHook, returned: Any, message: str
+) -> None:
+    hook.returns = returned
+    with pytest.raises(ImproperlyConfigured, match=message):
+        mint_access_token(user=user, client_id="c", scope="read")
+
+
+def test_the_claims_are_the_tokens_not_the_hooks_objects(user: Any, hook: RecordingHook) -> None:
+    roles = ["editor"]
+    hook.returns = {"roles": roles, "profile": {"plan": "pro", "seats": 3}}
+    minted = mint_access_token(user=user, client_id="c", scope="read")
+    roles.append("admin")
+    assert minted.claims["roles"] == ["editor"]
+    assert claims_of(minted.token)["profile"] == {"plan": "pro", "seats": 3}
+
+
+def test_scalar_extra_claims_are_remembered(
+    user: Any, hook: RecordingHook, monkeypatch: Any
+) -> None:
+    hook.returns = {"tenant": "acme", "level": 3, "beta": True, "note": None}
+    token = mint_access_token(user=user, client_id="c", scope="read").token
+    first = decode_access_token(token)
+    monkeypatch.setattr(jwt, "decode", _must_not_decode)
+    assert decode_access_token(token) == first
+
+
+def test_list_or_object_extra_claims_verify_every_time(
+    user: Any, hook: RecordingHook, monkeypatch: Any
+) -> None:
+    hook.returns = {"roles": ["editor"], "profile": {"plan": "pro"}}
+    token = mint_access_token(user=user, client_id="c", scope="read").token
+    calls: list[str] = []
+    real_decode = jwt.decode
+    monkeypatch.setattr(jwt, "decode", lambda *a, **kw: calls.append(a[0]) or real_decode(*a, **kw))
+    for _ in range(3):
+        claims = decode_access_token(token)
+        assert (claims["roles"], claims["profile"]) == (["editor"], {"plan": "pro"})
+        claims["roles"].append("admin")
+    assert calls == [token, token, token]
+
+
+@pytest.mark.parametrize("verify_mode", ["strict", "stateless"])
+def test_tokens_with_extra_claims_authenticate(
+    client: Client, user: Any, settings: Any, verify_mode: str
+) -> None:
+    settings.BEARER_AUTH = {
+        **settings.BEARER_AUTH,
+        "EXTRA_CLAIMS_HOOK": f"{__name__}.tenant_and_roles",
+        "VERIFY_MODE": verify_mode,
+    }
+    token = issue_access_token(user)
+    for _ in range(2):  # verified, then again (not remembered: a list claim)
+        response = client.get("/test-api/whoami/", HTTP_AUTHORIZATION=f"Bearer {token}")
+        assert response.status_code == 200, response.content
+
+
+def test_the_token_endpoint_issues_tokens_with_extra_claims(client: Client, settings: Any) -> None:
+    settings.BEARER_AUTH = {
+        **settings.BEARER_AUTH,
+        "EXTRA_CLAIMS_HOOK": f"{__name__}.tenant_and_roles",
+    }
+    ApplicationFactory(
+        client_id="machine-client",
+        authorization_grant_type="client-credentials",
+        client_secret="machine-secret",
+    )
+    response = client.post(
+        "/o/token/",
+        {"grant_type": "client_credentials", "scope": "read"},
+        HTTP_AUTHORIZATION="Basic " + base64.b64encode(b"machine-client:machine-secret").decode(),
+    )
+    assert response.status_code == 200, response.content
+    claims = decode_access_token(response.json()["access_token"])
+    assert (claims["sub"], claims["tenant"], claims["roles"]) == ("machine-client", "acme", [])
+
+
+def test_a_refused_hook_fails_the_token_request_and_stores_nothing(
+    user: Any, password: str, settings: Any
+) -> None:
+    from bearer_auth.models import TokenSession
+
+    settings.BEARER_AUTH = {**settings.BEARER_AUTH, "EXTRA_CLAIMS_HOOK": lambda **kw: {"sub": "x"}}
+    ApplicationFactory(
+        client_id="machine-client",
+        authorization_grant_type="client-credentials",
+        client_secret="machine-secret",
+    )
+    browser = Client(raise_request_exception=False)
+    signed_in = browser.post(
+        "/auth/token/",
+        {"email": user.get_username(), "password": password},
+        content_type="application/json",
+    )
+    machine = browser.post(
+        "/o/token/",
+        {"grant_type": "client_credentials", "scope": "read"},
+        HTTP_AUTHORIZATION="Basic " + base64.b64encode(b"machine-client:machine-secret").decode(),
+    )
+    assert (signed_in.status_code, machine.status_code) == (500, 500)
+    assert not get_access_token_model().objects.exists()
+    assert not TokenSession.objects.exists()

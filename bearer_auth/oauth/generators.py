@@ -41,4 +41,5 @@ def generate_access_token(request: Request) -> str:
         client_id=request.client.client_id,
         scope=" ".join(request.scopes or ()),
         lifetime=timedelta(seconds=request.expires_in),
+        request=request,
     ).token

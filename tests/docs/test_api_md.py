@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import json
+import sys
+import types
 from typing import Any
 
+import jwt
 import pytest
+from django.contrib.auth.models import Group
+from django.core import checks
 from django.test import Client
+from rest_framework.test import APIRequestFactory
 
-from tests.docs.markdown import sample
+from bearer_auth.settings import oauth2_provider_settings
+from tests.docs.markdown import sample, snippet
 from tests.docs.replay import Shell, assert_like
-from tests.factories import UserFactory
+from tests.factories import ApplicationFactory, UserFactory
+from tests.issuing import issue_access_token
+from tests.views import WhoAmIView
 
 # The examples sign in with an email address and show bearer_auth's user fields.
 pytestmark = [pytest.mark.django_db, pytest.mark.custom_user_model]
@@ -65,3 +74,68 @@ def test_the_token_response_and_error_shapes_are_real() -> None:
     )
     assert refused.status_code == 400
     assert_like(json.loads(ERROR_RESPONSE.block.text), refused.json())
+
+
+CLAIMS_HOOK = sample(PAGE, "claims-hook")
+AUTHENTICATION_STEPS = sample(PAGE, "authentication-steps")
+
+
+@pytest.fixture
+def hooked(settings: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The claims-hook sample: its myproject.tokens module importable, its settings in force."""
+    package, module = types.ModuleType("myproject"), types.ModuleType("myproject.tokens")
+    vars(module).update(snippet(CLAIMS_HOOK.block, "# myproject/tokens.py").run())
+    monkeypatch.setitem(sys.modules, "myproject", package)
+    monkeypatch.setitem(sys.modules, "myproject.tokens", module)
+    configured = snippet(CLAIMS_HOOK.block, "# settings.py").settings()
+    settings.BEARER_AUTH = configured["BEARER_AUTH"]
+    # DOT's settings follow the sample's BEARER_AUTH (its issuer), as the
+    # project's settings module would build them.
+    settings.OAUTH2_PROVIDER = oauth2_provider_settings(
+        settings.BEARER_AUTH,
+        SCOPES=settings.OAUTH2_PROVIDER["SCOPES"],
+        DEFAULT_SCOPES=settings.OAUTH2_PROVIDER["DEFAULT_SCOPES"],
+    )
+    return configured
+
+
+@pytest.mark.usefixtures("hooked")
+def test_the_claims_hook_adds_the_users_groups_as_roles(alice: Any) -> None:
+    assert [message.id for message in checks.run_checks() if message.id.startswith("bearer")] == []
+    alice.groups.add(Group.objects.create(name="editor"), Group.objects.create(name="author"))
+    token = issue_access_token(alice)
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["iss"] == "https://auth.example.com"
+    assert claims["roles"] == ["author", "editor"]
+    client = ApplicationFactory(authorization_grant_type="client-credentials")
+    machine = jwt.decode(
+        issue_access_token(None, application=client), options={"verify_signature": False}
+    )
+    assert "roles" not in machine
+
+
+def editor_view() -> Any:
+    """``WhoAmIView`` behind the authentication-steps sample's class."""
+    namespace = snippet(AUTHENTICATION_STEPS.block, "# myproject/authentication.py").run()
+    return WhoAmIView.as_view(authentication_classes=[namespace["EditorAuthentication"]])
+
+
+def call(view: Any, token: str) -> Any:
+    return view(APIRequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {token}")).render()
+
+
+@pytest.mark.usefixtures("hooked")
+def test_the_editor_authentication_wants_the_role_and_the_group(alice: Any) -> None:
+    view = editor_view()
+    without_role = issue_access_token(alice)
+    editors = Group.objects.create(name="editor")
+    alice.groups.add(editors)
+    with_role = issue_access_token(alice)
+    assert call(view, with_role).status_code == 200
+    refused = call(view, without_role)
+    assert refused.status_code == 401
+    assert refused["WWW-Authenticate"].startswith('Bearer realm="api", error="invalid_token"')
+    alice.groups.remove(editors)
+    left = call(view, with_role)
+    assert left.status_code == 401
+    assert json.loads(left.content)["error"] == "invalid_token"
