@@ -9,7 +9,7 @@ This reads every module of the package except ``bearer_auth/compat.py``
 
 - importing an underscore name, or from an underscore module, of a dependency;
 - an underscore attribute reached from a dependency's module or class
-  (``Model._meta`` is Django's documented model-metadata API);
+  (``Model._meta`` and ``Model._default_manager`` are documented Django API);
 - ``super()._name(...)`` other than DOT's documented override points;
 - assigning to an attribute of a dependency's module or class (monkeypatching);
 - ``admin.site.unregister`` of another app's model;
@@ -34,8 +34,9 @@ DEPENDENCIES = (
     "jwt",
     "cryptography",
 )
-#: Underscore names that are public API: Django's documented ``Model._meta``.
-DOCUMENTED = frozenset({"_meta"})
+#: Underscore names that are public API: Django's documented ``Model._meta`` and
+#: ``Model._default_manager``.
+DOCUMENTED = frozenset({"_meta", "_default_manager"})
 #: DOT's validator docstring asks subclasses to override ``_save_bearer_token``.
 OVERRIDE_POINTS = frozenset({"_save_bearer_token"})
 #: Internals the package once reached into (the issue that moved it to public APIs).
