@@ -1,13 +1,27 @@
 # The two README commands are `make demo` and `make test`; everything else
-# here serves them. Each target installs what it needs into .venv itself.
+# here serves them. `make demo` installs into .venv itself; `make test` runs
+# tox.ini's matrix with a tox it installs into .tox/.runner.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-PYTEST := $(BIN)/python -m pytest
 HOST ?= 127.0.0.1
 PORT ?= 8000
+TOX_VENV ?= .tox/.runner
+TOX := $(TOX_VENV)/bin/tox
+# Two environments at a time, one per core of the CI machine.
+TOX_PARALLEL ?= 2
 
-.PHONY: demo test lint type pytest pytest-sqlite pytest-postgres pytest-authuser bench bench-smoke clean
+# tox skips an environment whose Python it cannot find; under CI=true that fails the run.
+ifeq ($(CI),true)
+export TOX_SKIP_MISSING_INTERPRETERS := false
+endif
+
+# One of tox.ini's labels: with-postgres (PostgreSQL and Redis too) when
+# DATABASE_URL is set or under CI=true, else without-postgres.
+# TOXENV=lint,py311-django52 make test runs those environments only.
+TOX_LABEL := $(if $(DATABASE_URL)$(filter true,$(CI)),with-postgres,without-postgres)
+
+.PHONY: demo test bench bench-smoke clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,43 +31,23 @@ $(VENV)/.installed-%: setup.cfg pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[$*]"
 	touch $@
 
+$(TOX):
+	$(PYTHON) -m venv $(TOX_VENV)
+	$(TOX_VENV)/bin/python -m pip install --quiet --upgrade pip "tox>=4.30,<5"
+
 ## demo: create .venv, migrate SQLite, create the demo superuser, serve on 127.0.0.1:8000
 demo: $(VENV)/.installed-demo
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py demo_setup
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-## test: lint, type check, the suite on SQLite, on auth.User, and on PostgreSQL when configured
-test: $(VENV)/.installed-test lint type pytest
-
-lint: $(VENV)/.installed-test
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-
-type: $(VENV)/.installed-test
-	$(BIN)/mypy bearer_auth demo_project
-
-pytest: pytest-sqlite pytest-authuser pytest-postgres
-
-pytest-sqlite: $(VENV)/.installed-test
-	env -u DATABASE_URL $(PYTEST) -m "not postgres"
-
-pytest-authuser: $(VENV)/.installed-test
-	env -u DATABASE_URL $(PYTEST) --ds=tests.settings_authuser -m "not postgres and not custom_user_model and not browser and not slow"
-
-# PostgreSQL twice: Django's default client-side binding, then the server-side
-# binding with prepared statements that docs/deployment.md recommends.
-POSTGRES_PREPARED := {"server_side_binding": true, "prepare_threshold": 5}
-
-pytest-postgres: $(VENV)/.installed-test
-	@if [ -n "$${DATABASE_URL:-}" ] || [ "$${CI:-}" = "true" ]; then \
-		export DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bearer_auth}"; \
-		env -u DATABASE_OPTIONS $(PYTEST) -m "not browser and not slow" && \
-		echo 'pytest-postgres: again with DATABASE_OPTIONS=$(POSTGRES_PREPARED)' && \
-		DATABASE_OPTIONS='$(POSTGRES_PREPARED)' $(PYTEST) -m "not browser and not slow"; \
-	else \
-		echo "pytest-postgres: DATABASE_URL is not set; the PostgreSQL run is left out."; \
-	fi
+## test: the whole suite: tox.ini's environments (lint, types, every Python × Django on
+## SQLite; PostgreSQL and Redis when DATABASE_URL is set or CI=true), two at a time
+test: $(TOX)
+ifeq ($(TOX_LABEL)$(TOXENV),without-postgres)
+	@echo "make test: DATABASE_URL is not set; the PostgreSQL environments are left out."
+endif
+	$(TOX) run-parallel --parallel $(TOX_PARALLEL) --parallel-no-spinner $(if $(TOXENV),,-m $(TOX_LABEL))
 
 ## bench: the side-by-side benchmark on SQLite and PostgreSQL (BENCH_POSTGRES_URL, default
 ## postgres://postgres@127.0.0.1:5432/ba_bench), on the oldest and the newest Django of the
@@ -88,4 +82,4 @@ bench-smoke: $(VENV)/.installed-test
 	$(BIN)/python -m bench --short --databases sqlite
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info demo.sqlite3 staticfiles
+	rm -rf $(VENV) .tox build dist *.egg-info demo.sqlite3 staticfiles
