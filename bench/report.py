@@ -534,7 +534,7 @@ Refresh:
 - One implementation serves `/auth/token/refresh/` and `/o/token/`:
   oauthlib's refresh-token grant on the server DOT builds from
   `OAUTH2_PROVIDER`, with bearer_auth's validator
-  (`bearer_auth/services/refresh.py`), in one transaction. A first-party
+  (`bearer_auth/services/rotation.py`), in one transaction. A first-party
   refresh is seven statements: DOT's look-up of the client; the family's
   session, locked, with its user; the presented refresh token, locked, with
   its access token and the client's policy; then the spent token's `UPDATE`,

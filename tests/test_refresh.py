@@ -1,7 +1,7 @@
 """Refresh at both entry points: rotation, reuse detection, the race rule, session checks.
 
 ``/auth/token/refresh/`` and ``/o/token/`` (``grant_type=refresh_token``)
-run one implementation (``bearer_auth.services.refresh``); every rule is
+run one implementation (``bearer_auth.services.rotation``); every rule is
 tested through both (``entry``).
 """
 

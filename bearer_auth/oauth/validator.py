@@ -4,7 +4,7 @@ Only DOT's documented override points are used: oauthlib's public validator
 methods, ``save_bearer_token`` and ``_save_bearer_token`` (which DOT's
 docstring says to override for custom token storage). The refresh-token
 grant, at ``/o/token/`` and at ``/auth/token/refresh/`` alike, is decided
-and written by :mod:`bearer_auth.services.refresh`.
+and written by :mod:`bearer_auth.services.rotation`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from bearer_auth import policy
 from bearer_auth.jwt import token_checksum
 from bearer_auth.oauth.codes import revoke_exchanged_tokens, revoke_issued_tokens, spend_code
 from bearer_auth.services.issuing import stored_family
-from bearer_auth.services.refresh import check_presented_token, rotate
+from bearer_auth.services.rotation import check_presented_token, rotate
 from bearer_auth.services.sessions import ClientInfo, start_session
 
 
@@ -146,7 +146,7 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):  # type: ignore[misc]
     def validate_refresh_token(
         self, refresh_token: str, client: Any, request: Request, *args: Any, **kwargs: Any
     ) -> bool:
-        """Lock the family, then check the presented token (:mod:`bearer_auth.services.refresh`)."""
+        """Lock the family, then check the token (:mod:`bearer_auth.services.rotation`)."""
         return check_presented_token(refresh_token, client=client, request=request)
 
     # Storing tokens: one write path for every token row.

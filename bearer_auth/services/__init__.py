@@ -6,8 +6,8 @@ call these functions for every security operation:
 - :mod:`~bearer_auth.services.issuing`: the first-party application, the
   oauthlib server DOT builds, and new token families (minted by oauthlib,
   stored by DOT's validator);
-- :mod:`~bearer_auth.services.sign_in`: ``/auth/token/`` sign-in;
-- :mod:`~bearer_auth.services.refresh`: the one refresh implementation, for
+- :mod:`~bearer_auth.services.password_sign_in`: ``/auth/token/`` sign-in with a password;
+- :mod:`~bearer_auth.services.rotation`: the one refresh implementation, for
   ``/auth/token/refresh/`` and ``/o/token/`` alike (rotation, reuse
   detection, the race rule, session checks);
 - :mod:`~bearer_auth.services.revocation`: ``/auth/token/revoke/``;
@@ -22,8 +22,9 @@ from bearer_auth.services.issuing import (
     first_party_application,
     oauth_server,
 )
-from bearer_auth.services.refresh import refresh
+from bearer_auth.services.password_sign_in import sign_in
 from bearer_auth.services.revocation import revoke
+from bearer_auth.services.rotation import refresh
 from bearer_auth.services.sessions import (
     ClientInfo,
     SessionInfo,
@@ -36,7 +37,6 @@ from bearer_auth.services.sessions import (
     start_session,
     token_family_of,
 )
-from bearer_auth.services.sign_in import sign_in
 
 __all__ = [
     "FIRST_PARTY_APPLICATION_NAME",

@@ -58,7 +58,7 @@ from bearer_auth.exceptions import (
 from bearer_auth.jwt import user_subject
 from bearer_auth.oauth import require_s256
 from bearer_auth.policy import is_loopback_redirect_uri
-from bearer_auth.services.refresh import request_arrived
+from bearer_auth.services.rotation import request_arrived
 from bearer_auth.settings import bearer_settings
 from bearer_auth.throttling import client_ip
 

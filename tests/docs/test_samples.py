@@ -34,7 +34,7 @@ NOT_RUN = {
     ("docs/design.md", "Authorization: Bearer <token>"),
     (
         "docs/design.md",
-        "POST /auth/token/  (email, password)                    bearer_auth/services/sign_in.py",
+        "POST /auth/token/  (email, password)       bearer_auth/services/password_sign_in.py",
     ),
     ("docs/design.md", "oauthlib RefreshTokenGrant.create_token_response()       one transaction"),
     ("docs/deployment.md", "┌──────────────── load balancer (TLS) ────────────────┐"),

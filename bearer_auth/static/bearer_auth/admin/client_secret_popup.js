@@ -9,7 +9,8 @@
         if (opener && typeof opener.dismissAddRelatedObjectPopup === 'function') {
             event.preventDefault();
             const data = JSON.parse(done.dataset.popupResponse);
-            opener.dismissAddRelatedObjectPopup(window, data.value, data.obj);
+            // data.optgroup: Django 6.1's answer has it; earlier ones ignore it.
+            opener.dismissAddRelatedObjectPopup(window, data.value, data.obj, data.optgroup);
         }
     });
 }
