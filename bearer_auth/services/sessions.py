@@ -112,13 +112,15 @@ def lock_session_of_token(checksum: str) -> TokenSession | None:
     family = (
         get_refresh_token_model().objects.filter(token_checksum=checksum).values("token_family")[:1]
     )
-    session: TokenSession | None = (
-        TokenSession.objects.select_for_update(of=("self",))
-        .select_related("user")
-        .filter(token_family=Subquery(family))
-        .first()
-    )
-    return session
+    # get(): a family has one session (unique), and no ORDER BY to build.
+    try:
+        return (
+            TokenSession.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .get(token_family=Subquery(family))
+        )
+    except TokenSession.DoesNotExist:
+        return None
 
 
 def touch_session(session: TokenSession, client: ClientInfo, *, now: datetime) -> None:

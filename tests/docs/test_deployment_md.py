@@ -52,7 +52,10 @@ def test_stateless_resource_server_needs_only_the_jwks_url(
     token = issue_access_token(user)  # on the authorization server
     published = public_jwks()
     settings.BEARER_AUTH = resource_server["BEARER_AUTH"]
+    settings.OAUTH2_PROVIDER = resource_server["OAUTH2_PROVIDER"]
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, **resource_server["REST_FRAMEWORK"]}
+    bearer_checks = [m for m in checks.run_checks() if (m.id or "").startswith("bearer_auth.")]
+    assert [f"{message.id}: {message.msg}" for message in bearer_checks] == []
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     with (
