@@ -113,14 +113,12 @@ def lock_session_of_token(checksum: str) -> TokenSession | None:
         get_refresh_token_model().objects.filter(token_checksum=checksum).values("token_family")[:1]
     )
     # get(): a family has one session (unique), and no ORDER BY to build.
+    sessions = TokenSession.objects.select_for_update(of=("self",)).select_related("user")
     try:
-        return (
-            TokenSession.objects.select_for_update(of=("self",))
-            .select_related("user")
-            .get(token_family=Subquery(family))
-        )
+        session: TokenSession = sessions.get(token_family=Subquery(family))
     except TokenSession.DoesNotExist:
         return None
+    return session
 
 
 def touch_session(session: TokenSession, client: ClientInfo, *, now: datetime) -> None:
