@@ -151,6 +151,12 @@ def gunicorn(mode: str, *, directory: Path) -> Iterator[int]:
         log.close()
 
 
+def require_wrk() -> None:
+    """Fail at once when wrk is missing (Debian's package ``wrk``)."""
+    if not os.access(WRK, os.X_OK):
+        raise SystemExit(f"bench: {WRK} is missing; install Debian's wrk (apt-get install wrk)")
+
+
 def wrk(port: int, target: Target, *, seconds: int) -> float:
     """Run wrk against ``target``; return requests/s. Any error response is a failure."""
     command = [WRK, "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s"]

@@ -121,6 +121,11 @@ def run(
 
     from bench.timing import run_interleaved
 
+    if "http" in phases:
+        from bench import http
+
+        http.require_wrk()  # before minutes of in-process phases, not after them
+
     label = f"{database}, Django {django.get_version()}"
 
     measurements: dict[str, Any] = {}
@@ -134,8 +139,6 @@ def run(
             measurements.update({key: value.as_dict() for key, value in found.items()})
             _log(f"{label}: {phase} done in {time.monotonic() - started:.0f}s")
     if "http" in phases:
-        from bench import http
-
         started = time.monotonic()
         measurements.update(http.run_http(data, plan=plan, directory=directory, selected=selected))
         _log(f"{label}: gunicorn done in {time.monotonic() - started:.0f}s")
