@@ -119,3 +119,34 @@ def test_request_without_scope_shows_the_default_scopes(browser: Client) -> None
     html = browser.get("/o/authorize/", params).content.decode()
     assert "Read your account" in html
     assert "Read your notes" not in html
+
+
+def test_consenting_to_a_request_without_scope_grants_the_default_scopes(browser: Client) -> None:
+    application = make_application()
+    params = authorization_params(application)
+    params.pop("scope")
+    response = consent(browser, params, allow=True)
+    assert response.status_code == 302, response.content
+    result = query_of(response["Location"])
+    assert set(result) == {"code", "state", "iss"}
+    assert get_grant_model().objects.get().scope == "read"
+
+
+def test_request_without_scope_and_no_allowed_default_is_invalid_scope(browser: Client) -> None:
+    application = make_application(allowed_scopes="notes:read")
+    params = authorization_params(application)
+    params.pop("scope")
+    response = browser.get("/o/authorize/", params)
+    assert response.status_code == 302, response.content
+    assert query_of(response["Location"])["error"] == "invalid_scope"
+
+
+def test_consent_posted_without_scope_is_an_error_page_not_a_500(browser: Client) -> None:
+    application = make_application()
+    page = browser.get("/o/authorize/", authorization_params(application))
+    fields = form_fields(page.content.decode())
+    fields.pop("scope")
+    response = browser.post("/o/authorize/", {**fields, "allow": "on"})
+    assert response.status_code == 400, response.content
+    assert "This authorization request cannot be completed" in response.content.decode()
+    assert not get_grant_model().objects.exists()

@@ -277,6 +277,17 @@ def test_client_credentials_scope_escalation_is_invalid_scope() -> None:
     assert response.json()["error"] == "invalid_scope"
 
 
+def test_client_credentials_without_scope_and_no_allowed_default_is_invalid_scope() -> None:
+    """Never an empty-scope token: no default the client is allowed means ``invalid_scope``."""
+    application = make_application(
+        grant_type="client-credentials", redirect_uris="", allowed_scopes="notes:read"
+    )
+    response = token_request(application.client_id, {"grant_type": "client_credentials"})
+    assert response.status_code == 400, response.content
+    assert response.json()["error"] == "invalid_scope"
+    assert not get_access_token_model().objects.exists()
+
+
 # Grants that are not offered
 
 

@@ -39,9 +39,15 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):  # type: ignore[misc]
         *args: Any,
         **kwargs: Any,
     ) -> bool:
-        """Refuse a scope outside the application's allowed set (→ ``invalid_scope``)."""
+        """Refuse an empty scope, or one the application is not allowed (→ ``invalid_scope``).
+
+        oauthlib asks this after putting the default scopes in place of a
+        missing ``scope``; when none of those is allowed, the list is empty,
+        and a token with no scope is never issued.
+        """
         return bool(
-            super().validate_scopes(client_id, scopes, client, request, *args, **kwargs)
+            scopes
+            and super().validate_scopes(client_id, scopes, client, request, *args, **kwargs)
             and set(scopes) <= policy.allowed_scopes(client)
         )
 

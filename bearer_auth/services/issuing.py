@@ -149,12 +149,13 @@ def token_request(
 
 
 def validate_scopes(request: OAuthlibRequest, scopes: list[str]) -> bool:
-    """Ask DOT's validator (bearer_auth's policy) whether the client may have ``scopes``."""
+    """Ask DOT's validator (bearer_auth's policy) whether the client may have ``scopes``.
+
+    No scope at all is refused there too, for every grant.
+    """
     validator = oauth_server().request_validator
     client = request.client
-    return bool(scopes) and bool(
-        validator.validate_scopes(client.client_id, scopes, client, request)
-    )
+    return bool(validator.validate_scopes(client.client_id, scopes, client, request))
 
 
 def issue_new_family(request: OAuthlibRequest) -> dict[str, Any]:

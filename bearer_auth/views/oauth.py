@@ -154,6 +154,19 @@ class AuthorizationView(DatabaseOutageMixin, oauth2_views.AuthorizationView):  #
         )
         return context
 
+    def form_invalid(self, form: Any) -> HttpResponse:
+        """A consent answer that is not the form the page sent: 400, the error page, no code.
+
+        The page's hidden fields carry the request (``scope``, ``client_id``,
+        ``redirect_uri``...); a post without one, or with one DOT's form
+        refuses, cannot be sent back to a redirect URI nobody has checked.
+        DOT's own answer re-renders the consent page without its client.
+        """
+        error = InvalidRequest(
+            _("The answer to the consent page was incomplete. Start again from the application.")
+        )
+        return self.render_to_response({"error": error}, status=error.status_code)
+
     def redirect(self, redirect_to: str, application: Any) -> HttpResponse:
         """Send the browser back to the client, stating this server's ``iss`` (RFC 9207).
 
