@@ -165,7 +165,8 @@ class AuthorizationView(DatabaseOutageMixin, oauth2_views.AuthorizationView):  #
         error = InvalidRequest(
             _("The answer to the consent page was incomplete. Start again from the application.")
         )
-        return self.render_to_response({"error": error}, status=error.status_code)
+        response: HttpResponse = self.render_to_response({"error": error}, status=error.status_code)
+        return response
 
     def redirect(self, redirect_to: str, application: Any) -> HttpResponse:
         """Send the browser back to the client, stating this server's ``iss`` (RFC 9207).
