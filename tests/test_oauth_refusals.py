@@ -444,3 +444,37 @@ def test_client_ip_header_is_used_only_when_configured(settings: Any) -> None:
         **wrong,
     )
     assert proxied.status_code == 401
+
+
+# Client authentication failures (RFC 6749 §5.2) and caching (RFC 6749 §5.1, RFC 7009)
+
+
+@pytest.mark.parametrize(
+    ("url", "data"),
+    [
+        ("/o/token/", {"grant_type": "client_credentials"}),
+        ("/o/revoke_token/", {"token": "anything"}),
+    ],
+)
+def test_failed_basic_client_authentication_is_challenged_with_basic(
+    url: str, data: dict[str, str]
+) -> None:
+    application = make_application(grant_type="client-credentials", redirect_uris="")
+    response = Client().post(
+        url, data, HTTP_AUTHORIZATION=basic_auth(application.client_id, "wrong")
+    )
+    assert response.status_code == 401, response.content
+    assert response.json()["error"] == "invalid_client"
+    assert response["WWW-Authenticate"] == 'Basic realm="oauth"'
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_revocation_answers_are_never_cached() -> None:
+    application = make_application(grant_type="client-credentials", redirect_uris="")
+    response = Client().post(
+        "/o/revoke_token/",
+        {"token": "not-a-token"},
+        HTTP_AUTHORIZATION=basic_auth(application.client_id),
+    )
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"

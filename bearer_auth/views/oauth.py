@@ -68,6 +68,10 @@ _INTROSPECTED_CLAIMS = ("iss", "sub", "aud", "iat", "nbf", "jti")
 
 logger = logging.getLogger(__name__)
 
+#: The challenge of a failed client authentication at /o/token/, /o/revoke_token/
+#: and /o/introspect/ (RFC 6749 §2.3.1, §5.2).
+CLIENT_CHALLENGE = 'Basic realm="oauth"'
+
 
 def error_response(error: BearerAuthError) -> HttpResponse:
     """Render ``error`` for a plain Django view exactly as DRF renders it for an API view.
@@ -324,7 +328,7 @@ class TokenView(ThrottledOAuthMixin, DatabaseOutageMixin, oauth2_views.TokenView
         # validation (the loser of a race for one code) reaches DOT without
         # oauthlib's default headers.
         response["Content-Type"] = "application/json"
-        return _no_store(response)
+        return _client_endpoint_answer(response)
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -337,6 +341,9 @@ class RevokeTokenView(
     """``/o/revoke_token/`` (RFC 7009): a client revokes only its own tokens."""
 
     throttle_scope = "revoke"
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return _client_endpoint_answer(super().post(request, *args, **kwargs))
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -368,9 +375,7 @@ class IntrospectTokenView(
         self, request: HttpRequest, oauthlib_request: Any = None
     ) -> HttpResponse:
         """RFC 7662 §2.3: an unauthenticated caller gets 401, not an answer."""
-        response = error_response(InvalidClient())
-        response["WWW-Authenticate"] = 'Basic realm="oauth"'
-        return response
+        return _client_endpoint_answer(error_response(InvalidClient()))
 
     def is_failure(self, response: HttpResponse) -> bool:
         if super().is_failure(response):
@@ -397,6 +402,19 @@ def introspect(token: str) -> dict[str, Any]:
     if "sub" not in data and user.is_authenticated:
         data["sub"] = user_subject(user)
     return data
+
+
+def _client_endpoint_answer(response: HttpResponse) -> HttpResponse:
+    """An answer of an endpoint where clients authenticate: never cached, Basic on a 401.
+
+    RFC 6749 §5.2 challenges a failed client authentication with the scheme
+    clients use there, HTTP Basic (oauthlib's error headers name RFC 6750's
+    ``Bearer``, the scheme of a resource server); RFC 6749 §5.1 and RFC 7009
+    answers are never cached.
+    """
+    if response.status_code == 401:
+        response["WWW-Authenticate"] = CLIENT_CHALLENGE
+    return _no_store(response)
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:
