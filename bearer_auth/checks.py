@@ -64,6 +64,7 @@ def check_bearer_settings(app_configs: Sequence[Any] | None, **kwargs: Any) -> l
     messages += _check_lifetimes()
     messages += _check_hmac_keys()
     messages += _check_cache_size()
+    messages += _check_first_party_scopes()
     return messages
 
 
@@ -156,6 +157,22 @@ def _check_cache_size() -> list[CheckMessage]:
             hint=f'Set BEARER_AUTH["VERIFIED_TOKEN_CACHE_SIZE"] = '
             f"{DEFAULTS['VERIFIED_TOKEN_CACHE_SIZE']} (0 turns the cache off).",
             id="bearer_auth.E011",
+        )
+    ]
+
+
+def _check_first_party_scopes() -> list[CheckMessage]:
+    value = bearer_settings.FIRST_PARTY_SCOPES
+    if value is None or (
+        isinstance(value, (list, tuple)) and all(isinstance(scope, str) for scope in value)
+    ):
+        return []
+    return [
+        Error(
+            "BEARER_AUTH['FIRST_PARTY_SCOPES'] must be None or a list of scope names.",
+            hint='Set BEARER_AUTH["FIRST_PARTY_SCOPES"] = None (every scope '
+            'OAUTH2_PROVIDER["SCOPES"] defines) or a list such as ["read", "write"].',
+            id="bearer_auth.E014",
         )
     ]
 
@@ -315,6 +332,30 @@ def check_installed_apps_order(
             )
         ]
     return []
+
+
+_HEADERS_MIDDLEWARE: Final = "bearer_auth.middleware.BearerAuthHeadersMiddleware"
+
+
+@register(Tags.security)
+def check_headers_middleware(
+    app_configs: Sequence[Any] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Bearer answers need ``Vary: Authorization`` and no-store; admin pages, no framing."""
+    installed = [_dotted(item) for item in getattr(settings, "MIDDLEWARE", None) or ()]
+    if _HEADERS_MIDDLEWARE in installed:
+        return []
+    return [
+        Warning(
+            f"MIDDLEWARE lacks {_HEADERS_MIDDLEWARE}: answers to bearer-authenticated "
+            "requests carry neither Vary: Authorization nor Cache-Control: no-store, so a "
+            "shared cache may store one user's data and serve it to another, and admin pages "
+            "send no CSP frame-ancestors.",
+            hint=f'Add "{_HEADERS_MIDDLEWARE}" to MIDDLEWARE, right after '
+            '"django.middleware.security.SecurityMiddleware".',
+            id="bearer_auth.W008",
+        )
+    ]
 
 
 #: DOT's admin pages that bearer_auth's replace, through DOT's own settings.

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "bearer_auth.middleware.BearerAuthHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -107,7 +108,14 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 BEARER_AUTH = {
-    "ISSUER": os.environ.get("BEARER_AUTH_ISSUER", "http://127.0.0.1:8000"),
+    # `make demo PORT=8001` serves on that port: the default issuer follows it.
+    "ISSUER": os.environ.get(
+        "BEARER_AUTH_ISSUER", f"http://127.0.0.1:{os.environ.get('PORT') or 8000}"
+    ),
+    # A plain sign-in at /auth/token/ gets what the demo's API needs.
+    "DEFAULT_SCOPES": ["read", "write", "notes:read", "notes:write"],
+    # "strict" (default) or "stateless": the notes API works in both.
+    "VERIFY_MODE": os.environ.get("BEARER_AUTH_VERIFY_MODE", "strict"),
 }
 
 OAUTH2_PROVIDER = oauth2_provider_settings(

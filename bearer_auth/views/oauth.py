@@ -14,12 +14,12 @@ renders the same exception on the first-party endpoints.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
-from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar, cast
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, router, transaction
@@ -34,8 +34,14 @@ from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider import views as oauth2_views
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.http import OAuth2ResponseRedirect
-from oauth2_provider.models import get_access_token_model
+from oauth2_provider.models import (
+    AbstractApplication,
+    get_access_token_model,
+    get_refresh_token_model,
+)
 from oauth2_provider.settings import oauth2_settings
+from oauthlib.common import Request as OAuthlibRequest
+from oauthlib.common import urlencode as oauthlib_urlencode
 from oauthlib.oauth2.rfc6749.errors import (
     InvalidRedirectURIError,
     OAuth2Error,
@@ -43,7 +49,6 @@ from oauthlib.oauth2.rfc6749.errors import (
 )
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import exception_handler
 
 from bearer_auth.authentication import authenticate_token
@@ -55,12 +60,19 @@ from bearer_auth.exceptions import (
     ServiceUnavailable,
     SlowDown,
 )
-from bearer_auth.jwt import user_subject
+from bearer_auth.jwt import token_checksum, user_subject
+from bearer_auth.middleware import frame_ancestors_none
 from bearer_auth.oauth import require_s256
+from bearer_auth.parameters import repeated_parameter
 from bearer_auth.policy import is_loopback_redirect_uri
 from bearer_auth.services.rotation import request_arrived
 from bearer_auth.settings import bearer_settings
-from bearer_auth.throttling import client_ip
+from bearer_auth.throttling import (
+    FailureThrottle,
+    client_ident,
+    ip_ident,
+    watch_client_authentication,
+)
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 # Claims an active JWT access token's introspection answer repeats (RFC 7662 §2.2).
@@ -119,6 +131,7 @@ class DatabaseOutageMixin:
 
 
 @method_decorator(xframe_options_deny, name="dispatch")
+@method_decorator(frame_ancestors_none, name="dispatch")
 @method_decorator(never_cache, name="dispatch")
 class AuthorizationView(DatabaseOutageMixin, oauth2_views.AuthorizationView):  # type: ignore[misc]
     """The consent page and the redirect back to the client.
@@ -227,74 +240,98 @@ def _with_iss(uri: str, iss: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
 
 
-class OAuthFailureThrottle(SimpleRateThrottle):
-    """DRF's cache-backed rate throttle, counting only failed requests per client IP.
-
-    :meth:`allow_request` checks without counting; the view calls
-    :meth:`record_failure` once the response shows a failure. Rates come
-    from ``BEARER_AUTH["OAUTH_THROTTLE_RATES"][scope]``.
-    """
-
-    cache_format = "bearer_auth:oauth-throttle:%(scope)s:%(ident)s"
-
-    def __init__(self, scope: str) -> None:
-        self.scope = scope
-        super().__init__()
-
-    def get_rate(self) -> str | None:
-        rates: Mapping[str, str | None] = bearer_settings.OAUTH_THROTTLE_RATES
-        return rates.get(self.scope or "")
-
-    def get_cache_key(self, request: Any, view: Any) -> str:
-        # Requests without a usable address share one budget.
-        ident = client_ip(request) or "unknown"
-        return self.cache_format % {"scope": self.scope, "ident": ident}
-
-    def allow_request(self, request: Any, view: Any) -> bool:
-        """DRF's check; with the cache unreachable the endpoint stays up, unthrottled, logged.
-
-        What is guessed here (client secrets, codes, refresh tokens) is
-        random and long, unlike a password: sign-in fails closed without its
-        counters, the OAuth endpoints do not.
-        """
-        try:
-            return bool(super().allow_request(request, view))
-        except Exception:
-            # Any cache backend error (Redis, memcached, database cache).
-            logger.warning("OAuth %s throttle skipped: the cache is unavailable", self.scope)
-            return True
-
-    def throttle_success(self) -> bool:
-        # Success here only means "not over the limit yet": nothing is counted.
-        return True
-
-    def record_failure(self) -> None:
-        """Count one failed request (DRF's own history update); skipped without a cache."""
-        if self.rate is None:
-            return
-        try:
-            super().throttle_success()
-        except Exception:
-            logger.warning("OAuth %s failure not counted: the cache is unavailable", self.scope)
-
-
 class ThrottledOAuthMixin:
-    """Answer 429 + ``Retry-After`` once a client IP has failed too often at this endpoint."""
+    """Answer 429 + ``Retry-After`` once failures at this endpoint exceed a budget.
+
+    A failure by a confidential client that proved its secret (the validator
+    says so, :func:`~bearer_auth.throttling.client_authenticated`) counts
+    against that client's budget (``OAUTH_CLIENT_THROTTLE_RATES``); any
+    other failure against the client IP's (``OAUTH_THROTTLE_RATES``). A
+    request is refused when its IP's budget is spent, or the budget of the
+    client it names: only that client's own authenticated failures fill it,
+    so a busy backend is not locked out by other users' failures on its
+    address, and nobody without its secret can lock it out.
+    """
 
     throttle_scope: ClassVar[str]
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        throttle = OAuthFailureThrottle(self.throttle_scope)
-        if not throttle.allow_request(request, self):
-            return throttled_response(throttle.wait())
-        response: HttpResponse = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        by_ip = self.failure_throttle(request, None)
+        named = _named_client_id(request)
+        throttles = [by_ip] + ([self.failure_throttle(request, named)] if named else [])
+        for throttle in throttles:
+            if not throttle.allow_request(request, self):
+                return throttled_response(throttle.wait())
+        with watch_client_authentication() as authenticated:
+            response: HttpResponse = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
         if self.is_failure(response):
-            throttle.record_failure()
+            charged = self.failure_throttle(request, authenticated[0]) if authenticated else by_ip
+            charged.record_failure()
         return response
+
+    def failure_throttle(self, request: HttpRequest, client_id: str | None) -> FailureThrottle:
+        """The failure budget of ``client_id`` at this endpoint, or of the request's IP."""
+        if client_id is None:
+            rates = bearer_settings.OAUTH_THROTTLE_RATES
+            ident = ip_ident(request)
+        else:
+            rates = bearer_settings.OAUTH_CLIENT_THROTTLE_RATES
+            ident = client_ident(client_id)
+        scope = f"oauth-{self.throttle_scope}"
+        return FailureThrottle(scope, rate=rates.get(self.throttle_scope), ident=ident)
 
     def is_failure(self, response: HttpResponse) -> bool:
         """A 4xx answer: failed client authentication, an invalid grant or request."""
-        return 400 <= response.status_code < 500
+        return 400 <= response.status_code < 500 and response.status_code != 429
+
+
+def _named_client_id(request: HttpRequest) -> str | None:
+    """The client a request names (HTTP Basic user name or ``client_id``), authenticated or not."""
+    scheme, _space, credentials = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            return None
+        # RFC 6749 §2.3.1: the client id is form-encoded before Basic encoding.
+        return unquote_plus(decoded.partition(":")[0]) or None
+    client_id = request.POST.get("client_id")
+    return client_id or None
+
+
+class ClientRequestMixin:
+    """RFC 6749 at the client endpoints: each parameter once, one client authentication.
+
+    Checked before anything else (no transaction, no client lookup): a
+    parameter sent twice (§3.1) or ``client_secret`` in the body of a request
+    that also carries an ``Authorization`` header (§2.3: "MUST NOT use more
+    than one authentication method") is ``invalid_request``, a failure for the
+    throttle. ``client_id`` beside HTTP Basic is allowed: it names the client
+    (§3.2.1), it does not authenticate it, and oauthlib refuses one that
+    differs from the authenticated client.
+    """
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "POST":
+            refusal = client_request_refusal(request)
+            if refusal is not None:
+                return _client_endpoint_answer(error_response(refusal))
+        response: HttpResponse = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        return response
+
+
+def client_request_refusal(request: HttpRequest) -> InvalidRequest | None:
+    """Return the ``invalid_request`` a client endpoint answers ``request`` with, if any."""
+    repeated = repeated_parameter(request.POST)
+    if repeated is not None:
+        return InvalidRequest(
+            _("The parameter %(name)s was sent more than once.") % {"name": repeated}
+        )
+    if "HTTP_AUTHORIZATION" in request.META and "client_secret" in request.POST:
+        return InvalidRequest(
+            _("Use one client authentication method: HTTP Basic or client_secret, not both.")
+        )
+    return None
 
 
 def throttled_response(wait: float | None) -> HttpResponse:
@@ -304,7 +341,12 @@ def throttled_response(wait: float | None) -> HttpResponse:
 
 @method_decorator(csrf_exempt, name="dispatch")
 @method_decorator(login_not_required, name="dispatch")
-class TokenView(ThrottledOAuthMixin, DatabaseOutageMixin, oauth2_views.TokenView):  # type: ignore[misc]
+class TokenView(
+    ThrottledOAuthMixin,
+    ClientRequestMixin,
+    DatabaseOutageMixin,
+    oauth2_views.TokenView,  # type: ignore[misc]
+):
     """``/o/token/``: DOT's token endpoint behind the failure throttle."""
 
     throttle_scope = "token"
@@ -335,21 +377,45 @@ class TokenView(ThrottledOAuthMixin, DatabaseOutageMixin, oauth2_views.TokenView
 @method_decorator(login_not_required, name="dispatch")
 class RevokeTokenView(
     ThrottledOAuthMixin,
+    ClientRequestMixin,
     DatabaseOutageMixin,
     oauth2_views.RevokeTokenView,  # type: ignore[misc]
 ):
-    """``/o/revoke_token/`` (RFC 7009): a client revokes only its own tokens."""
+    """``/o/revoke_token/`` (RFC 7009): a client revokes only its own tokens.
+
+    A token the server never stored answers 200 all the same (§2.2) but
+    counts as a failure for the throttle, so token scanning is throttled; a
+    client revoking its own tokens (even twice: a revoked refresh token stays
+    stored) is not counted.
+    """
 
     throttle_scope = "revoke"
+    token_stored = True
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self.token_stored = _stored(request.POST.get("token", ""))
         return _client_endpoint_answer(super().post(request, *args, **kwargs))
+
+    def is_failure(self, response: HttpResponse) -> bool:
+        return super().is_failure(response) or (
+            response.status_code == 200 and not self.token_stored
+        )
+
+
+def _stored(raw_token: str) -> bool:
+    """Whether ``raw_token`` is an access or refresh token the server stored (any client)."""
+    checksum = token_checksum(raw_token)
+    return any(
+        model.objects.filter(token_checksum=checksum).exists()
+        for model in (get_access_token_model(), get_refresh_token_model())
+    )
 
 
 @method_decorator(csrf_exempt, name="dispatch")
 @method_decorator(login_not_required, name="dispatch")
 class IntrospectTokenView(
     ThrottledOAuthMixin,
+    ClientRequestMixin,
     DatabaseOutageMixin,
     oauth2_views.IntrospectTokenView,  # type: ignore[misc]
 ):
@@ -370,6 +436,40 @@ class IntrospectTokenView(
             return error_response(InvalidRequest(_("The token is missing.")))
         # A token store outage raises ServiceUnavailable: 503 (DatabaseOutageMixin).
         return _no_store(JsonResponse(introspect(token)))
+
+    def authenticate_client(self, request: HttpRequest) -> bool:
+        """Authenticate a confidential client; a public one proves nothing (RFC 7662 §2.1).
+
+        A public client's stored secret is the hash of an empty one, so the
+        validator's client authentication accepts its ``client_id`` alone (in
+        the body or as ``Basic client_id:``), which is right at /o/token/ and
+        wrong here. DOT's wrapper returns only a boolean: the oauthlib request
+        is built from the same parts (DOT's ``extract_body`` and
+        ``extract_headers``), and the client the validator set on it decides.
+        The query string plays no part (the endpoint reads the body).
+        """
+        core = self.get_oauthlib_core()
+        oauthlib_request = OAuthlibRequest(
+            request.build_absolute_uri(request.path),
+            request.method,
+            oauthlib_urlencode(core.extract_body(request)),
+            core.extract_headers(request),
+        )
+        if not core.server.request_validator.authenticate_client(oauthlib_request):
+            return False
+        client_type = getattr(oauthlib_request.client, "client_type", None)
+        return bool(client_type == AbstractApplication.CLIENT_CONFIDENTIAL)
+
+    def verify_request(self, request: HttpRequest) -> tuple[bool, Any]:
+        """DOT's other way in: an access token with the ``introspection`` scope, a confidential client's.
+
+        A token issued to a public client (its user consented to a scope the
+        project defines) does not make that client a resource server.
+        """
+        valid, oauthlib_request = super().verify_request(request)
+        client_type = getattr(getattr(oauthlib_request, "client", None), "client_type", None)
+        confidential = client_type == AbstractApplication.CLIENT_CONFIDENTIAL
+        return bool(valid and confidential), oauthlib_request
 
     def unauthenticated_response(
         self, request: HttpRequest, oauthlib_request: Any = None

@@ -1,0 +1,77 @@
+"""The response headers bearer_auth adds: no shared caching of bearer answers, no framing.
+
+:class:`BearerAuthHeadersMiddleware` (``bearer_auth.W008`` warns when it is
+not in ``MIDDLEWARE``) does two things:
+
+- A response to a request that carried an ``Authorization`` header gets
+  ``Vary: Authorization`` and, unless the view set ``Cache-Control`` itself,
+  ``Cache-Control: private, no-store``: such an answer belongs to one token's
+  holder, and a shared cache must neither store it nor hand it to another.
+- An admin page (any ``AdminSite``) gets the CSP directive
+  ``frame-ancestors 'none'`` beside Django's ``X-Frame-Options``.
+
+The consent page sends ``frame-ancestors 'none'`` through
+:func:`frame_ancestors_none` itself, with or without the middleware. Both keep
+a policy the project already set (Django 6.0's ``SECURE_CSP``, django-csp): the
+directive is added to it unless it has its own ``frame-ancestors``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, Final
+
+from django.http import HttpRequest, HttpResponseBase
+from django.utils.cache import patch_cache_control, patch_vary_headers
+
+CSP_HEADER: Final = "Content-Security-Policy"
+FRAME_ANCESTORS_NONE: Final = "frame-ancestors 'none'"
+
+
+def add_frame_ancestors_none(response: HttpResponseBase) -> None:
+    """Add ``frame-ancestors 'none'`` to the response's CSP, keeping the rest of it."""
+    policy = response.headers.get(CSP_HEADER, "").strip().rstrip(";").strip()
+    directives = [part.strip().split(" ", 1)[0].lower() for part in policy.split(";")]
+    if "frame-ancestors" in directives:
+        return
+    response.headers[CSP_HEADER] = (
+        f"{policy}; {FRAME_ANCESTORS_NONE}" if policy else (FRAME_ANCESTORS_NONE)
+    )
+
+
+def frame_ancestors_none(
+    view: Callable[..., HttpResponseBase],
+) -> Callable[..., HttpResponseBase]:
+    """View decorator: :func:`add_frame_ancestors_none` on every response of ``view``."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> HttpResponseBase:
+        response = view(*args, **kwargs)
+        add_frame_ancestors_none(response)
+        return response
+
+    return wrapper
+
+
+def protect_bearer_response(response: HttpResponseBase) -> None:
+    """``Vary: Authorization``; ``Cache-Control: private, no-store`` unless the view chose."""
+    patch_vary_headers(response, ("Authorization",))
+    if not response.has_header("Cache-Control"):
+        patch_cache_control(response, private=True, no_store=True)
+
+
+class BearerAuthHeadersMiddleware:
+    """Keep bearer answers out of shared caches; keep admin pages out of frames."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        if "HTTP_AUTHORIZATION" in request.META:
+            protect_bearer_response(response)
+        match = getattr(request, "resolver_match", None)
+        if match is not None and "admin" in match.app_names:
+            add_frame_ancestors_none(response)
+        return response
