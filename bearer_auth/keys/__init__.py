@@ -9,14 +9,13 @@ settings only. A key lives through three states: *active* (signs), *retired*
   encryption at rest, keys from settings (no state, no database);
 - :mod:`~bearer_auth.keys.store`: the rows: the first key, rotation, pruning;
 - :mod:`~bearer_auth.keys.cache`: each process's copy of the key set and the
-  shared key-set version that tells processes to rebuild it;
+  key-set version, read from the database, that tells processes to rebuild it;
 - :mod:`~bearer_auth.keys.deadlines`: how long a retired key keeps verifying.
 """
 
 from __future__ import annotations
 
 from bearer_auth.keys.cache import (
-    VERSION_CACHE_KEY,
     VerificationKey,
     clear_key_cache,
     public_jwks,
@@ -40,7 +39,6 @@ from bearer_auth.keys.store import (
 __all__ = [
     "ALGORITHMS",
     "GENERATED_ALGORITHMS",
-    "VERSION_CACHE_KEY",
     "KeyStatus",
     "SigningMaterial",
     "VerificationKey",

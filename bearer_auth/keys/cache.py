@@ -1,12 +1,15 @@
-"""This process's copy of the key set, and the shared key-set version in Django's cache.
+"""This process's copy of the key set, and the key-set version read from the database.
 
 Every process keeps its own copy of the key set, so verifying a token costs a
-dict look-up. The copy is rebuilt when the shared "key set version" in Django's
-cache differs from the one it was built at; that version is looked at no more
-than every ``KEY_CACHE_SECONDS`` (and at once for an unknown ``kid``). Rotation
-and pruning bump it (:func:`key_set_changed`), so every process sees a change
-within ``KEY_CACHE_SECONDS``. With the database unavailable, a process keeps the
-copy it has; one without a copy answers
+dict look-up. The copy is rebuilt when the key set's version in the database
+(:func:`_database_version`: one aggregate query over the signing-key table)
+differs from the one it was built at; that version is read no more than every
+``KEY_CACHE_SECONDS`` (and, for an unknown ``kid``, at most once a second).
+Every change to the table (first key, rotation, pruning) changes the version,
+so every process sees it within ``KEY_CACHE_SECONDS`` whatever Django's cache
+is: the version never lives in the cache, which may be per process
+(``LocMemCache``). With the database unavailable, a process keeps the copy it
+has; one without a copy answers
 :class:`~bearer_auth.exceptions.ServiceUnavailable` (503).
 """
 
@@ -14,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import math
-import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,11 +24,10 @@ from datetime import datetime
 from typing import Any, Final
 
 import jwt
-from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.db import DatabaseError, router, transaction
-from django.db.models import F
+from django.db.models import Count, F, Max
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -44,8 +45,14 @@ from bearer_auth.settings import bearer_settings
 
 logger = logging.getLogger(__name__)
 
-#: Django cache key of the shared key set version.
-VERSION_CACHE_KEY: Final = "bearer_auth:signing-key-set-version"
+#: A key set's version: how many rows, the largest primary key, the newest
+#: ``created``. A first key or a rotation adds a row with a larger key and a
+#: later ``created``; pruning removes rows (never the active, newest one).
+KeySetVersion = tuple[int, Any, datetime | None]
+
+#: An unknown ``kid`` reads the version at most this often (seconds), so a
+#: stream of made-up kids costs at most one query a second per process.
+UNKNOWN_KID_RECHECK_SECONDS: Final = 1.0
 
 # The time source of the process-local cache; a seam for tests (time-machine
 # does not move the monotonic clock).
@@ -73,7 +80,7 @@ class KeySet:
     # ciphertext is decrypted on first use by active_signer().
     signing: SigningMaterial | None
     active_ciphertext: str | None
-    version: int | None  # shared version this copy was built at; None: unknown
+    version: KeySetVersion | None  # the version this copy was built at; None: unknown
     from_settings: bool
 
 
@@ -83,6 +90,7 @@ class _ProcessCache:
     def __init__(self) -> None:
         self.key_set: KeySet | None = None
         self.check_after = -math.inf
+        self.version_read_at = -math.inf  # when the version was last read
         self.signing: SigningMaterial | None = None
         # Set after a key change inside a transaction that may yet roll back:
         # the next copy is built at an unknown version, so it is rebuilt again
@@ -113,8 +121,8 @@ def verification_key(kid: str) -> VerificationKey | None:
     key_set = _process.key_set
     key = key_set.keys.get(kid) if key_set is not None else None
     if key is None and key_set is not None and not key_set.from_settings:
-        # A key another process just made: look at the shared version now
-        # (one cache read) instead of failing until the next periodic check.
+        # A key another process just made: read the version now (at most
+        # once a second) instead of failing until the next periodic check.
         key = _refresh(force=True).keys.get(kid)
     if key is None or (key.verify_until is not None and timezone.now() > key.verify_until):
         return None
@@ -151,12 +159,16 @@ def clear_key_cache() -> None:
 
 
 def key_set_changed() -> None:
-    """Reload here now; after commit, make every process reload."""
+    """Reload here now, and again after commit.
+
+    Other processes need no message: the change is the new version they read
+    from the database within ``KEY_CACHE_SECONDS``.
+    """
     clear_key_cache()
     _process.distrust_version = transaction.get_connection(
         router.db_for_write(SigningKey)
     ).in_atomic_block
-    transaction.on_commit(_publish_key_set_change, using=router.db_for_write(SigningKey))
+    transaction.on_commit(_key_set_committed, using=router.db_for_write(SigningKey))
 
 
 def settings_key_set() -> KeySet:
@@ -191,7 +203,11 @@ def _settings_changed(*, setting: str, **kwargs: Any) -> None:
 
 
 def _refresh(*, force: bool = False) -> KeySet:
-    """Rebuild the copy if the shared version moved (or is unknown); reset the timer."""
+    """Rebuild the copy if the database's version moved (or is unknown); reset the timer.
+
+    ``force`` (an unknown kid): read the version unless it was read less than
+    :data:`UNKNOWN_KID_RECHECK_SECONDS` ago, and leave the periodic timer alone.
+    """
     if uses_settings_keys():
         key_set = _process.key_set
         if key_set is None or not key_set.from_settings:
@@ -199,75 +215,71 @@ def _refresh(*, force: bool = False) -> KeySet:
             _process.key_set = key_set
             _process.check_after = math.inf  # rebuilt on setting_changed only
         return key_set
-    if _process.distrust_version:
-        _process.distrust_version = False
-        version = None
-    else:
-        version = _shared_version()
     key_set = _process.key_set
-    if key_set is None or _is_stale(key_set, version, force=force):
-        try:
-            fresh = _database_key_set(version)
-        except DatabaseError as exc:
-            if key_set is None:
-                # Nothing to verify or sign with: fail closed, as a 503.
-                raise ServiceUnavailable from exc
-            # Keep the copy this process has (as between two checks anyway)
-            # and look again at the next check.
-            logger.warning("bearer_auth: database unavailable, keeping the loaded signing keys")
-            _process.check_after = _monotonic() + float(bearer_settings.KEY_CACHE_SECONDS)
-            return key_set
-        key_set = fresh
-        _process.key_set = key_set
+    now = _monotonic()
+    if (
+        force
+        and key_set is not None
+        and now
+        < _process.version_read_at
+        + min(UNKNOWN_KID_RECHECK_SECONDS, float(bearer_settings.KEY_CACHE_SECONDS))
+    ):
+        return key_set
+    try:
+        _process.version_read_at = now
+        if key_set is None or _is_stale(key_set):
+            key_set = _database_key_set()
+            _process.key_set = key_set
+    except DatabaseError as exc:
+        if key_set is None:
+            # Nothing to verify or sign with: fail closed, as a 503.
+            raise ServiceUnavailable from exc
+        # Keep the copy this process has (as between two checks anyway)
+        # and look again at the next check.
+        logger.warning("bearer_auth: database unavailable, keeping the loaded signing keys")
+        _process.check_after = now + float(bearer_settings.KEY_CACHE_SECONDS)
+        return key_set
     if not force or _process.check_after == -math.inf:
-        _process.check_after = _monotonic() + float(bearer_settings.KEY_CACHE_SECONDS)
+        _process.check_after = now + float(bearer_settings.KEY_CACHE_SECONDS)
     return key_set
 
 
-def _is_stale(key_set: KeySet, version: int | None, *, force: bool) -> bool:
-    if force:
-        # An unknown kid: rebuild only on a known, different version, so a
-        # stream of made-up kids never reaches the database.
-        return version is not None and version != key_set.version
-    return key_set.from_settings or version is None or version != key_set.version
+def _is_stale(key_set: KeySet) -> bool:
+    """Whether the database's version differs from the copy's (one query)."""
+    if key_set.from_settings or key_set.version is None:
+        return True
+    return _database_version() != key_set.version
 
 
-def _shared_version() -> int | None:
-    """Return the shared key set version, starting a random one when absent."""
-    try:
-        version = cache.get(VERSION_CACHE_KEY)
-        if version is None:
-            # Random, so a restarted cache never repeats a version some process holds.
-            cache.add(VERSION_CACHE_KEY, secrets.randbits(62), timeout=None)
-            version = cache.get(VERSION_CACHE_KEY)
-    except Exception:  # any cache backend error: rebuild from the database instead
-        logger.warning("bearer_auth: cache unavailable, reloading signing keys", exc_info=True)
-        return None
-    return int(version) if isinstance(version, int) else None
+def _database_version() -> KeySetVersion:
+    """Return the signing-key table's version: one aggregate query, no rows."""
+    row = SigningKey.objects.aggregate(count=Count("pk"), last=Max("pk"), newest=Max("created"))
+    return (row["count"], row["last"], row["newest"])
 
 
-def _publish_key_set_change() -> None:
-    try:
-        _bump_shared_version()
-    except Exception:  # any cache backend error: processes still reload on their timer
-        logger.warning("bearer_auth: cache unavailable, key change not published", exc_info=True)
+def _key_set_committed() -> None:
     _process.distrust_version = False
     clear_key_cache()
 
 
-def _bump_shared_version() -> None:
-    try:
-        cache.incr(VERSION_CACHE_KEY)
-    except ValueError:  # no version yet (or evicted): any new random one differs
-        cache.set(VERSION_CACHE_KEY, secrets.randbits(62), timeout=None)
-
-
-def _database_key_set(version: int | None) -> KeySet:
+def _database_key_set() -> KeySet:
+    """Build the copy from the rows; its version is computed from the same rows."""
     grace = retirement_grace()
     keys: dict[str, VerificationKey] = {}
     jwks: list[Mapping[str, Any]] = []
     active_kid = active_ciphertext = None
-    for row in SigningKey.objects.order_by(F("active").desc(nulls_last=True), "-created"):
+    rows = list(SigningKey.objects.order_by(F("active").desc(nulls_last=True), "-created"))
+    version: KeySetVersion | None = (
+        len(rows),
+        max((row.pk for row in rows), default=None),
+        max((row.created for row in rows), default=None),
+    )
+    if _process.distrust_version:
+        # Built inside a transaction that changed the keys and may roll back:
+        # rebuilt at the next check whatever the outcome.
+        _process.distrust_version = False
+        version = None
+    for row in rows:
         until = None if row.active else (row.retired_at or row.created) + grace
         keys[row.kid] = VerificationKey(
             kid=row.kid,
