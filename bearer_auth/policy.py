@@ -32,15 +32,20 @@ def application_policy(application: Any) -> ApplicationPolicy | None:
 def allowed_scopes(application: Any) -> frozenset[str]:
     """Return the scopes ``application`` may be granted.
 
-    The policy's space-separated ``allowed_scopes``, limited to the scopes
-    ``OAUTH2_PROVIDER["SCOPES"]`` defines. Without a policy row, or with an
-    empty one, the application may have only its default scopes (see
-    :func:`default_scopes`): a client never gets more than it was allowed.
+    Every scope ``OAUTH2_PROVIDER["SCOPES"]`` defines (DOT's own rule), so an
+    application made with DOT's tools (``createapplication``, DOT's admin, a
+    database carried over from plain DOT) works without a policy row. Two
+    opt-in restrictions narrow it: the policy's space-separated
+    ``allowed_scopes`` when not empty, and, for the first-party application,
+    ``BEARER_AUTH["FIRST_PARTY_SCOPES"]`` when not ``None``.
     """
-    available = frozenset(get_scopes_backend().get_available_scopes(application=application))
+    scopes = frozenset(get_scopes_backend().get_available_scopes(application=application))
     policy = application_policy(application)
-    configured = frozenset(policy.allowed_scopes.split()) if policy is not None else frozenset()
-    return (configured or _fallback_scopes(application)) & available
+    if policy is not None and policy.allowed_scopes.split():
+        scopes &= frozenset(policy.allowed_scopes.split())
+    if _is_first_party(application) and bearer_settings.FIRST_PARTY_SCOPES is not None:
+        scopes &= frozenset(bearer_settings.FIRST_PARTY_SCOPES)
+    return scopes
 
 
 def default_scopes(application: Any) -> frozenset[str]:
@@ -51,13 +56,15 @@ def default_scopes(application: Any) -> frozenset[str]:
     what the application is allowed. May be empty: a request without
     ``scope`` is then refused with ``invalid_scope``.
     """
-    return _fallback_scopes(application) & allowed_scopes(application)
+    if _is_first_party(application):
+        defaults = frozenset(bearer_settings.DEFAULT_SCOPES)
+    else:
+        defaults = frozenset(get_scopes_backend().get_default_scopes(application=application))
+    return defaults & allowed_scopes(application)
 
 
-def _fallback_scopes(application: Any) -> frozenset[str]:
-    if application.client_id == bearer_settings.FIRST_PARTY_CLIENT_ID:
-        return frozenset(bearer_settings.DEFAULT_SCOPES)
-    return frozenset(get_scopes_backend().get_default_scopes(application=application))
+def _is_first_party(application: Any) -> bool:
+    return bool(application.client_id == bearer_settings.FIRST_PARTY_CLIENT_ID)
 
 
 def access_token_lifetime(application: Any) -> timedelta:

@@ -50,12 +50,25 @@ DEFAULTS: Final[dict[str, Any]] = {
     # First-party sign-in.
     "FIRST_PARTY_CLIENT_ID": "bearer-auth-first-party",
     "DEFAULT_SCOPES": ["read", "write"],
+    # The scopes a first-party sign-in may ask for: None = every scope
+    # OAUTH2_PROVIDER["SCOPES"] defines; a list restricts it to those.
+    "FIRST_PARTY_SCOPES": None,
+    # Failed password checks (every password form) per account and per IP.
     "SIGN_IN_THROTTLE_RATES": {"account": "5/min", "ip": "30/min"},
+    # Failed refreshes and first-party revocations per client IP.
     "REFRESH_THROTTLE_RATE": "60/min",
     # OAuth endpoints (/o/token/, /o/revoke_token/, /o/introspect/): failed
     # requests allowed per client IP, counted in the shared cache; once over,
     # every request to that endpoint is answered 429 until the window passes.
     "OAUTH_THROTTLE_RATES": {"token": "20/min", "revoke": "20/min", "introspect": "60/min"},
+    # The same endpoints' failures per confidential client that authenticated
+    # (its secret proved): counted apart from its IP's, so a busy backend's
+    # few failures neither lock it out nor are spent by other users.
+    "OAUTH_CLIENT_THROTTLE_RATES": {
+        "token": "300/min",
+        "revoke": "300/min",
+        "introspect": "600/min",
+    },
     # The request header holding the client IP set by a trusted proxy, e.g.
     # "HTTP_X_FORWARDED_FOR". ``None``: use REMOTE_ADDR only.
     "CLIENT_IP_HEADER": None,

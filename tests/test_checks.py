@@ -123,6 +123,22 @@ def test_verified_token_cache_size_must_be_a_non_negative_integer(
     assert check_bearer_settings(None) == []
 
 
+@pytest.mark.parametrize("value", ["notes:read", ["read", 1], {"read": "Read"}])
+def test_first_party_scopes_not_a_list_of_names_is_e014(settings: Any, value: Any) -> None:
+    with_bearer(settings, FIRST_PARTY_SCOPES=value)
+    assert check_bearer_settings(None) == [
+        checks.Error(
+            "BEARER_AUTH['FIRST_PARTY_SCOPES'] must be None or a list of scope names.",
+            hint='Set BEARER_AUTH["FIRST_PARTY_SCOPES"] = None (every scope '
+            'OAUTH2_PROVIDER["SCOPES"] defines) or a list such as ["read", "write"].',
+            id="bearer_auth.E014",
+        )
+    ]
+    for valid in (None, ["read"], []):
+        with_bearer(settings, FIRST_PARTY_SCOPES=valid)
+        assert check_bearer_settings(None) == []
+
+
 def test_missing_issuer_is_a_deploy_error(settings: Any) -> None:
     settings.BEARER_AUTH = {}
     (message,) = check_issuer(None)

@@ -241,12 +241,13 @@ def test_scope_outside_the_allowed_set_is_invalid_scope(browser: Client) -> None
         assert _error_redirect(response)["error"] == "invalid_scope"
 
 
-def test_application_without_policy_gets_the_default_scopes_only(browser: Client) -> None:
+def test_application_without_policy_is_refused_only_undefined_scopes(browser: Client) -> None:
+    # No policy row: every scope OAUTH2_PROVIDER["SCOPES"] defines (tests/test_scopes.py).
     application = make_application(allowed_scopes=None)
-    response = browser.get("/o/authorize/", authorization_params(application, scope="write"))
+    response = browser.get("/o/authorize/", authorization_params(application, scope="write admin"))
     assert _error_redirect(response)["error"] == "invalid_scope"
-    code, verifier = authorization_code(browser, application, scope="read")
-    assert exchange(application, code, verifier).json()["scope"] == "read"
+    code, verifier = authorization_code(browser, application, scope="write")
+    assert exchange(application, code, verifier).json()["scope"] == "write"
 
 
 def test_refresh_cannot_widen_the_scope(browser: Client) -> None:

@@ -116,7 +116,7 @@ class ApplicationPolicyForm(forms.ModelForm):  # type: ignore[type-arg]
         label=_("allowed scopes"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text=_("None ticked: only the default scopes."),
+        help_text=_("None ticked: every scope the server defines."),
     )
 
     class Meta:
