@@ -537,9 +537,13 @@ def test_user_admin_shows_sessions_and_signs_out_everywhere(
     page = admin_browser.get(reverse("admin:bearer_auth_user_change", args=[user.pk]))
     assert "10.0.0.1" in page.content.decode()
     assert "Manage sessions" in page.content.decode()
+    selected = {"action": "sign_out_everywhere", "_selected_action": [user.pk]}
+    confirmation = admin_browser.post(reverse("admin:bearer_auth_user_changelist"), selected)
+    assert confirmation.status_code == 200  # asks first; nothing is revoked yet
+    assert "Sign out everywhere?" in confirmation.content.decode()
+    assert get_access_token_model().objects.filter(user=user).exists()
     response = admin_browser.post(
-        reverse("admin:bearer_auth_user_changelist"),
-        {"action": "sign_out_everywhere", "_selected_action": [user.pk]},
+        reverse("admin:bearer_auth_user_changelist"), {**selected, "post": "yes"}
     )
     assert response.status_code == 302
     assert not get_access_token_model().objects.filter(user=user).exists()

@@ -12,7 +12,10 @@ DOT's own admin module registers its models with the classes its
 :class:`RefreshTokenAdmin` (``bearer_auth.W005`` reports another class). DOT
 imports them by dotted path from this package, which never imports DOT's admin
 module, so either module may be imported first. Grants and ID tokens keep
-DOT's admin. This module registers bearer_auth's own models.
+DOT's admin; the ID tokens page is unregistered while ``OIDC_ENABLED`` is off
+(:func:`bearer_auth.apps.hide_id_tokens_without_oidc`, run once the admin's
+autodiscovery has imported DOT's admin). This module registers
+bearer_auth's own models.
 """
 
 from __future__ import annotations

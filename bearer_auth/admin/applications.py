@@ -20,6 +20,7 @@ from oauth2_provider.scopes import get_scopes_backend
 from bearer_auth.admin.base import ActionPermissionMixin
 from bearer_auth.models import ApplicationPolicy
 from bearer_auth.policy import check_redirect_uri
+from bearer_auth.settings import bearer_settings
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -33,6 +34,48 @@ OFFERED_GRANT_TYPES = (
     ("authorization-code", _("Authorization code (with PKCE)")),
     ("client-credentials", _("Client credentials (confidential clients only)")),
 )
+#: How the first-party application (``FIRST_PARTY_CLIENT_ID``) signs in: DOT
+#: stores it as the password grant, which ``/o/token/`` refuses.
+FIRST_PARTY_GRANT = ("first-party", _("First-party sign-in (/auth/token/)"))
+
+
+def is_first_party(application: Any) -> bool:
+    """Whether ``application`` is the built-in first-party application."""
+    return application is not None and bool(
+        application.client_id == bearer_settings.FIRST_PARTY_CLIENT_ID
+    )
+
+
+def grant_type_label(application: Any) -> StrOrPromise:
+    """The grant an application gets tokens with, as this server sees it."""
+    if is_first_party(application):
+        return FIRST_PARTY_GRANT[1]
+    offered = dict(OFFERED_GRANT_TYPES)
+    grant = application.authorization_grant_type
+    if grant in offered:
+        return offered[grant]
+    return _("%(grant)s (refused by this server)") % {
+        "grant": application.get_authorization_grant_type_display()
+    }
+
+
+class GrantTypeFilter(admin.SimpleListFilter):
+    """The grants this server accepts, and the first-party sign-in; none it refuses."""
+
+    title = _("authorization grant type")
+    parameter_name = "grant_type"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, StrOrPromise]]:
+        return [*OFFERED_GRANT_TYPES, FIRST_PARTY_GRANT]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        first_party = bearer_settings.FIRST_PARTY_CLIENT_ID
+        value = self.value()
+        if value == FIRST_PARTY_GRANT[0]:
+            return queryset.filter(client_id=first_party)
+        if value in dict(OFFERED_GRANT_TYPES):
+            return queryset.filter(authorization_grant_type=value).exclude(client_id=first_party)
+        return queryset
 
 
 class ApplicationAdminForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -64,6 +107,15 @@ class ApplicationAdminForm(forms.ModelForm):  # type: ignore[type-arg]
                 "Skip the consent page. Only for applications you run yourself."
             ),
         }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if is_first_party(self.instance):
+            # Shown as what it is, and not editable: any other grant breaks /auth/token/.
+            field = self.fields["authorization_grant_type"]
+            assert isinstance(field, forms.ChoiceField)  # noqa: S101  narrows the type
+            field.choices = [(self.instance.authorization_grant_type, FIRST_PARTY_GRANT[1])]
+            field.disabled = True
 
     def clean_redirect_uris(self) -> str:
         value = " ".join(str(self.cleaned_data.get("redirect_uris") or "").split())
@@ -159,8 +211,8 @@ class ApplicationAdmin(ActionPermissionMixin, admin.ModelAdmin):  # type: ignore
 
     form = ApplicationAdminForm
     inlines = (ApplicationPolicyInline,)
-    list_display = ("name", "client_id", "client_type", "authorization_grant_type", "created")
-    list_filter = ("client_type", "authorization_grant_type", "skip_authorization")
+    list_display = ("name", "client_id", "client_type", "grant_type", "created")
+    list_filter = ("client_type", GrantTypeFilter, "skip_authorization")
     search_fields = ("name", "client_id")
     raw_id_fields = ("user",)
     actions = ("regenerate_secret",)
@@ -169,6 +221,10 @@ class ApplicationAdmin(ActionPermissionMixin, admin.ModelAdmin):  # type: ignore
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         return ("client_id",) if obj is not None else ()
+
+    @admin.display(description=_("authorization grant type"), ordering="authorization_grant_type")
+    def grant_type(self, obj: Any) -> StrOrPromise:
+        return grant_type_label(obj)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         if not change:

@@ -5,11 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.templatetags.admin_urls import admin_urlname
+from django.contrib.admin.utils import quote, unquote
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
 from django.db import router, transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -55,6 +60,7 @@ class EmailUserAdmin(ActionPermissionMixin, UserAdmin):  # type: ignore[type-arg
     search_fields = ("email", "full_name", "short_name")
     ordering = ("email",)
     actions = ("sign_out_everywhere", "deactivate_and_revoke")
+    change_form_template = "bearer_auth/admin/user_change_form.html"
 
     @admin.display(description=_("active sessions"))
     def active_sessions(self, obj: Any) -> str:
@@ -79,12 +85,65 @@ class EmailUserAdmin(ActionPermissionMixin, UserAdmin):  # type: ignore[type-arg
         )
 
     @admin.action(description=_("Sign out everywhere"), permissions=["change"])
-    def sign_out_everywhere(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        """Revoke every token of the selected users (``services.sign_out_everywhere``)."""
-        for user in queryset:
+    def sign_out_everywhere(
+        self, request: HttpRequest, queryset: QuerySet[Any]
+    ) -> TemplateResponse | None:
+        """Revoke every token of the selected users, once confirmed."""
+        if request.POST.get("post") != "yes":
+            return self._confirm_sign_out(
+                request,
+                list(queryset),
+                action_checkbox_name=helpers.ACTION_CHECKBOX_NAME,
+                cancel_url=reverse(admin_urlname(self.opts, "changelist")),
+            )
+        self._sign_out(request, list(queryset))
+        return None
+
+    def sign_out_everywhere_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The change page's "Sign out everywhere" button: confirm (GET), then sign out (POST)."""
+        user = self.get_object(request, unquote(object_id))
+        if user is None:
+            raise Http404
+        if not self.has_change_permission(request, user):
+            raise PermissionDenied
+        change_url = reverse(admin_urlname(self.opts, "change"), args=[quote(user.pk)])
+        if request.method == "POST" and request.POST.get("post") == "yes":
+            self._sign_out(request, [user])
+            return HttpResponseRedirect(change_url)
+        return self._confirm_sign_out(request, [user], cancel_url=change_url)
+
+    def get_urls(self) -> list[URLPattern]:
+        name = f"{self.opts.app_label}_{self.opts.model_name}_sign_out_everywhere"
+        return [
+            path(
+                "<path:object_id>/sign-out-everywhere/",
+                self.admin_site.admin_view(self.sign_out_everywhere_view),
+                name=name,
+            ),
+            *super().get_urls(),
+        ]
+
+    def _confirm_sign_out(
+        self, request: HttpRequest, users: list[Any], **context: Any
+    ) -> TemplateResponse:
+        return TemplateResponse(
+            request,
+            "bearer_auth/admin/sign_out_everywhere.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Sign out everywhere?"),
+                "opts": self.opts,
+                "users": users,
+                **context,
+            },
+        )
+
+    def _sign_out(self, request: HttpRequest, users: list[Any]) -> None:
+        """``services.sign_out_everywhere`` for each user, logged, with one message."""
+        for user in users:
             services.sign_out_everywhere(user)
             self.log_change(request, user, "Signed out everywhere.")
-        count = len(queryset)
+        count = len(users)
         self.message_user(
             request,
             ngettext(
