@@ -29,6 +29,19 @@ from bearer_auth.settings import bearer_settings
 logger = logging.getLogger(__name__)
 
 
+def lock_code(code: str, *, application: Any) -> bool:
+    """Lock ``code``'s grant row until the caller's transaction ends; ``False`` when it is gone.
+
+    The token endpoint calls this first (``validate_code``), so every later
+    lookup of the grant in the same exchange (PKCE challenge, redirect URI,
+    RFC 8707 resources) finds the row: a racing exchange waits here until the
+    winner has committed, then finds no row. (SQLite has no row locks; its
+    transactions are serialized as a whole, see docs/deployment.md.)
+    """
+    with transaction.atomic(using=router.db_for_write(get_grant_model()), savepoint=False):
+        return bool(_grants(code, application).select_for_update().exists())
+
+
 def spend_code(code: str, *, application: Any, issued: dict[str, Any] | None) -> bool:
     """Consume ``code`` under a row lock; ``False`` when it was already spent.
 
@@ -38,7 +51,7 @@ def spend_code(code: str, *, application: Any, issued: dict[str, Any] | None) ->
     database interrupted rolls back with its grant row kept; the record it
     left names tokens that no longer exist, and the retry overwrites it.
     """
-    grants = get_grant_model().objects.filter(code=token_checksum(code), application=application)
+    grants = _grants(code, application)
     with transaction.atomic(using=router.db_for_write(get_grant_model())):
         grant = grants.select_for_update().values_list("pk", flat=True).first()
         if grant is None:
@@ -61,6 +74,11 @@ def revoke_issued_tokens(issued: dict[str, Any] | None) -> None:
     if issued.get("token_family"):
         sign_out_family(uuid.UUID(issued["token_family"]))
     get_access_token_model().objects.filter(pk=issued["access_token_id"]).delete()
+
+
+def _grants(code: str, application: Any) -> Any:
+    """The grant rows of ``code`` (at most one) for ``application``: looked up by digest."""
+    return get_grant_model().objects.filter(code=token_checksum(code), application=application)
 
 
 def _code_cache_key(code: str) -> str:

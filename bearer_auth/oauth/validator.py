@@ -13,18 +13,27 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import router, transaction
 from oauth2_provider import oauth2_validators
-from oauth2_provider.models import get_access_token_model
+from oauth2_provider.models import AbstractApplication, get_access_token_model
 from oauthlib.common import Request
 from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 
 from bearer_auth import policy
 from bearer_auth.jwt import token_checksum
-from bearer_auth.oauth.codes import revoke_exchanged_tokens, revoke_issued_tokens, spend_code
+from bearer_auth.oauth.codes import (
+    lock_code,
+    revoke_exchanged_tokens,
+    revoke_issued_tokens,
+    spend_code,
+)
 from bearer_auth.services.issuing import stored_family
 from bearer_auth.services.rotation import check_presented_token, rotate
 from bearer_auth.services.sessions import ClientInfo, start_session
+from bearer_auth.throttling import client_authenticated
+
+CLIENT_CONFIDENTIAL = AbstractApplication.CLIENT_CONFIDENTIAL
 
 
 class OAuth2Validator(oauth2_validators.OAuth2Validator):  # type: ignore[misc]
@@ -50,6 +59,18 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):  # type: ignore[misc]
             and super().validate_scopes(client_id, scopes, client, request, *args, **kwargs)
             and set(scopes) <= policy.allowed_scopes(client)
         )
+
+    def authenticate_client(self, request: Request, *args: Any, **kwargs: Any) -> bool:
+        """DOT's client authentication; a confidential client that passes is told to the throttle.
+
+        Its failures at the endpoint then count against its own budget, not
+        its IP's (:class:`bearer_auth.views.oauth.ThrottledOAuthMixin`).
+        """
+        authenticated = bool(super().authenticate_client(request, *args, **kwargs))
+        client = getattr(request, "client", None)
+        if authenticated and client is not None and client.client_type == CLIENT_CONFIDENTIAL:
+            client_authenticated(client.client_id)
+        return authenticated
 
     def get_default_scopes(
         self, client_id: str, request: Request, *args: Any, **kwargs: Any
@@ -91,20 +112,29 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):  # type: ignore[misc]
         digest = {**code, "code": token_checksum(code["code"])}
         super().save_authorization_code(client_id, digest, request, *args, **kwargs)
 
+    # validate_code locks the grant row for the rest of the exchange; a grant
+    # gone all the same (a caller outside a transaction, SQLite without
+    # IMMEDIATE transactions) is invalid_grant, never DOT's DoesNotExist (a 500).
+
     def confirm_redirect_uri(
         self, client_id: str, code: str, redirect_uri: str, client: Any, *args: Any, **kwargs: Any
     ) -> bool:
-        return bool(
-            super().confirm_redirect_uri(
-                client_id, token_checksum(code), redirect_uri, client, *args, **kwargs
+        with _spent_code_is_invalid_grant():
+            return bool(
+                super().confirm_redirect_uri(
+                    client_id, token_checksum(code), redirect_uri, client, *args, **kwargs
+                )
             )
-        )
 
-    def get_code_challenge(self, code: str, request: Request) -> str:
-        return str(super().get_code_challenge(token_checksum(code), request))
+    def get_code_challenge(self, code: str, request: Request) -> str | None:
+        with _spent_code_is_invalid_grant(request):
+            challenge: str | None = super().get_code_challenge(token_checksum(code), request)
+        return challenge
 
-    def get_code_challenge_method(self, code: str, request: Request) -> str:
-        return str(super().get_code_challenge_method(token_checksum(code), request))
+    def get_code_challenge_method(self, code: str, request: Request) -> str | None:
+        with _spent_code_is_invalid_grant(request):
+            method: str | None = super().get_code_challenge_method(token_checksum(code), request)
+        return method
 
     def get_authorization_code_scopes(
         self, client_id: str, code: str, redirect_uri: str, request: Request
@@ -125,8 +155,15 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):  # type: ignore[misc]
     def validate_code(
         self, client_id: str, code: str, client: Any, request: Request, *args: Any, **kwargs: Any
     ) -> bool:
-        """Refuse an unknown or expired code; a reused one revokes what it was exchanged for."""
-        if super().validate_code(client_id, token_checksum(code), client, request, *args, **kwargs):
+        """Refuse an unknown or expired code; a reused one revokes what it was exchanged for.
+
+        The grant row is locked first, until the exchange's transaction ends:
+        of racing exchanges of one code, the losers wait here for the winner
+        and then find no code (``invalid_grant``).
+        """
+        if lock_code(code, application=client) and super().validate_code(
+            client_id, token_checksum(code), client, request, *args, **kwargs
+        ):
             return True
         revoke_exchanged_tokens(code)
         return False
@@ -212,6 +249,15 @@ def _grant_looked_up_by_digest(request: Request) -> Iterator[None]:
         yield
     finally:
         request.code = raw_code
+
+
+@contextmanager
+def _spent_code_is_invalid_grant(request: Request | None = None) -> Iterator[None]:
+    """A grant deleted under a lookup (spent by a racing exchange): ``invalid_grant``."""
+    try:
+        yield
+    except ObjectDoesNotExist:
+        raise oauth2_errors.InvalidGrantError(request=request) from None
 
 
 def require_s256(method: str | None, *, request: Request | None = None) -> None:
