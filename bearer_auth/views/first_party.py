@@ -27,6 +27,7 @@ from rest_framework.views import APIView
 
 from bearer_auth import services
 from bearer_auth.exceptions import BearerAuthError, InvalidRequest, SlowDown
+from bearer_auth.parameters import repeated_parameter
 from bearer_auth.serializers import RefreshSerializer, RevokeSerializer, SignInSerializer
 from bearer_auth.throttling import RefreshThrottle, check_sign_in
 
@@ -145,6 +146,12 @@ def _body(request: Request) -> Mapping[str, Any]:
         raise InvalidRequest(_("The request body could not be parsed.")) from exc
     if not isinstance(data, Mapping):
         raise InvalidRequest(_("The request body must be a JSON object or a form."))
+    repeated = repeated_parameter(data)
+    if repeated is not None:
+        # RFC 6749 §3.1; a form's field read with get() would be its last value.
+        raise InvalidRequest(
+            _("The parameter %(name)s was sent more than once.") % {"name": repeated}
+        )
     return data
 
 

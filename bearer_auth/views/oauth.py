@@ -32,7 +32,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_deny
 from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider import views as oauth2_views
-from oauth2_provider.exceptions import OAuthToolkitError
+from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.http import OAuth2ResponseRedirect
 from oauth2_provider.models import (
     AbstractApplication,
@@ -44,6 +44,7 @@ from oauthlib.common import Request as OAuthlibRequest
 from oauthlib.common import urlencode as oauthlib_urlencode
 from oauthlib.oauth2.rfc6749.errors import (
     InvalidRedirectURIError,
+    InvalidRequestFatalError,
     OAuth2Error,
     UnsupportedGrantTypeError,
 )
@@ -149,7 +150,19 @@ class AuthorizationView(DatabaseOutageMixin, oauth2_views.AuthorizationView):  #
         A ``redirect_uri`` that cannot even be parsed (``https://[12345::1]/``
         makes ``urlsplit`` raise ``ValueError`` inside DOT's matching) is a
         fatal ``invalid_request`` shown to the user, never a 500 or a redirect.
+        So is a query parameter sent twice (RFC 6749 §3.1): oauthlib refuses
+        a repeated ``client_id``, ``response_type``, ``redirect_uri``, ``scope``
+        or ``state`` itself, and would read the last of any other
+        (``code_challenge``, ``code_challenge_method``).
         """
+        repeated = repeated_parameter(request.GET)
+        if repeated is not None:
+            raise FatalClientError(
+                error=InvalidRequestFatalError(
+                    description=_("The parameter %(name)s was sent more than once.")
+                    % {"name": repeated}
+                )
+            )
         try:
             scopes, credentials = super().validate_authorization_request(request)
         except ValueError as exc:
@@ -461,7 +474,7 @@ class IntrospectTokenView(
         return bool(client_type == AbstractApplication.CLIENT_CONFIDENTIAL)
 
     def verify_request(self, request: HttpRequest) -> tuple[bool, Any]:
-        """DOT's other way in: an access token with the ``introspection`` scope, a confidential client's.
+        """DOT's other way in: a confidential client's access token with scope ``introspection``.
 
         A token issued to a public client (its user consented to a scope the
         project defines) does not make that client a resource server.
