@@ -6,6 +6,7 @@ Ids are stable: ``bearer_auth.E0xx`` (errors) and ``bearer_auth.W0xx``
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, Final
@@ -98,7 +99,12 @@ def _check_choices() -> list[CheckMessage]:
 
 def _check_lifetimes() -> list[CheckMessage]:
     messages: list[CheckMessage] = []
-    for name in ("ACCESS_TOKEN_LIFETIME", "REFRESH_TOKEN_LIFETIME", "LEEWAY"):
+    for name in (
+        "ACCESS_TOKEN_LIFETIME",
+        "REFRESH_TOKEN_LIFETIME",
+        "REFRESH_REUSE_INTERVAL",
+        "LEEWAY",
+    ):
         value = getattr(bearer_settings, name)
         if not isinstance(value, timedelta) or value < timedelta(0):
             messages.append(
@@ -188,6 +194,45 @@ def check_issuer(app_configs: Sequence[Any] | None, **kwargs: Any) -> list[Check
             hint='Set BEARER_AUTH["ISSUER"] to the public https URL of this server, '
             'e.g. "https://auth.example.com".',
             id="bearer_auth.E009",
+        )
+    ]
+
+
+#: Cache backends that no two processes share: LocMemCache keeps one cache per
+#: process, DummyCache keeps nothing. FileBasedCache is shared by the processes
+#: of one host and is not listed (docs/deployment.md).
+_PER_PROCESS_CACHES: Final = (
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+)
+
+
+@register(Tags.security, Tags.caches, deploy=True)
+def check_shared_cache(app_configs: Sequence[Any] | None, **kwargs: Any) -> list[CheckMessage]:
+    """Throttle counters and spent-code records live in the default cache: all processes need it.
+
+    Signing keys do not depend on the cache (their version is read from the
+    database), so only throttling and code-reuse revocation are at stake.
+    """
+    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
+    try:
+        backend_class = import_string(backend)
+        per_process = tuple(import_string(path) for path in _PER_PROCESS_CACHES)
+    except ImportError:  # Django's own cache check reports a wrong BACKEND
+        return []
+    if not (isinstance(backend_class, type) and issubclass(backend_class, per_process)):
+        return []
+    return [
+        Warning(
+            f"Django's default cache ({backend_class.__name__}) is not shared between "
+            "processes: the sign-in and OAuth throttles count per process (N workers allow "
+            "N times the budget; with DummyCache nothing is throttled at all), and a reused "
+            "authorization code revokes nothing when another process spent it.",
+            hint="Set CACHES['default'] to a cache every process shares: Redis "
+            "(django.core.cache.backends.redis.RedisCache), Memcached, or Django's "
+            "database cache (django.core.cache.backends.db.DatabaseCache, then run "
+            "manage.py createcachetable).",
+            id="bearer_auth.W006",
         )
     ]
 
@@ -354,6 +399,22 @@ def check_headers_middleware(
             hint=f'Add "{_HEADERS_MIDDLEWARE}" to MIDDLEWARE, right after '
             '"django.middleware.security.SecurityMiddleware".',
             id="bearer_auth.W008",
+        )
+    ]
+
+
+@register(Tags.security, deploy=True)
+def check_oauthlib_logging(app_configs: Sequence[Any] | None, **kwargs: Any) -> list[CheckMessage]:
+    """oauthlib's DEBUG lines carry authorization codes, refresh and access tokens."""
+    if not logging.getLogger("oauthlib").isEnabledFor(logging.DEBUG):
+        return []
+    return [
+        Warning(
+            "The oauthlib logger writes DEBUG lines, which carry authorization codes, refresh "
+            "tokens and newly issued access tokens (every refresh and code exchange goes "
+            "through oauthlib).",
+            hint='Set LOGGING["loggers"]["oauthlib"] = {"level": "INFO"} (or higher).',
+            id="bearer_auth.W009",
         )
     ]
 

@@ -1,7 +1,8 @@
 """Settings of the bearer_auth demo project.
 
-Embedded defaults: a SQLite file and the local-memory cache. ``DATABASE_URL``
-(PostgreSQL) and ``REDIS_URL`` switch to the real services; ``DEBUG``,
+Embedded defaults: a SQLite file and Django's database cache (a table in the
+same database, shared by every process). ``DATABASE_URL`` (PostgreSQL) and
+``REDIS_URL`` switch to the real services; ``DEBUG``,
 ``SECRET_KEY``, ``ALLOWED_HOSTS`` and ``BEARER_AUTH_ISSUER`` come from the
 environment. The insecure defaults are deliberate: ``check --deploy`` flags
 them until the environment provides real values.
@@ -85,7 +86,14 @@ if os.environ.get("REDIS_URL"):
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Shared by every process (gunicorn workers, management commands) with no
+    # extra service: throttle counters must be. `demo_setup` creates the table.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "demo_cache",
+        }
+    }
 
 AUTH_USER_MODEL = "bearer_auth.User"
 AUTH_PASSWORD_VALIDATORS = [
@@ -106,6 +114,14 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# oauthlib's DEBUG lines carry authorization codes and refresh tokens
+# ("Validating refresh token %s"): kept at INFO whatever the root level is.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "loggers": {"oauthlib": {"level": "INFO"}},
+}
 
 BEARER_AUTH = {
     # `make demo PORT=8001` serves on that port: the default issuer follows it.
