@@ -464,3 +464,52 @@ def test_a_claims_hook_that_cannot_be_called_is_e012(
             id="bearer_auth.E013",
         )
     ]
+
+
+# bearer_auth.W006: a default cache not shared between processes (issue 19 item 11).
+
+PER_PROCESS_CACHE_MESSAGE = (
+    "Django's default cache ({name}) is not shared between processes: the sign-in and "
+    "OAuth throttles count per process (N workers allow N times the budget; with DummyCache "
+    "nothing is throttled at all), and a reused authorization code revokes nothing when "
+    "another process spent it."
+)
+
+
+@pytest.mark.parametrize(
+    ("backend", "name"),
+    [
+        ("django.core.cache.backends.locmem.LocMemCache", "LocMemCache"),
+        ("django.core.cache.backends.dummy.DummyCache", "DummyCache"),
+    ],
+)
+def test_per_process_default_cache_is_a_deploy_warning(
+    settings: Any, backend: str, name: str
+) -> None:
+    settings.CACHES = {"default": {"BACKEND": backend}}
+    registered = checks.run_checks(include_deployment_checks=True, tags=[checks.Tags.caches])
+    (message,) = [message for message in registered if message.id == "bearer_auth.W006"]
+    assert message == checks.Warning(
+        PER_PROCESS_CACHE_MESSAGE.format(name=name),
+        hint="Set CACHES['default'] to a cache every process shares: Redis "
+        "(django.core.cache.backends.redis.RedisCache), Memcached, or Django's "
+        "database cache (django.core.cache.backends.db.DatabaseCache, then run "
+        "manage.py createcachetable).",
+        id="bearer_auth.W006",
+    )
+    # Not without --deploy: tests and development run on LocMemCache.
+    assert "bearer_auth.W006" not in ids(checks.run_checks(tags=[checks.Tags.caches]))
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "django.core.cache.backends.redis.RedisCache",
+        "django.core.cache.backends.db.DatabaseCache",
+        "django.core.cache.backends.filebased.FileBasedCache",  # shared on one host
+    ],
+)
+def test_shared_default_cache_passes_the_deploy_check(settings: Any, backend: str) -> None:
+    settings.CACHES = {"default": {"BACKEND": backend, "LOCATION": "unused"}}
+    registered = checks.run_checks(include_deployment_checks=True, tags=[checks.Tags.caches])
+    assert "bearer_auth.W006" not in ids(registered)

@@ -6,11 +6,14 @@ import os
 import re
 import subprocess
 import sys
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.processes import ROOT
+from tests.processes import ROOT, run_gunicorn_demo
 
 pytestmark = pytest.mark.slow
 
@@ -108,3 +111,25 @@ def test_check_passes_without_deploy(tmp_path: Path) -> None:
     result = _manage(tmp_path, "check")
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def _sign_in_status(base_url: str, email: str, password: str) -> int:
+    body = urllib.parse.urlencode({"email": email, "password": password}).encode()
+    try:
+        with urllib.request.urlopen(f"{base_url}/auth/token/", data=body, timeout=10) as response:  # noqa: S310
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+
+
+def test_demo_throttle_budget_is_shared_by_gunicorn_workers(tmp_path: Path) -> None:
+    """Issue 19 item 11: the demo's default cache is shared, so 4 workers keep one budget.
+
+    With the local-memory cache each worker counted its own 5 failures a minute.
+    """
+    with run_gunicorn_demo(tmp_path, workers=4) as server:
+        statuses = [
+            _sign_in_status(server.base_url, server.email, "wrong password") for _ in range(16)
+        ]
+    assert 429 not in statuses[:5], statuses
+    assert statuses[5:] == [429] * 11, statuses

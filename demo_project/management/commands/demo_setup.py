@@ -1,4 +1,4 @@
-"""Prepare the demo: a superuser and the demo OAuth client, printed once per run."""
+"""Prepare the demo: the cache table, a superuser and the demo OAuth client (printed each run)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import secrets
 from typing import Any, Final
 
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.urls import reverse
@@ -27,7 +28,8 @@ LOOPBACK_HOSTS: Final = ("127.0.0.1", "localhost")
 
 class Command(BaseCommand):
     help = (
-        "Create or update the demo superuser and the demo OAuth client, and print the "
+        "Create the database cache's table if the cache is Django's database cache, create "
+        "or update the demo superuser and the demo OAuth client, and print the "
         "superuser's credentials and the client's client_id. The email and password come "
         "from DJANGO_SUPERUSER_EMAIL / DJANGO_SUPERUSER_PASSWORD; without a password in the "
         "environment a new random one is set on every run. The client gets a new secret on "
@@ -44,6 +46,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, port: int, **options: Any) -> None:
+        # The embedded default cache (settings.CACHES) is a table; nothing to
+        # do for Redis. Idempotent: an existing table is kept.
+        call_command("createcachetable", verbosity=0)
         email, password = self._set_up_superuser()
         client_id, redirect_uris = self._register_client(port)
         self.stdout.write(
