@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
-from django.db import models
+from django.db import connections, models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -46,6 +46,20 @@ class UserManager(BaseUserManager["AbstractEmailUser"]):
             .get(_email_ci=Lower(models.Value(self.normalize_email(username))))
         )
         return user
+
+    def fold_username(self, username: str) -> str:
+        """Return ``username`` as :meth:`get_by_natural_key` compares it, folded by the database.
+
+        The same ``LOWER()`` of the same normalized address, computed by the
+        database the users are read from: PostgreSQL's ``LOWER('İ')`` is
+        ``i`` where Python's ``'İ'.lower()`` is ``i̇``, and SQLite folds ASCII
+        only. The sign-in throttle keys its account budget by it, so every
+        spelling that reaches one account spends that account's budget.
+        """
+        with connections[self.db].cursor() as cursor:
+            cursor.execute("SELECT LOWER(%s)", [self.normalize_email(username)])
+            row = cursor.fetchone()
+        return str(row[0])
 
     def _create_user(
         self, email: str | None, password: str | None, **extra_fields: Any

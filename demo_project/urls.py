@@ -6,11 +6,19 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from bearer_auth.views.login import LoginView, ThrottledAdminAuthenticationForm
 from demo_project.views import LandingView
+
+# The admin's password form shares the sign-in budgets of /auth/token/.
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 urlpatterns = [
     path("", LandingView.as_view(), name="landing"),
     path("admin/", admin.site.urls),
+    # Before django.contrib.auth.urls: the sign-in page within the sign-in budgets.
+    path(
+        "accounts/login/", LoginView.as_view(template_name="registration/login.html"), name="login"
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("auth/", include("bearer_auth.urls")),
     path(".well-known/", include("bearer_auth.well_known_urls")),

@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
+from functools import partial
 from typing import Any
 from unittest import mock
 
 import pytest
 import time_machine
 from django.core.cache import caches
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from tests.first_party import REFRESH_URL, TOKEN_URL, refresh, sign_in
+from bearer_auth.throttling import account_key
+from tests.factories import UserFactory
+from tests.first_party import REFRESH_URL, REVOKE_URL, TOKEN_URL, refresh, sign_in
+from tests.oauth_client import (
+    authorization_code,
+    basic_auth,
+    client_credentials_token,
+    exchange,
+    make_application,
+    signed_in_browser,
+)
+from tests.threads import run_together
 
 pytestmark = pytest.mark.django_db
 
@@ -86,12 +100,13 @@ def test_ip_budget_spans_accounts(rates):
     assert attempt("fresh@example.com", "x", REMOTE_ADDR="192.0.2.50").status_code == 400
 
 
-def test_successful_sign_in_does_not_reset_the_ip_counter(rates, user, password):
+def test_successful_sign_in_neither_counts_nor_resets_the_ip_counter(rates, user, password):
     rates(SIGN_IN_THROTTLE_RATES={"account": "100/min", "ip": "3/min"})
     assert attempt("victim@example.com", "guess-1").status_code == 400
-    assert attempt(user.get_username(), password).status_code == 200
     assert attempt("victim@example.com", "guess-2").status_code == 400
-    assert_throttled(attempt("victim@example.com", "guess-3"))
+    assert attempt(user.get_username(), password).status_code == 200
+    assert attempt("victim@example.com", "guess-3").status_code == 400
+    assert_throttled(attempt("victim@example.com", "guess-4"))
     assert_throttled(attempt(user.get_username(), password))
 
 
@@ -125,16 +140,145 @@ def test_trusted_proxy_header_uses_the_address_the_proxy_added(rates):
     assert attempt("c@example.com", "x", HTTP_X_FORWARDED_FOR="203.0.113.2").status_code == 400
 
 
-def test_refresh_has_its_own_rate(rates, user, password):
+def test_refresh_failures_have_their_own_rate(rates, user, password):
     rates(
         SIGN_IN_THROTTLE_RATES={"account": "100/min", "ip": "100/min"},
         REFRESH_THROTTLE_RATE="2/min",
     )
     tokens = sign_in(user, password)
-    first = refresh(tokens["refresh_token"])
-    assert first.status_code == 200
-    assert refresh(first.json()["refresh_token"]).status_code == 200
-    assert_throttled(APIClient().post(REFRESH_URL, {"refresh_token": "x"}, format="json"))
+    for guess in ("x", "y"):
+        failed = APIClient().post(REFRESH_URL, {"refresh_token": guess}, format="json")
+        assert failed.json()["error"] == "invalid_grant"
+    # Guessing stays expensive: once the IP's failures are spent, nothing is tried.
+    assert_throttled(refresh(tokens["refresh_token"]))
+    assert refresh(tokens["refresh_token"], headers={"REMOTE_ADDR": "192.0.2.9"}).status_code == 200
+
+
+# Issue 19 item 4: only failures spend the sign-in budgets, claimed before hashing.
+
+
+def test_correct_sign_ins_beyond_the_budget_all_succeed(rates, user, password):
+    rates(SIGN_IN_THROTTLE_RATES={"account": "3/min", "ip": "3/min"})
+    for _ in range(8):
+        assert attempt(user.get_username(), password).status_code == 200
+    # The budgets are whole: three failures still lock the account.
+    for _ in range(3):
+        assert attempt(user.get_username(), "wrong").status_code == 400
+    assert_throttled(attempt(user.get_username(), password))
+
+
+def test_invalid_scope_requests_do_not_spend_the_budget(rates, user, password):
+    rates(SIGN_IN_THROTTLE_RATES={"account": "2/min", "ip": "2/min"})
+    for secret in [password, "wrong"] * 3:
+        response = APIClient().post(
+            TOKEN_URL,
+            {"email": user.get_username(), "password": secret, "scope": "no-such-scope"},
+            format="json",
+        )
+        assert response.json()["error"] == "invalid_scope"
+    assert attempt(user.get_username(), password).status_code == 200
+
+
+def test_wrong_passwords_still_lock_at_the_budget(rates, user, password):
+    rates(SIGN_IN_THROTTLE_RATES={"account": "5/min", "ip": "100/min"})
+    for _ in range(5):
+        assert attempt(user.get_username(), "wrong").status_code == 400
+    assert_throttled(attempt(user.get_username(), password))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_wrong_guesses_cannot_exceed_the_budget(rates, user):
+    """Every guess claims its attempt before hashing: 20 at once, exactly 5 are tried.
+
+    The cache's reads are slowed so that every request reads before any
+    writes: a count read, then written back, would let all 20 through.
+    """
+    rates(SIGN_IN_THROTTLE_RATES={"account": "5/min", "ip": "100/min"})
+    cache_class = type(caches["default"])
+    slow_get, slow_get_many = cache_class.get, cache_class.get_many
+
+    def get(self: Any, *args: Any, **kwargs: Any) -> Any:
+        value = slow_get(self, *args, **kwargs)
+        time.sleep(0.2)
+        return value
+
+    def get_many(self: Any, *args: Any, **kwargs: Any) -> Any:
+        value = slow_get_many(self, *args, **kwargs)
+        time.sleep(0.2)
+        return value
+
+    def guess(number: int) -> int:
+        return attempt(user.get_username(), f"guess-{number}").status_code
+
+    with (
+        mock.patch.object(cache_class, "get", get),
+        mock.patch.object(cache_class, "get_many", get_many),
+    ):
+        statuses = run_together(*(partial(guess, number) for number in range(20)))
+    assert sorted(statuses) == [400] * 5 + [429] * 15
+
+
+# Issue 19 item 6: the account budget is keyed as the user lookup folds.
+
+
+@pytest.mark.custom_user_model
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "ERIN@EXAMPLE.COM",
+        " Erin@Example.Com ",
+        "er\u0130n@example.com",  # İ: LOWER() gives i on PostgreSQL, is kept on SQLite
+        "\u00c9rin@example.com",  # É
+        "erin@example.com\u200b",
+        "eri\u0307n@example.com",
+    ],
+)
+def test_account_key_folds_exactly_as_the_user_lookup(password, spelling):
+    """Two spellings share a budget when (and only when) they reach the same account."""
+    owner = UserFactory(email="erin@example.com", password=password)
+    manager = type(owner)._default_manager
+    try:
+        reached = manager.get_by_natural_key(spelling) == owner
+    except type(owner).DoesNotExist:
+        reached = False
+    assert (account_key(spelling) == account_key(owner.email)) is reached
+
+
+# Issue 19 item 7: refresh and first-party revoke count failures, not volume.
+
+
+def test_refreshes_beyond_the_rate_all_succeed(rates, user, password):
+    rates(REFRESH_THROTTLE_RATE="2/min")
+    refresh_token = sign_in(user, password)["refresh_token"]
+    for _ in range(6):
+        response = refresh(refresh_token)
+        assert response.status_code == 200, response.content
+        refresh_token = response.json()["refresh_token"]
+    for _ in range(6):
+        revoked = APIClient().post(
+            REVOKE_URL, {"token": sign_in(user, password)["refresh_token"]}, format="json"
+        )
+        assert revoked.status_code == 200
+
+
+def test_revoking_unknown_tokens_spends_the_refresh_failure_budget(rates, user, password):
+    rates(REFRESH_THROTTLE_RATE="2/min")
+    for guess in ("guess-1", "guess-2"):
+        answer = APIClient().post(REVOKE_URL, {"token": guess}, format="json")
+        assert answer.status_code == 200
+    assert_throttled(APIClient().post(REVOKE_URL, {"token": "guess-3"}, format="json"))
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_fifty_concurrent_refreshes_are_not_refused_before_the_race_is_decided(
+    rates, user, password
+):
+    rates(REFRESH_THROTTLE_RATE="20/min")
+    refresh_token = sign_in(user, password)["refresh_token"]
+    statuses = run_together(*([lambda: refresh(refresh_token).status_code] * 50))
+    assert 429 not in statuses
+    assert statuses.count(200) >= 1
 
 
 def test_default_rates(settings, user, password):
@@ -159,3 +303,67 @@ def test_dead_cache_lets_refresh_through(settings, user, password):
     response = refresh(tokens["refresh_token"])
     assert response.status_code == 200
     caches["default"].close()
+
+
+# Issue 19 items 8 and 9: the OAuth endpoints' failures, per client once it authenticated.
+
+
+def test_a_busy_clients_failures_do_not_lock_it_out(settings, user):
+    """More failed code exchanges than the IP's budget; the client's next valid one succeeds."""
+    application = make_application()
+    for number in range(25):
+        failed = exchange(application, f"expired-code-{number}", "verifier")
+        assert failed.json()["error"] == "invalid_grant"
+    code, verifier = authorization_code(signed_in_browser(user), application)
+    assert exchange(application, code, verifier).status_code == 200
+    # The failures were the client's own: they count against its budget.
+    settings.BEARER_AUTH = {
+        **settings.BEARER_AUTH,
+        "OAUTH_CLIENT_THROTTLE_RATES": {"token": "25/min"},
+    }
+    assert exchange(application, "another-code", "verifier").status_code == 429
+
+
+def test_nobody_without_the_secret_spends_a_clients_budget(rates, user):
+    """Failed client authentications count per IP: they cannot lock the named client out."""
+    rates(OAUTH_THROTTLE_RATES={"token": "3/min"}, OAUTH_CLIENT_THROTTLE_RATES={"token": "3/min"})
+    application = make_application()
+    for _ in range(3):
+        assert exchange(application, "code", "verifier", secret="wrong").status_code == 401
+    assert exchange(application, "code", "verifier", secret="wrong").status_code == 429
+    code, verifier = authorization_code(signed_in_browser(user), application)
+    answer = Client().post(
+        "/o/token/",
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "code_verifier": verifier,
+            "redirect_uri": application.redirect_uris.split()[0],
+        },
+        HTTP_AUTHORIZATION=basic_auth(application.client_id),
+        REMOTE_ADDR="192.0.2.8",
+    )
+    assert answer.status_code == 200, answer.content
+
+
+def test_token_scanning_through_revocation_is_throttled(rates):
+    rates(OAUTH_CLIENT_THROTTLE_RATES={"revoke": "3/min"}, OAUTH_THROTTLE_RATES={"revoke": "3/min"})
+    application = make_application(grant_type="client-credentials", redirect_uris="")
+    client = Client()
+    auth = {"HTTP_AUTHORIZATION": basic_auth(application.client_id)}
+    for number in range(3):
+        answer = client.post("/o/revoke_token/", {"token": f"random-{number}"}, **auth)
+        assert answer.status_code == 200  # RFC 7009 §2.2
+    throttled = client.post("/o/revoke_token/", {"token": "random-4"}, **auth)
+    assert throttled.status_code == 429
+    assert throttled.json()["error"] == "slow_down"
+
+
+def test_a_client_revoking_its_own_tokens_is_not_throttled(rates):
+    rates(OAUTH_CLIENT_THROTTLE_RATES={"revoke": "2/min"}, OAUTH_THROTTLE_RATES={"revoke": "2/min"})
+    application = make_application(grant_type="client-credentials", redirect_uris="")
+    client = Client()
+    auth = {"HTTP_AUTHORIZATION": basic_auth(application.client_id)}
+    for _ in range(6):
+        token = client_credentials_token(application)
+        assert client.post("/o/revoke_token/", {"token": token}, **auth).status_code == 200

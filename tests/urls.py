@@ -5,10 +5,16 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from bearer_auth.views.login import LoginView, ThrottledAdminAuthenticationForm
 from tests.views import ReadWriteView, ScopedView, WhoAmIView
+
+# The admin's password form shares the sign-in budgets of /auth/token/.
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Before django.contrib.auth.urls: the sign-in page within the sign-in budgets.
+    path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("auth/", include("bearer_auth.urls")),
     path(".well-known/", include("bearer_auth.well_known_urls")),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from django.contrib.auth import authenticate, user_logged_in
+from django.contrib.auth import user_logged_in
 from django.db import router, transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -29,6 +29,7 @@ from bearer_auth.services.issuing import (
     validate_scopes,
 )
 from bearer_auth.settings import bearer_settings
+from bearer_auth.throttling import authenticate_within_budget
 
 # Every failed sign-in answers with this one description, whatever the reason.
 _BAD_CREDENTIALS: Final = _("The email or password is incorrect.")
@@ -51,7 +52,10 @@ def sign_in(
     raise the same :class:`InvalidGrant`; Django's ``ModelBackend`` runs the
     hasher in each case, so they take about as long. A scope outside the
     first-party application's allowed scopes raises :class:`InvalidScope`
-    before any password hashing. The tokens, the session and Django's
+    before any password hashing, and before the sign-in budgets are touched;
+    the password check itself runs within them
+    (:func:`~bearer_auth.throttling.authenticate_within_budget`): only
+    failures spend them. The tokens, the session and Django's
     ``user_logged_in`` (which updates ``last_login``) are written in one
     transaction: all or nothing.
     """
@@ -61,7 +65,9 @@ def sign_in(
         minting = token_request(application, scopes=scopes, headers=client_headers(request.META))
         if not validate_scopes(minting, scopes):
             raise InvalidScope
-        user = authenticate(request, username=identifier, password=password)
+        # Claims an attempt from the IP's and the account's budgets before any
+        # hashing (429 when spent); a right password gives it back.
+        user = authenticate_within_budget(request, username=identifier, password=password)
         if user is None or not getattr(user, "is_active", True):
             raise InvalidGrant(_BAD_CREDENTIALS)
         minting.user = user

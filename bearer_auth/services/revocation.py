@@ -12,12 +12,13 @@ from bearer_auth.services.sessions import sign_out_family
 from bearer_auth.settings import bearer_settings
 
 
-def revoke(raw_token: str) -> None:
+def revoke(raw_token: str) -> bool:
     """Revoke the sign-in a first-party refresh or access token belongs to (RFC 7009).
 
     The whole family goes: every refresh token and access token of that
     sign-in, and its session. Unknown tokens and other clients' tokens are
-    ignored (§2.2).
+    ignored (§2.2): ``False`` says nothing was revoked (the caller answers
+    200 all the same, and counts a failure for its throttle).
     """
     checksum = token_checksum(raw_token)
     refresh_tokens = get_refresh_token_model().objects
@@ -29,6 +30,8 @@ def revoke(raw_token: str) -> None:
         )
         if found is not None and found[1] == bearer_settings.FIRST_PARTY_CLIENT_ID:
             sign_out_family(found[0])
+            return True
+    return False
 
 
 def _family_and_client(refresh_tokens: Any) -> tuple[Any, str] | None:

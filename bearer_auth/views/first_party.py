@@ -29,7 +29,8 @@ from bearer_auth import services
 from bearer_auth.exceptions import BearerAuthError, InvalidRequest, SlowDown
 from bearer_auth.parameters import repeated_parameter
 from bearer_auth.serializers import RefreshSerializer, RevokeSerializer, SignInSerializer
-from bearer_auth.throttling import RefreshThrottle, check_sign_in
+from bearer_auth.settings import bearer_settings
+from bearer_auth.throttling import FailureThrottle, ip_ident
 
 #: Largest request body read at all; a sign-in needs far less.
 MAX_BODY_BYTES: Final = 64 * 1024
@@ -87,9 +88,8 @@ class SignInView(TokenEndpointView):
 
     def post(self, request: Request) -> Response:
         data = self.validated(request, SignInSerializer)
-        # Counted before authenticate() hashes anything.
-        check_sign_in(request, self, identifier=data["identifier"])
-        # The DRF request goes to authenticate(), as DRF's own BasicAuthentication does.
+        # The DRF request goes to authenticate(), as DRF's own BasicAuthentication
+        # does; the sign-in budgets are claimed around it (services.sign_in).
         pair = services.sign_in(
             request,
             identifier=data["identifier"],
@@ -99,10 +99,37 @@ class SignInView(TokenEndpointView):
         return Response(pair.as_response())
 
 
-class RefreshView(TokenEndpointView):
-    """``POST /auth/token/refresh/``: a refresh token for a new pair (rotation)."""
+class FailureThrottledView(TokenEndpointView):
+    """A token endpoint whose failures per client IP are limited (``REFRESH_THROTTLE_RATE``).
 
-    throttle_classes = (RefreshThrottle,)
+    Only failures count (any 4xx answer, and whatever :meth:`failed` adds):
+    an office behind one address, or a backend refreshing for its users,
+    is never refused for its volume; parallel requests are checked before
+    any of them is decided, so a race is never answered 429.
+    """
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        self.failure_throttle = FailureThrottle(
+            "bearer_auth_refresh",
+            rate=bearer_settings.REFRESH_THROTTLE_RATE,
+            ident=ip_ident(self.request),
+        )
+        return [self.failure_throttle]
+
+    def failed(self, response: Response) -> bool:
+        """Whether the answer counts as a failure: a 4xx other than 429."""
+        return 400 <= response.status_code < 500 and response.status_code != 429
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        throttle = getattr(self, "failure_throttle", None)
+        if throttle is not None and self.failed(response):
+            throttle.record_failure()
+        return response
+
+
+class RefreshView(FailureThrottledView):
+    """``POST /auth/token/refresh/``: a refresh token for a new pair (rotation)."""
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         # When the request arrived: a token rotated after this moment was
@@ -121,15 +148,24 @@ class RefreshView(TokenEndpointView):
         return Response(pair.as_response())
 
 
-class RevokeView(TokenEndpointView):
-    """``POST /auth/token/revoke/`` (RFC 7009): 200 for any well-formed request."""
+class RevokeView(FailureThrottledView):
+    """``POST /auth/token/revoke/`` (RFC 7009): 200 for any well-formed request.
 
-    throttle_classes = (RefreshThrottle,)
+    A token that revoked nothing (unknown, another client's) still answers
+    200 (RFC 7009 §2.2) but counts as a failure: token scanning is throttled.
+    """
+
+    revoked_something = True
 
     def post(self, request: Request) -> Response:
         data = self.validated(request, RevokeSerializer)
-        services.revoke(data["token"])
+        self.revoked_something = services.revoke(data["token"])
         return Response(status=200)
+
+    def failed(self, response: Response) -> bool:
+        return super().failed(response) or (
+            response.status_code == 200 and not self.revoked_something
+        )
 
 
 def _body(request: Request) -> Mapping[str, Any]:

@@ -13,6 +13,8 @@ import logging
 from typing import Any
 
 import pytest
+from django.contrib.auth import SESSION_KEY
+from django.test import Client
 from rest_framework.test import APIClient
 
 from bearer_auth.jwt import user_subject
@@ -157,3 +159,62 @@ def test_sign_in_leaks_nothing_to_logs_or_cookies(
     body = succeeded.json()
     for secret in (password, "wrong-password-xyz", body["access_token"], body["refresh_token"]):
         assert secret not in caplog.text
+
+
+# Issue 19 item 5: every password form shares the budgets of POST /auth/token/.
+
+
+def _page_attempt(url: str, identifier: str, secret: str, *, ip: str = "10.0.0.1") -> Any:
+    browser = Client()
+    response = browser.post(url, {"username": identifier, "password": secret}, REMOTE_ADDR=ip)
+    response.signed_in = SESSION_KEY in browser.session
+    return response
+
+
+@pytest.mark.parametrize("url", ["/accounts/login/", "/admin/login/"])
+def test_html_sign_in_pages_are_throttled(admin_user_: Any, password: str, url: str) -> None:
+    """40 wrong passwords, then the right one: refused, not signed in."""
+    for index in range(40):
+        _page_attempt(url, admin_user_.email, f"guess-{index}", ip=f"10.3.{index}.1")
+    right = _page_attempt(url, admin_user_.email, password, ip="10.3.200.1")
+    assert not right.signed_in
+    assert "Too many attempts" in right.content.decode()
+    if url == "/accounts/login/":
+        assert right.status_code == 429
+        assert int(right["Retry-After"]) >= 1
+
+
+def test_every_password_form_shares_one_account_budget(admin_user_: Any, password: str) -> None:
+    assert attempt(admin_user_.email, "guess-1", ip="10.4.0.1").status_code == 400
+    assert attempt(admin_user_.email, "guess-2", ip="10.4.0.2").status_code == 400
+    for index, url in enumerate(["/accounts/login/", "/admin/login/", "/accounts/login/"]):
+        failed = _page_attempt(url, admin_user_.email, "guess", ip=f"10.4.1.{index}")
+        assert not failed.signed_in
+        assert "Too many attempts" not in failed.content.decode()
+    assert attempt(admin_user_.email, password, ip="10.4.2.1").status_code == 429
+    assert not _page_attempt("/admin/login/", admin_user_.email, password, ip="10.4.2.2").signed_in
+
+
+@pytest.mark.parametrize("url", ["/accounts/login/", "/admin/login/"])
+def test_html_sign_ins_do_not_spend_the_budget(admin_user_: Any, password: str, url: str) -> None:
+    for _ in range(8):
+        response = _page_attempt(url, admin_user_.email, password)
+        assert response.status_code == 302
+        assert response.signed_in
+
+
+# Issue 19 item 6: a homoglyph the database folds spends the same budget.
+
+
+@pytest.mark.postgres
+@pytest.mark.custom_user_model
+def test_dotted_capital_i_shares_the_accounts_budget_on_postgresql(password: str) -> None:
+    """PostgreSQL's LOWER('İ') is 'i': erİn@ reaches erin@, so it spends erin@'s budget."""
+    UserFactory(email="erin@example.com", password=password)
+    homoglyph = "er\u0130n@example.com"
+    for index in range(5):
+        assert (
+            attempt("erin@example.com", f"guess-{index}", ip=f"10.5.0.{index}").status_code == 400
+        )
+    assert attempt(homoglyph, password, ip="10.5.1.1").status_code == 429
+    assert _page_attempt("/accounts/login/", homoglyph, password, ip="10.5.1.2").status_code == 429
