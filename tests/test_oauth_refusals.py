@@ -398,7 +398,11 @@ def test_successful_token_requests_are_not_counted(settings: Any) -> None:
 
 
 def test_token_scanning_through_introspection_is_throttled(settings: Any) -> None:
-    settings.BEARER_AUTH = {**settings.BEARER_AUTH, "OAUTH_THROTTLE_RATES": {"introspect": "3/min"}}
+    # The caller authenticated: its inactive answers spend its own budget.
+    settings.BEARER_AUTH = {
+        **settings.BEARER_AUTH,
+        "OAUTH_CLIENT_THROTTLE_RATES": {"introspect": "3/min"},
+    }
     caller = make_application(grant_type="client-credentials", redirect_uris="")
     client = Client()
     auth = {"HTTP_AUTHORIZATION": basic_auth(caller.client_id)}
