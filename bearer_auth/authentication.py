@@ -39,6 +39,7 @@ from bearer_auth.jwt import (
     looks_like_jwt,
     password_fingerprint_matches,
     token_checksum,
+    user_by_subject,
 )
 from bearer_auth.settings import bearer_settings
 from bearer_auth.signals import token_rejected
@@ -130,7 +131,12 @@ class OpaqueBearerToken(BearerToken):
 
 
 class ClaimsUser(TokenUser):
-    """The stateless-mode user: its id is the token's ``sub``; it has no privileges."""
+    """The stateless-mode user: its id is the token's ``sub``; it has no privileges.
+
+    It has no database row: to keep the user's own rows, look the user up
+    with :func:`database_user` (or key them by ``sub``, the user's
+    ``public_id``).
+    """
 
     is_staff = False
     is_superuser = False
@@ -159,7 +165,11 @@ class BearerTokenAuthentication(BaseAuthentication):
 
     :meth:`authenticate_credentials` runs the last four for one raw token;
     a rejection raised by any of them sends ``token_rejected``.
+    :attr:`verify_mode` set on a subclass overrides ``VERIFY_MODE``.
     """
+
+    #: ``"strict"`` or ``"stateless"`` for this class's views; ``None``: ``VERIFY_MODE``.
+    verify_mode: str | None = None
 
     def authenticate(self, request: Request) -> tuple[Any, BearerToken] | None:
         raw_token = self.get_raw_token(request)
@@ -208,7 +218,7 @@ class BearerTokenAuthentication(BaseAuthentication):
         if not looks_like_jwt(raw_token):
             return self._authenticate_opaque(raw_token)
         claims = self.get_validated_token(raw_token)
-        if bearer_settings.VERIFY_MODE == "stateless":
+        if (self.verify_mode or bearer_settings.VERIFY_MODE) == "stateless":
             return self.get_stateless_user(claims), BearerToken(claims)
         row = self.get_token_row(raw_token, opaque=False)
         return self.get_user(row, claims), BearerToken(claims, row)
@@ -251,13 +261,7 @@ class BearerTokenAuthentication(BaseAuthentication):
         user = row.user
         if user is None:
             return AnonymousUser()
-        if not getattr(user, "is_active", True):
-            raise TokenRevoked
-        if claims is not None and not password_fingerprint_matches(
-            user, claims.get(PASSWORD_CLAIM)
-        ):
-            raise TokenRevoked
-        return user
+        return checked_user(user, claims)
 
     def get_stateless_user(self, claims: dict[str, Any]) -> Any:
         """Return stateless mode's ``request.user``, built from the verified ``claims``."""
@@ -271,6 +275,40 @@ class BearerTokenAuthentication(BaseAuthentication):
         if row.is_expired():
             raise TokenExpired
         return self.get_user(row, None), OpaqueBearerToken({}, row)
+
+
+def checked_user(user: Any, claims: Mapping[str, Any] | None) -> Any:
+    """Return ``user`` if it may still use a token with ``claims``; raise :class:`TokenRevoked`.
+
+    An inactive user is refused, and so is a JWT (``claims``; ``None`` for an
+    opaque token) whose ``pfp`` claim is not the fingerprint of the user's
+    current password hash.
+    """
+    if not getattr(user, "is_active", True):
+        raise TokenRevoked
+    if claims is not None and not password_fingerprint_matches(user, claims.get(PASSWORD_CLAIM)):
+        raise TokenRevoked
+    return user
+
+
+def database_user(request: Request) -> Any:
+    """Return the user model's row of the bearer-authenticated ``request``, in either mode.
+
+    Strict mode: ``request.user``, already that row. Stateless mode: the user
+    whose ``sub`` the token carries (:func:`bearer_auth.jwt.user_by_subject`,
+    one query), checked as strict mode checks it (active, password unchanged
+    since the token was issued). For a view of a stateless resource server
+    that keeps rows per user: ``Note.objects.filter(owner=database_user(request))``.
+    Raises :class:`TokenRevoked` (401 ``invalid_token``) when the token names
+    no such user (a client-credentials token, a deleted or deactivated user).
+    """
+    user: Any = request.user
+    if not isinstance(user, ClaimsUser):
+        return user
+    found = user_by_subject(user.id)
+    if found is None:
+        raise TokenRevoked
+    return checked_user(found, user.token)  # type: ignore[arg-type]  # the claims dict
 
 
 def is_b64token(credentials: str) -> bool:

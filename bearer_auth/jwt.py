@@ -21,8 +21,9 @@ from typing import Any, Final
 
 import jwt
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ValidationError
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils import timezone
@@ -91,6 +92,29 @@ def user_subject(user: AbstractBaseUser) -> str:
     """
     public_id = getattr(user, "public_id", None)
     return str(public_id if public_id is not None else user.pk)
+
+
+def user_by_subject(subject: str) -> Any | None:
+    """Return the user whose ``sub`` is ``subject``, or ``None``: :func:`user_subject` reversed.
+
+    One query on the user model's ``public_id``, or its primary key when it
+    has none; a ``subject`` that cannot be such a value (a client's
+    ``client_id``) is ``None`` without a query.
+    """
+    users = get_user_model()._default_manager
+    field = "public_id" if _has_public_id(users.model) else "pk"
+    try:
+        return users.filter(**{field: subject}).first()
+    except (ValidationError, ValueError, TypeError):
+        return None
+
+
+def _has_public_id(model: Any) -> bool:
+    try:
+        model._meta.get_field("public_id")
+    except FieldDoesNotExist:
+        return False
+    return True
 
 
 def password_fingerprint(user: AbstractBaseUser) -> str:

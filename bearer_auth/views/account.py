@@ -1,8 +1,10 @@
 """The signed-in user's account: ``/auth/me/`` and the sessions API.
 
 Authenticated by :class:`~bearer_auth.authentication.BearerTokenAuthentication`
-in strict mode: the sessions API needs the token's database row to know which
-session is the current one and to sign sessions out.
+in strict mode whatever ``VERIFY_MODE`` says: these endpoints live beside the
+token store, show or end the user's sessions, and the sessions API needs the
+token's database row to know which session is the current one. A server in
+stateless mode (its own API checked without the database) still answers them.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import uuid
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -24,15 +27,23 @@ from bearer_auth.jwt import user_subject
 
 
 class AccountView(APIView):
-    """Base: bearer tokens only, a signed-in user with a database row."""
+    """Base: bearer tokens only, checked in strict mode; a signed-in user with a database row."""
 
     authentication_classes = (BearerTokenAuthentication,)
     permission_classes = (IsAuthenticated,)
 
+    def get_authenticators(self) -> list[BaseAuthentication]:
+        # The same class (one OpenAPI security scheme), in strict mode whatever VERIFY_MODE.
+        authenticators = super().get_authenticators()
+        for authenticator in authenticators:
+            if isinstance(authenticator, BearerTokenAuthentication):
+                authenticator.verify_mode = "strict"
+        return authenticators
+
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         if getattr(request.auth, "token_row", None) is None:
-            # Stateless mode or a client-credentials token: no user row to act on.
+            # Only a subclass's own authentication class can leave no row to act on.
             raise InvalidToken(_("This endpoint needs a user's token checked in strict mode."))
 
 

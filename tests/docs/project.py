@@ -9,7 +9,7 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,10 @@ class Project:
     """A fresh Django project in ``root`` (the directory holding ``manage.py``)."""
 
     root: Path
+    #: ``DJANGO_SETTINGS_MODULE`` of the commands run in it.
+    settings_module: str = "mysite.settings"
+    #: More environment variables for every command run in it.
+    environment: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def start(cls, directory: Path, name: str = "mysite") -> Project:
@@ -58,8 +62,9 @@ class Project:
             for key, value in os.environ.items()
             if key not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "PYTHONPATH"}
         }
-        env["DJANGO_SETTINGS_MODULE"] = "mysite.settings"
+        env["DJANGO_SETTINGS_MODULE"] = self.settings_module
         env["PYTHONPATH"] = str(ROOT)
+        env.update(self.environment)
         return env
 
     def apply(self, snippet: Snippet, *, path: str | None = None) -> None:

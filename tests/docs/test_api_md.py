@@ -5,20 +5,26 @@ from __future__ import annotations
 import json
 import sys
 import types
+from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import jwt
 import pytest
 from django.contrib.auth.models import Group
 from django.core import checks
 from django.test import Client
+from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
+from bearer_auth.authentication import BearerTokenAuthentication
 from bearer_auth.settings import oauth2_provider_settings
-from tests.docs.markdown import sample, snippet
+from tests.docs.markdown import sample, snippet, transcript
+from tests.docs.project import Project
 from tests.docs.replay import Shell, assert_like
 from tests.factories import ApplicationFactory, UserFactory
 from tests.issuing import issue_access_token
+from tests.processes import ROOT
 from tests.views import WhoAmIView
 
 # The examples sign in with an email address and show bearer_auth's user fields.
@@ -28,6 +34,7 @@ PAGE = "docs/api.md"
 TOKEN_RESPONSE = sample(PAGE, "token-response")
 ERROR_RESPONSE = sample(PAGE, "error-response")
 #: The examples, one session in page order.
+CREATE_ALICE = sample(PAGE, "create-alice")
 SESSION = (
     sample(PAGE, "sign-in"),
     sample(PAGE, "refresh"),
@@ -40,6 +47,14 @@ SESSION = (
 #: The page's prose: "$ACCESS_TOKEN is the access_token of the first sign-in below".
 SHELL_VARIABLES = {"ACCESS_TOKEN": "access_token"}
 PASSWORD = "correct horse battery staple"
+#: The demo's BEARER_AUTH["DEFAULT_SCOPES"] (demo_project/settings.py), which the examples show.
+DEMO_DEFAULT_SCOPES = ["read", "write", "notes:read", "notes:write"]
+
+
+@pytest.fixture
+def demo_scopes(settings: Any) -> None:
+    """The test settings with the demo's default scopes, as the examples were run."""
+    settings.BEARER_AUTH = {**settings.BEARER_AUTH, "DEFAULT_SCOPES": DEMO_DEFAULT_SCOPES}
 
 
 @pytest.fixture
@@ -49,7 +64,7 @@ def alice(db: Any) -> Any:
     )
 
 
-@pytest.mark.usefixtures("alice")
+@pytest.mark.usefixtures("alice", "demo_scopes")
 def test_the_examples_replay_in_page_order() -> None:
     blocks = [claim.block for claim in SESSION]
     assert [block.line for block in blocks] == sorted(block.line for block in blocks)
@@ -59,7 +74,7 @@ def test_the_examples_replay_in_page_order() -> None:
     assert [answer.headers["Cache-Control"] for answer in answers[:8]] == ["no-store"] * 8
 
 
-@pytest.mark.usefixtures("alice")
+@pytest.mark.usefixtures("alice", "demo_scopes")
 def test_the_token_response_and_error_shapes_are_real() -> None:
     client = Client()
     signed_in = client.post(
@@ -74,6 +89,62 @@ def test_the_token_response_and_error_shapes_are_real() -> None:
     )
     assert refused.status_code == 400
     assert_like(json.loads(ERROR_RESPONSE.block.text), refused.json())
+
+
+@pytest.mark.slow
+def test_the_examples_replay_against_the_demo_after_creating_alice(tmp_path: Path) -> None:
+    """The page's promise: the demo, with Alice created by the command shown, answers as shown."""
+    [create] = transcript(CREATE_ALICE.block)
+    assert create.command.startswith(".venv/bin/python manage.py ")
+    demo = Project(
+        ROOT,
+        settings_module="demo_project.settings",
+        environment={"DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}"},
+    )
+    demo.succeed("python manage.py migrate --noinput")
+    demo.succeed("python manage.py demo_setup")  # what `make demo` runs
+    demo.succeed(create.command.removeprefix(".venv/bin/"))
+    exchanges = [exchange for claim in SESSION for exchange in transcript(claim.block)]
+    answers = demo.replay(exchanges, bind=SHELL_VARIABLES)
+    assert len(answers) == 15
+    assert answers[0]["scope"] == " ".join(DEMO_DEFAULT_SCOPES)
+
+
+DATABASE_USER = sample(PAGE, "database-user")
+
+
+@pytest.fixture
+def note_viewset(monkeypatch: pytest.MonkeyPatch) -> tuple[Any, mock.Mock]:
+    """The database-user sample's view, with its ``notes`` app stood in for by mocks."""
+    note = mock.Mock(name="Note")
+    notes_models = types.ModuleType("notes.models")
+    notes_serializers = types.ModuleType("notes.serializers")
+    vars(notes_models)["Note"] = note
+    vars(notes_serializers)["NoteSerializer"] = mock.Mock(name="NoteSerializer")
+    monkeypatch.setitem(sys.modules, "notes", types.ModuleType("notes"))
+    monkeypatch.setitem(sys.modules, "notes.models", notes_models)
+    monkeypatch.setitem(sys.modules, "notes.serializers", notes_serializers)
+    namespace = snippet(DATABASE_USER.block, "# notes/views.py").run()
+    return namespace["NoteViewSet"], note
+
+
+@pytest.mark.parametrize("verify_mode", ["strict", "stateless"])
+def test_the_notes_view_finds_the_owners_row_in_both_modes(
+    settings: Any, alice: Any, note_viewset: tuple[Any, mock.Mock], verify_mode: str
+) -> None:
+    settings.BEARER_AUTH = {**settings.BEARER_AUTH, "VERIFY_MODE": verify_mode}
+    viewset, note = note_viewset
+    token = issue_access_token(alice, scope="notes:read notes:write")
+    view = viewset()
+    view.request = Request(
+        APIRequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {token}"),
+        authenticators=[BearerTokenAuthentication()],
+    )
+    view.get_queryset()
+    note.objects.filter.assert_called_once_with(owner=alice)
+    serializer = mock.Mock()
+    view.perform_create(serializer)
+    serializer.save.assert_called_once_with(owner=alice)
 
 
 CLAIMS_HOOK = sample(PAGE, "claims-hook")

@@ -17,6 +17,7 @@ from rest_framework.test import APIRequestFactory
 from bearer_auth.jwt import mint_access_token
 from bearer_auth.models import User
 from tests.docs.markdown import sample, snippets, transcript
+from tests.docs.project import Project
 from tests.docs.replay import assert_text_like
 from tests.factories import ApplicationFactory
 from tests.issuing import issue_access_token, store_token
@@ -24,6 +25,7 @@ from tests.processes import ROOT, run_make_demo
 
 MAKE_DEMO = sample("README.md", "make-demo")
 MAKE_TEST = sample("README.md", "make-test")
+DEMO_WALK_THROUGH = sample("README.md", "demo-walk-through")
 USER_MODEL_SETTINGS = sample("README.md", "user-model-settings")
 PROTECT_SETTINGS = sample("README.md", "protect-settings")
 PROTECT_VIEWS = sample("README.md", "protect-views")
@@ -39,6 +41,31 @@ def test_make_demo_prints_what_the_readme_shows(tmp_path: Path) -> None:
     password = next(line.split()[-1] for line in exchange.output if "password:" in line)
     shown = [line.replace(":8000/", f":{port}/") for line in exchange.output]
     assert_text_like(shown, printed, random={password})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("verify_mode", ["strict", "stateless"])
+def test_the_demo_walk_through_works_as_written(tmp_path: Path, verify_mode: str) -> None:
+    """Sign in with curl, use the notes API and /auth/me/: in both verification modes."""
+    [make_demo] = transcript(MAKE_DEMO.block)
+    password = next(line.split()[-1] for line in make_demo.output if "password:" in line)
+    exchanges = transcript(DEMO_WALK_THROUGH.block)
+    assert f"password={password}" in exchanges[0].command
+    demo = Project(
+        ROOT,
+        settings_module="demo_project.settings",
+        environment={
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+            "DJANGO_SUPERUSER_PASSWORD": password,
+            "BEARER_AUTH_VERIFY_MODE": verify_mode,
+        },
+    )
+    demo.succeed("python manage.py migrate --noinput")
+    demo.succeed("python manage.py demo_setup")
+    answers = demo.replay(exchanges, bind={"ACCESS": "access_token"})
+    assert "notes:read" in answers[0]["scope"].split()
+    assert answers[2] == [answers[1]]
+    assert answers[3]["email"] == "admin@example.com"
 
 
 def test_make_test_runs_lint_types_and_both_user_models() -> None:
