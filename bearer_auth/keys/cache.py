@@ -4,7 +4,8 @@ Every process keeps its own copy of the key set, so verifying a token costs a
 dict look-up. The copy is rebuilt when the key set's version in the database
 (:func:`_database_version`: one aggregate query over the signing-key table)
 differs from the one it was built at; that version is read no more than every
-``KEY_CACHE_SECONDS`` (and, for an unknown ``kid``, at most once a second).
+``KEY_CACHE_SECONDS`` (and at once for an unknown ``kid``, but not twice
+within a second for unknown kids).
 Every change to the table (first key, rotation, pruning) changes the version,
 so every process sees it within ``KEY_CACHE_SECONDS`` whatever Django's cache
 is: the version never lives in the cache, which may be per process
@@ -50,8 +51,10 @@ logger = logging.getLogger(__name__)
 #: later ``created``; pruning removes rows (never the active, newest one).
 KeySetVersion = tuple[int, Any, datetime | None]
 
-#: An unknown ``kid`` reads the version at most this often (seconds), so a
-#: stream of made-up kids costs at most one query a second per process.
+#: Unknown ``kid``s read the version at most this often (seconds), so a
+#: stream of made-up kids costs at most one query a second per process. Only
+#: reads for unknown kids count: a periodic read never delays one, so a token
+#: of a key made just after a periodic read verifies at once.
 UNKNOWN_KID_RECHECK_SECONDS: Final = 1.0
 
 # The time source of the process-local cache; a seam for tests (time-machine
@@ -90,7 +93,7 @@ class _ProcessCache:
     def __init__(self) -> None:
         self.key_set: KeySet | None = None
         self.check_after = -math.inf
-        self.version_read_at = -math.inf  # when the version was last read
+        self.unknown_kid_read_at = -math.inf  # last version read for an unknown kid
         self.signing: SigningMaterial | None = None
         # Set after a key change inside a transaction that may yet roll back:
         # the next copy is built at an unknown version, so it is rebuilt again
@@ -121,8 +124,9 @@ def verification_key(kid: str) -> VerificationKey | None:
     key_set = _process.key_set
     key = key_set.keys.get(kid) if key_set is not None else None
     if key is None and key_set is not None and not key_set.from_settings:
-        # A key another process just made: read the version now (at most
-        # once a second) instead of failing until the next periodic check.
+        # A key another process just made: read the version now (unknown
+        # kids: once a second at most) instead of failing until the next
+        # periodic check.
         key = _refresh(force=True).keys.get(kid)
     if key is None or (key.verify_until is not None and timezone.now() > key.verify_until):
         return None
@@ -156,6 +160,7 @@ def clear_key_cache() -> None:
     _process.key_set = None
     _process.signing = None
     _process.check_after = -math.inf
+    _process.unknown_kid_read_at = -math.inf
 
 
 def key_set_changed() -> None:
@@ -205,8 +210,9 @@ def _settings_changed(*, setting: str, **kwargs: Any) -> None:
 def _refresh(*, force: bool = False) -> KeySet:
     """Rebuild the copy if the database's version moved (or is unknown); reset the timer.
 
-    ``force`` (an unknown kid): read the version unless it was read less than
-    :data:`UNKNOWN_KID_RECHECK_SECONDS` ago, and leave the periodic timer alone.
+    ``force`` (an unknown kid): read the version unless it was read for an
+    unknown kid less than :data:`UNKNOWN_KID_RECHECK_SECONDS` ago, and leave
+    the periodic timer alone.
     """
     if uses_settings_keys():
         key_set = _process.key_set
@@ -217,16 +223,11 @@ def _refresh(*, force: bool = False) -> KeySet:
         return key_set
     key_set = _process.key_set
     now = _monotonic()
-    if (
-        force
-        and key_set is not None
-        and now
-        < _process.version_read_at
-        + min(UNKNOWN_KID_RECHECK_SECONDS, float(bearer_settings.KEY_CACHE_SECONDS))
-    ):
-        return key_set
+    if force and key_set is not None:
+        if now < _process.unknown_kid_read_at + UNKNOWN_KID_RECHECK_SECONDS:
+            return key_set
+        _process.unknown_kid_read_at = now
     try:
-        _process.version_read_at = now
         if key_set is None or _is_stale(key_set):
             key_set = _database_key_set()
             _process.key_set = key_set
