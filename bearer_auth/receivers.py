@@ -24,8 +24,10 @@ from typing import Any, Final
 
 from django.contrib.auth import get_user_model
 from django.db.models.signals import post_save, pre_save
+from oauth2_provider.models import get_application_model
 
 from bearer_auth import services
+from bearer_auth.oauth.registration import refuse_user_subject_client_id
 
 #: Where :func:`note_password_change` leaves its verdict for the ``post_save``
 #: receiver: on the instance being saved, so concurrent saves never mix.
@@ -33,8 +35,17 @@ _PASSWORD_CHANGED: Final = "_bearer_auth_password_changed"
 
 
 def connect_receivers() -> None:
-    """Connect the receivers to the active user model (from ``AppConfig.ready()``)."""
+    """Connect the receivers to the active user and application models (``AppConfig.ready()``).
+
+    The application model's ``pre_save`` refuses a ``client_id`` that is a
+    user's ``sub`` (:mod:`bearer_auth.oauth.registration`).
+    """
     user_model = get_user_model()
+    pre_save.connect(
+        refuse_user_subject_client_id,
+        sender=get_application_model(),
+        dispatch_uid="bearer_auth.refuse_user_subject_client_id",
+    )
     pre_save.connect(
         note_password_change,
         sender=user_model,

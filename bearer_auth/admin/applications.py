@@ -13,12 +13,12 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from oauth2_provider.generators import generate_client_secret
 from oauth2_provider.models import get_application_model
 from oauth2_provider.scopes import get_scopes_backend
 
 from bearer_auth.admin.base import ActionPermissionMixin
 from bearer_auth.models import ApplicationPolicy
+from bearer_auth.oauth.registration import check_client_id, give_new_secret
 from bearer_auth.policy import check_redirect_uri
 from bearer_auth.settings import bearer_settings
 
@@ -71,11 +71,14 @@ class GrantTypeFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         first_party = bearer_settings.FIRST_PARTY_CLIENT_ID
         value = self.value()
+        filtered: QuerySet[Any] = queryset
         if value == FIRST_PARTY_GRANT[0]:
-            return queryset.filter(client_id=first_party)
-        if value in dict(OFFERED_GRANT_TYPES):
-            return queryset.filter(authorization_grant_type=value).exclude(client_id=first_party)
-        return queryset
+            filtered = queryset.filter(client_id=first_party)
+        elif value in dict(OFFERED_GRANT_TYPES):
+            filtered = queryset.filter(authorization_grant_type=value).exclude(
+                client_id=first_party
+            )
+        return filtered
 
 
 class ApplicationAdminForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -116,6 +119,12 @@ class ApplicationAdminForm(forms.ModelForm):  # type: ignore[type-arg]
             assert isinstance(field, forms.ChoiceField)  # noqa: S101  narrows the type
             field.choices = [(self.instance.authorization_grant_type, FIRST_PARTY_GRANT[1])]
             field.disabled = True
+
+    def clean_client_id(self) -> str:
+        """Refuse a ``client_id`` that is a user's ``sub``: its tokens would name that user."""
+        value = str(self.cleaned_data.get("client_id") or "")
+        check_client_id(value)
+        return value
 
     def clean_redirect_uris(self) -> str:
         value = " ".join(str(self.cleaned_data.get("redirect_uris") or "").split())
@@ -229,10 +238,7 @@ class ApplicationAdmin(ActionPermissionMixin, admin.ModelAdmin):  # type: ignore
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         if not change:
             # DOT's ClientSecretField stores its hash; response_add shows it once.
-            secret = generate_client_secret()
-            obj.client_secret = secret
-            obj.hash_client_secret = True
-            setattr(obj, _NEW_SECRET, secret)
+            setattr(obj, _NEW_SECRET, give_new_secret(obj))
         super().save_model(request, obj, form, change)
 
     def response_add(
@@ -258,11 +264,9 @@ class ApplicationAdmin(ActionPermissionMixin, admin.ModelAdmin):  # type: ignore
     @admin.action(description=_("Regenerate client secret"), permissions=["change"])
     def regenerate_secret(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse:
         """Give each selected confidential client a new secret; show it once."""
-        shown = []
+        shown: list[tuple[Any, str | None]] = []
         for application in queryset.filter(client_type="confidential"):
-            secret = generate_client_secret()
-            application.client_secret = secret
-            application.hash_client_secret = True
+            secret = give_new_secret(application)
             application.save(update_fields=["client_secret", "hash_client_secret", "updated"])
             self.log_change(request, application, "Regenerated the client secret.")
             shown.append((application, secret))
