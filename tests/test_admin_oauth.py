@@ -541,6 +541,7 @@ def test_user_admin_shows_sessions_and_signs_out_everywhere(
     confirmation = admin_browser.post(reverse("admin:bearer_auth_user_changelist"), selected)
     assert confirmation.status_code == 200  # asks first; nothing is revoked yet
     assert "Sign out everywhere?" in confirmation.content.decode()
+    assert 'href="/admin/bearer_auth/user/"' in confirmation.content.decode()
     assert get_access_token_model().objects.filter(user=user).exists()
     response = admin_browser.post(
         reverse("admin:bearer_auth_user_changelist"), {**selected, "post": "yes"}

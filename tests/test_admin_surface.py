@@ -54,6 +54,7 @@ def test_change_page_signs_the_user_out_everywhere_after_confirming(
     assert confirmation.status_code == 200
     assert "Sign out everywhere?" in confirmation.content.decode()
     assert user.get_username() in confirmation.content.decode()
+    assert f'href="{_change_url(user)}"' in confirmation.content.decode()  # "No, take me back"
     assert admin_browser.post(_sign_out_url(user)).status_code == 200  # not confirmed
     assert get_access_token_model().objects.filter(user=user).exists()
     with mock.patch.object(

@@ -6,7 +6,6 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.templatetags.admin_urls import admin_urlname
 from django.contrib.admin.utils import quote, unquote
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
@@ -94,7 +93,7 @@ class EmailUserAdmin(ActionPermissionMixin, UserAdmin):  # type: ignore[type-arg
                 request,
                 list(queryset),
                 action_checkbox_name=helpers.ACTION_CHECKBOX_NAME,
-                cancel_url=reverse(admin_urlname(self.opts, "changelist")),
+                cancel_url=reverse(f"{self.admin_site.name}:{self._url_name('changelist')}"),
             )
         self._sign_out(request, list(queryset))
         return None
@@ -106,19 +105,23 @@ class EmailUserAdmin(ActionPermissionMixin, UserAdmin):  # type: ignore[type-arg
             raise Http404
         if not self.has_change_permission(request, user):
             raise PermissionDenied
-        change_url = reverse(admin_urlname(self.opts, "change"), args=[quote(user.pk)])
+        change_url = reverse(
+            f"{self.admin_site.name}:{self._url_name('change')}", args=[quote(user.pk)]
+        )
         if request.method == "POST" and request.POST.get("post") == "yes":
             self._sign_out(request, [user])
             return HttpResponseRedirect(change_url)
         return self._confirm_sign_out(request, [user], cancel_url=change_url)
 
+    def _url_name(self, page: str) -> str:
+        return f"{self.opts.app_label}_{self.opts.model_name}_{page}"
+
     def get_urls(self) -> list[URLPattern]:
-        name = f"{self.opts.app_label}_{self.opts.model_name}_sign_out_everywhere"
         return [
             path(
                 "<path:object_id>/sign-out-everywhere/",
                 self.admin_site.admin_view(self.sign_out_everywhere_view),
-                name=name,
+                name=self._url_name("sign_out_everywhere"),
             ),
             *super().get_urls(),
         ]
