@@ -396,7 +396,7 @@ def test_rotation_elsewhere_is_seen_within_key_cache_seconds(
     old = first_key(committed)  # this process has its copy
 
     with other_process():
-        new = keys.rotate_signing_key()  # bumps the shared version
+        new = keys.rotate_signing_key()  # a new row: a new version
         assert keys.current_signing_key().kid == new.kid
 
     # Within the bound this process may still sign with the old key ...

@@ -180,7 +180,7 @@ def key_rotation_after(seconds: float, *, database_url: str, redis_url: str) -> 
     """Run ``manage.py bearer_keys rotate`` in its own process ``seconds`` into the block.
 
     As an operator would, from another host: the gunicorn workers learn of
-    the new key only through the shared key-set version in Redis.
+    the new key only through the key-set version they read from the database.
     """
 
     def rotate() -> None:

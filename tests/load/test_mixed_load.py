@@ -53,7 +53,7 @@ def test_twenty_second_mixed_load_has_no_5xx_and_loses_no_session(db: Any) -> No
     print(report.summary())
     new_kid = SigningKey.objects.get(active=True).kid
     assert new_kid != first_kid
-    # Every worker picked the new key up through the shared version.
+    # Every worker picked the new key up through the key-set version in the database.
     assert jwt.get_unverified_header(signed_in.json()["access_token"])["kid"] == new_kid
     assert report.total > 200, report.summary()
     assert report.server_errors == 0, report.summary()
