@@ -159,6 +159,18 @@ def test_basic_and_the_secret_in_the_body_at_once_are_refused_even_for_one_clien
     assert not get_access_token_model().objects.exists()
 
 
+def test_a_bearer_token_and_the_secret_in_the_body_at_once_are_refused_at_introspection() -> None:
+    application = make_application(grant_type="client-credentials", redirect_uris="")
+    token = client_credentials_token(application)
+    response = Client().post(
+        "/o/introspect/",
+        {"token": token, "client_id": application.client_id, "client_secret": SECRET},
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    _assert_invalid_request(response)
+    assert "active" not in response.json()
+
+
 def test_client_id_beside_basic_names_the_client_and_is_accepted() -> None:
     """RFC 6749 §3.2.1: ``client_id`` in the body identifies; it is not a second method."""
     application = make_application(grant_type="client-credentials", redirect_uris="")
