@@ -85,6 +85,14 @@ def test_first_party_scopes_setting_restricts_sign_in(
     }
     assert policy.default_scopes(first_party_application()) == {"read"}
     assert _sign_in_response(user, password, "notes:read").json()["error"] == "invalid_scope"
+    assert sign_in(user, password)["scope"] == "read"
+    # None of the defaults allowed: a sign-in without scope is refused, never an empty scope.
+    settings.BEARER_AUTH = {**settings.BEARER_AUTH, "DEFAULT_SCOPES": ["notes:read"]}
+    refused = APIClient().post(
+        TOKEN_URL, {"email": user.get_username(), "password": password}, format="json"
+    )
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "invalid_scope"
 
 
 def test_a_policy_on_the_first_party_application_restricts_it_further(

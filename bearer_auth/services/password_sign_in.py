@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from oauth2_provider.models import get_access_token_model
 from rest_framework.request import Request
 
+from bearer_auth import policy
 from bearer_auth.exceptions import InvalidGrant, InvalidScope
 from bearer_auth.services.issuing import (
     TokenPair,
@@ -61,7 +62,11 @@ def sign_in(
     """
     with token_store():
         application = first_party_application()
-        scopes = scope.split() if scope else list(bearer_settings.DEFAULT_SCOPES)
+        if scope:
+            scopes = scope.split()
+        else:  # BEARER_AUTH["DEFAULT_SCOPES"] the application is allowed, in their order
+            defaults = policy.default_scopes(application)
+            scopes = [name for name in bearer_settings.DEFAULT_SCOPES if name in defaults]
         minting = token_request(application, scopes=scopes, headers=client_headers(request.META))
         if not validate_scopes(minting, scopes):
             raise InvalidScope
