@@ -25,6 +25,10 @@ DEFAULTS: Final[dict[str, Any]] = {
     # Lifetimes.
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=5),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=14),
+    # A refresh token presented again this soon after its rotation (a second
+    # tab, a retried request) is refused without revoking its family; later,
+    # it is a replay and the family is revoked. timedelta(0): always a replay.
+    "REFRESH_REUSE_INTERVAL": timedelta(seconds=10),
     "LEEWAY": timedelta(seconds=0),
     # Signing.
     "SIGNING_ALGORITHM": "RS256",

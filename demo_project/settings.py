@@ -77,6 +77,12 @@ DATABASES = {
         default=f"sqlite:///{BASE_DIR / 'demo.sqlite3'}", conn_max_age=60
     ),
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several processes (gunicorn workers) write one SQLite file: each
+    # transaction takes the write lock when it begins and waits up to 20 s for
+    # it, so racing refreshes queue instead of failing with "database is
+    # locked" (503) half-way. docs/deployment.md recommends the same.
+    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
 
 if os.environ.get("REDIS_URL"):
     CACHES = {

@@ -10,11 +10,15 @@ to that.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Protocol
 
+import time_machine
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
+from bearer_auth.settings import bearer_settings
 from tests.first_party import REFRESH_URL, sign_in
 from tests.oauth_client import (
     authorization_code,
@@ -97,3 +101,14 @@ ENTRY_POINTS = ("first-party", "oauth")
 def entry_point(name: str) -> EntryPoint:
     """A new entry point of that name (each test gets its own OAuth client)."""
     return FirstParty() if name == "first-party" else OAuthClient()
+
+
+def past_reuse_interval() -> time_machine.travel:
+    """Travel to one second past ``REFRESH_REUSE_INTERVAL`` from now.
+
+    A spent refresh token presented there is a replay (its family is
+    revoked); sooner, it may be a second tab or a retry.
+    """
+    return time_machine.travel(
+        timezone.now() + bearer_settings.REFRESH_REUSE_INTERVAL + timedelta(seconds=1)
+    )

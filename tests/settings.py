@@ -67,6 +67,10 @@ if os.environ.get("DATABASE_URL"):
         # (docs/deployment.md recommends them). Child processes on SQLite
         # inherit the variable and must not get them.
         DATABASES["default"]["OPTIONS"] = json.loads(os.environ.get("DATABASE_OPTIONS") or "{}")
+    elif DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        # A SQLite file other processes may share: racing transactions wait
+        # for the write lock, as in the demo (docs/deployment.md).
+        DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 

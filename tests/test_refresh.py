@@ -35,7 +35,14 @@ from tests.first_party import (
     sign_in,
     store_other_clients_tokens,
 )
-from tests.refresh_entries import ENTRY_POINTS, EntryPoint, FirstParty, OAuthClient, entry_point
+from tests.refresh_entries import (
+    ENTRY_POINTS,
+    EntryPoint,
+    FirstParty,
+    OAuthClient,
+    entry_point,
+    past_reuse_interval,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -121,16 +128,17 @@ def test_replayed_refresh_token_revokes_its_whole_family_only(entry, user, passw
     rt2 = entry.refresh(rt1["refresh_token"]).json()
     family = refresh_row(rt2["refresh_token"]).token_family
 
-    assert_invalid_grant(entry.refresh(rt1["refresh_token"]))
+    with past_reuse_interval():
+        assert_invalid_grant(entry.refresh(rt1["refresh_token"]))
 
-    assert live_refresh_tokens(family) == 0
-    assert family_access_tokens(family) == 0
-    assert_invalid_grant(entry.refresh(rt2["refresh_token"]))
-    assert me_status(rt2["access_token"]) == 401
-    assert session_of(rt2["refresh_token"]).revoked is not None
-    # The user's other sign-in is untouched.
-    assert me_status(other["access_token"]) == 200
-    assert entry.refresh(other["refresh_token"]).status_code == 200
+        assert live_refresh_tokens(family) == 0
+        assert family_access_tokens(family) == 0
+        assert_invalid_grant(entry.refresh(rt2["refresh_token"]))
+        assert me_status(rt2["access_token"]) == 401
+        assert session_of(rt2["refresh_token"]).revoked is not None
+        # The user's other sign-in is untouched.
+        assert me_status(other["access_token"]) == 200
+        assert entry.refresh(other["refresh_token"]).status_code == 200
 
 
 def test_a_request_that_arrived_before_the_rotation_lost_a_race_not_a_replay(entry, user, password):
@@ -145,9 +153,47 @@ def test_a_request_that_arrived_before_the_rotation_lost_a_race_not_a_replay(ent
     assert live_refresh_tokens(family) == 1
     assert me_status(rt2["access_token"]) == 200
 
-    # The same token sent after the rotation is a replay.
-    assert_invalid_grant(entry.refresh(rt1["refresh_token"]))
+    # The same token sent past the reuse interval is a replay.
+    with past_reuse_interval():
+        assert_invalid_grant(entry.refresh(rt1["refresh_token"]))
     assert live_refresh_tokens(family) == 0
+
+
+def test_a_second_tab_within_the_reuse_interval_is_refused_and_the_session_lives(
+    entry, user, password
+):
+    """Issue 19 item 18: the just-rotated token again, seconds later, ends nothing."""
+    rt1 = entry.start(user, password)
+    rt2 = entry.refresh(rt1["refresh_token"]).json()
+    family = refresh_row(rt2["refresh_token"]).token_family
+
+    with time_machine.travel(timezone.now() + timedelta(seconds=9)):
+        assert_invalid_grant(entry.refresh(rt1["refresh_token"]))
+    assert live_refresh_tokens(family) == 1  # no second live member either
+    assert session_of(rt2["refresh_token"]).revoked is None
+    assert me_status(rt2["access_token"]) == 200
+    assert entry.refresh(rt2["refresh_token"]).status_code == 200
+
+
+def test_an_older_generation_within_the_reuse_interval_is_a_replay(entry, user, password):
+    """Only the family's just-rotated token is forgiven; one two rotations back is not."""
+    rt1 = entry.start(user, password)
+    rt2 = entry.refresh(rt1["refresh_token"]).json()
+    rt3 = entry.refresh(rt2["refresh_token"]).json()
+
+    assert_invalid_grant(entry.refresh(rt1["refresh_token"]))
+    assert live_refresh_tokens(refresh_row(rt3["refresh_token"]).token_family) == 0
+    assert_invalid_grant(entry.refresh(rt3["refresh_token"]))
+
+
+def test_a_zero_reuse_interval_makes_every_reuse_a_replay(entry, settings, user, password):
+    settings.BEARER_AUTH = {**settings.BEARER_AUTH, "REFRESH_REUSE_INTERVAL": timedelta(0)}
+    rt1 = entry.start(user, password)
+    rt2 = entry.refresh(rt1["refresh_token"]).json()
+
+    assert_invalid_grant(entry.refresh(rt1["refresh_token"]))
+    assert live_refresh_tokens(refresh_row(rt2["refresh_token"]).token_family) == 0
+    assert_invalid_grant(entry.refresh(rt2["refresh_token"]))
 
 
 def test_refresh_within_the_absolute_lifetime_never_extends_it(entry, user, password):
@@ -440,8 +486,9 @@ def test_dots_idle_expiry_ends_a_family(entry, settings, user, password):
 def test_replay_query_count(entry, django_assert_max_num_queries, user, password):
     tokens = entry.start(user, password)
     entry.refresh(tokens["refresh_token"])
-    with django_assert_max_num_queries(17):
+    with past_reuse_interval(), django_assert_max_num_queries(17):
         assert_invalid_grant(entry.refresh(tokens["refresh_token"]))
+    assert live_refresh_tokens(refresh_row(tokens["refresh_token"]).token_family) == 0
 
 
 def test_session_row_is_kept_for_the_family(entry, user, password):

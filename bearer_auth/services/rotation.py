@@ -9,10 +9,11 @@ the two steps that decide and write to this module:
 - :func:`check_presented_token` (oauthlib's ``validate_refresh_token``):
   lock the family's session row, then the presented token; refuse an
   unknown, foreign, spent, orphaned or idle-expired token, a session past
-  its absolute lifetime, an inactive user or a changed password. A token
-  spent before the request arrived is a replay: the whole family is revoked
-  (RFC 9700 §4.14.2). A token spent after it arrived was rotated by a
-  parallel request that won the lock: refused, family kept.
+  its absolute lifetime, an inactive user or a changed password. A spent
+  token is a replay, and the whole family is revoked (RFC 9700 §4.14.2),
+  unless it is the family's just-rotated token, rotated no longer than
+  ``REFRESH_REUSE_INTERVAL`` before the request arrived (a parallel request
+  that won the lock, a second tab, a retry): refused, family kept.
 - :func:`rotate` (DOT's ``_save_bearer_token``): the presented token is
   revoked, the family's access-token row is rewritten in place with the new
   access token, a successor refresh token joins the family, and the session
@@ -36,6 +37,7 @@ from django.db import router, transaction
 from django.db.models import F
 from django.utils import timezone
 from oauth2_provider.models import (
+    get_access_token_model,
     get_refresh_token_model,
     refresh_token_expire_timedelta,
     set_token_value,
@@ -86,8 +88,8 @@ def request_arrived(at: datetime) -> Iterator[None]:
     """Tell :func:`check_presented_token` when the running token request arrived.
 
     ``/o/token/`` (``bearer_auth.views.oauth.TokenView``) and :func:`refresh`
-    wrap each request in it; without it every use of a spent refresh token
-    counts as a replay.
+    wrap each request in it; without it the request counts as arrived when
+    the token is checked.
     """
     marker = _arrival.set(at)
     try:
@@ -154,12 +156,11 @@ def check_presented_token(raw_token: str, *, client: Any, request: Request) -> b
     if spent is None or spent.application_id != client.pk:
         return False  # unknown, or another client's token: left untouched
     if spent.revoked is not None:
-        arrived = _arrival.get()
-        replayed = arrived is None or spent.revoked < arrived
-        if replayed and oauth2_settings.REFRESH_TOKEN_REUSE_PROTECTION:
+        if _replayed(spent) and oauth2_settings.REFRESH_TOKEN_REUSE_PROTECTION:
             _end_family(spent.token_family)
-        # Otherwise a parallel request rotated it first and won the race:
-        # refused, but not a replay, so its successor lives.
+        # Otherwise it was rotated an instant before (a parallel request won
+        # the race, or this is a second tab or a retry): refused, but its
+        # successor lives.
         return False
     now = timezone.now()
     if not _refreshable(spent, now=now) or (
@@ -229,6 +230,22 @@ def _locked_presented_token(checksum: str) -> Any:
         .first()
     )
     return found
+
+
+def _replayed(spent: Any) -> bool:
+    """Whether presenting the spent token ``spent`` is a replay (not a benign race).
+
+    Benign: ``spent`` was rotated at most ``REFRESH_REUSE_INTERVAL`` before
+    the request arrived (or after: it waited for the lock), and it is the
+    token the family's current access token was refreshed from, so the
+    family's live token is its direct successor. An older generation, or a
+    token revoked otherwise, is a replay however recent.
+    """
+    arrived = _arrival.get() or timezone.now()
+    if spent.revoked < arrived - bearer_settings.REFRESH_REUSE_INTERVAL:
+        return True
+    just_rotated = get_access_token_model().objects.filter(source_refresh_token=spent.pk).exists()
+    return not just_rotated
 
 
 def _refreshable(spent: Any, *, now: datetime) -> bool:
