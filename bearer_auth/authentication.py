@@ -20,6 +20,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 from django.utils.functional import cached_property
 from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework_simplejwt.models import TokenUser
 
@@ -299,12 +300,17 @@ def database_user(request: Request) -> Any:
     one query), checked as strict mode checks it (active, password unchanged
     since the token was issued). For a view of a stateless resource server
     that keeps rows per user: ``Note.objects.filter(owner=database_user(request))``.
-    Raises :class:`TokenRevoked` (401 ``invalid_token``) when the token names
-    no such user (a client-credentials token, a deleted or deactivated user).
+    Raises :class:`TokenRevoked` (401 ``invalid_token``) when the token's user
+    is gone or may no longer use it (deleted, deactivated, password changed),
+    and DRF's ``PermissionDenied`` (403, as strict mode's ``AnonymousUser``
+    gets from ``IsAuthenticated``) for a client-credentials token, which
+    names a client, not a user.
     """
     user: Any = request.user
     if not isinstance(user, ClaimsUser):
         return user
+    if user.token.get("sub") == user.token.get("client_id"):
+        raise PermissionDenied
     found = user_by_subject(user.id)
     if found is None:
         raise TokenRevoked

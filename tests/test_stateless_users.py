@@ -72,13 +72,10 @@ def test_database_user_refuses_a_token_whose_user_is_gone_or_changed(
     assert response["WWW-Authenticate"].startswith('Bearer realm="api", error="invalid_token"')
 
 
-def test_database_user_refuses_a_client_credentials_token_in_stateless_mode(
-    settings: Any,
-) -> None:
-    settings.BEARER_AUTH = {**settings.BEARER_AUTH, "VERIFY_MODE": "stateless"}
+def test_a_client_credentials_token_has_no_database_user_in_either_mode(mode: str) -> None:
     client = ApplicationFactory(authorization_grant_type="client-credentials")
     response = _owner(issue_access_token(None, application=client))
-    assert response.status_code == 401
+    assert response.status_code == 403
 
 
 def test_user_by_subject_reverses_user_subject(user: Any) -> None:
