@@ -158,6 +158,8 @@ OAUTH2_PROVIDER_REQUIRED: Final[dict[str, Any]] = {
     "APPLICATION_ADMIN_CLASS": "bearer_auth.admin.ApplicationAdmin",
     "ACCESS_TOKEN_ADMIN_CLASS": "bearer_auth.admin.AccessTokenAdmin",
     "REFRESH_TOKEN_ADMIN_CLASS": "bearer_auth.admin.RefreshTokenAdmin",
+    # No ID-token page while OIDC_ENABLED is off (the server issues none).
+    "ID_TOKEN_ADMIN_CLASS": "bearer_auth.admin.IDTokenAdmin",
 }
 
 

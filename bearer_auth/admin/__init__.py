@@ -8,14 +8,13 @@ the API uses.
 
 DOT's own admin module registers its models with the classes its
 ``*_ADMIN_CLASS`` settings name: ``oauth2_provider_settings()`` names
-:class:`ApplicationAdmin`, :class:`AccessTokenAdmin` and
-:class:`RefreshTokenAdmin` (``bearer_auth.W005`` reports another class). DOT
+:class:`ApplicationAdmin`, :class:`AccessTokenAdmin`,
+:class:`RefreshTokenAdmin` (``bearer_auth.W005`` reports another class) and
+:class:`IDTokenAdmin`. DOT
 imports them by dotted path from this package, which never imports DOT's admin
-module, so either module may be imported first. Grants and ID tokens keep
-DOT's admin; the ID tokens page is unregistered while ``OIDC_ENABLED`` is off
-(:func:`bearer_auth.apps.hide_id_tokens_without_oidc`, run once the admin's
-autodiscovery has imported DOT's admin). This module registers
-bearer_auth's own models.
+module, so either module may be imported first. Grants keep DOT's admin;
+the ID tokens page is neither listed nor reachable while ``OIDC_ENABLED`` is
+off. This module registers bearer_auth's own models.
 """
 
 from __future__ import annotations
@@ -23,7 +22,12 @@ from __future__ import annotations
 from django.contrib import admin
 
 from bearer_auth.admin.applications import ApplicationAdmin
-from bearer_auth.admin.issued_tokens import AccessTokenAdmin, RefreshTokenAdmin, TokenSessionAdmin
+from bearer_auth.admin.issued_tokens import (
+    AccessTokenAdmin,
+    IDTokenAdmin,
+    RefreshTokenAdmin,
+    TokenSessionAdmin,
+)
 from bearer_auth.admin.signing_keys import SigningKeyAdmin
 from bearer_auth.admin.users import EmailUserAdmin
 from bearer_auth.models import SigningKey, TokenSession, User
@@ -32,6 +36,7 @@ __all__ = [
     "AccessTokenAdmin",
     "ApplicationAdmin",
     "EmailUserAdmin",
+    "IDTokenAdmin",
     "RefreshTokenAdmin",
     "SigningKeyAdmin",
     "TokenSessionAdmin",

@@ -15,6 +15,7 @@ from oauth2_provider.models import (
     get_refresh_token_model,
     revoke_access_token,
 )
+from oauth2_provider.settings import oauth2_settings
 
 from bearer_auth import services
 from bearer_auth.admin.base import ReadOnlyAdmin
@@ -150,3 +151,26 @@ class TokenSessionAdmin(IssuedAdmin):
     @admin.action(description=_("Revoke (sign out)"), permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         super().revoke(request, queryset)
+
+
+class IDTokenAdmin(ReadOnlyAdmin):
+    """OpenID Connect ID tokens: a page only while ``OIDC_ENABLED`` is on.
+
+    DOT registers its ID-token model whatever the setting; with OpenID
+    Connect off the server issues none, so the page is left out of the index
+    and its URLs answer 403 (``ID_TOKEN_ADMIN_CLASS``, DOT's documented
+    override point, not an unregistration of DOT's admin).
+    """
+
+    list_display = ("jti", "user", "application", "expires")
+    list_filter = ("application",)
+    list_select_related = ("application", "user")
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return bool(oauth2_settings.OIDC_ENABLED) and super().has_module_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(oauth2_settings.OIDC_ENABLED) and super().has_view_permission(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(oauth2_settings.OIDC_ENABLED) and super().has_change_permission(request, obj)
