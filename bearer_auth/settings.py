@@ -70,7 +70,7 @@ DEFAULTS: Final[dict[str, Any]] = {
     # few failures neither lock it out nor are spent by other users.
     "OAUTH_CLIENT_THROTTLE_RATES": {
         "token": "300/min",
-        "revoke": "300/min",
+        "revoke": "60/min",
         "introspect": "600/min",
     },
     # The request header holding the client IP set by a trusted proxy, e.g.

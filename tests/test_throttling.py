@@ -367,3 +367,16 @@ def test_a_client_revoking_its_own_tokens_is_not_throttled(rates):
     for _ in range(6):
         token = client_credentials_token(application)
         assert client.post("/o/revoke_token/", {"token": token}, **auth).status_code == 200
+
+
+def test_token_scanning_through_revocation_is_throttled_at_the_default_rates():
+    """260 random tokens from one authenticated client: 429 before the 62nd."""
+    application = make_application(grant_type="client-credentials", redirect_uris="")
+    client = Client()
+    auth = {"HTTP_AUTHORIZATION": basic_auth(application.client_id)}
+    statuses = [
+        client.post("/o/revoke_token/", {"token": f"random-{number}"}, **auth).status_code
+        for number in range(62)
+    ]
+    assert statuses[:60] == [200] * 60
+    assert statuses[60:] == [429, 429]
