@@ -15,6 +15,8 @@ from django.apps import apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
+from django.shortcuts import resolve_url
+from django.urls import NoReverseMatch, Resolver404, resolve
 from django.utils.module_loading import import_string
 
 from bearer_auth.claims import HOOK_ARGUMENTS, claims_hook, hook_signature_error
@@ -417,6 +419,51 @@ def check_oauthlib_logging(app_configs: Sequence[Any] | None, **kwargs: Any) -> 
             id="bearer_auth.W009",
         )
     ]
+
+
+@register(Tags.security, deploy=True)
+def check_sign_in_pages(app_configs: Sequence[Any] | None, **kwargs: Any) -> list[CheckMessage]:
+    """Django's stock sign-in pages check passwords outside the sign-in budgets."""
+    # LOGIN_URL first: resolving it imports the URLconf, which may set admin.site.login_form.
+    forms = {"LOGIN_URL's page": _login_url_form(), "the admin login": _admin_form()}
+    pages = [page for page, form in forms.items() if form is not None and not _throttled_form(form)]
+    return [
+        Warning(
+            f"{page} checks passwords outside bearer_auth's sign-in budgets: anyone can "
+            "guess passwords there without limit.",
+            hint="Mount bearer_auth.views.login.LoginView at LOGIN_URL and set "
+            "admin.site.login_form = bearer_auth.views.login.ThrottledAdminAuthenticationForm "
+            "(docs/deployment.md, Sign-in pages).",
+            id="bearer_auth.W010",
+        )
+        for page in pages
+    ]
+
+
+def _login_url_form() -> Any:
+    """The form class of the view at ``LOGIN_URL`` when it is a page of this project, else None."""
+    try:
+        match = resolve(resolve_url(settings.LOGIN_URL))
+    except (Resolver404, NoReverseMatch):
+        return None  # another site's page, or none at all
+    # Only a form view tells its form; a function view is the project's own business.
+    return getattr(getattr(match.func, "view_class", None), "form_class", None)
+
+
+def _admin_form() -> Any:
+    if not apps.is_installed("django.contrib.admin"):
+        return None
+    from django.contrib import admin
+    from django.contrib.admin.forms import AdminAuthenticationForm
+
+    # AdminSite.login's own default.
+    return admin.site.login_form or AdminAuthenticationForm
+
+
+def _throttled_form(form: Any) -> bool:
+    from bearer_auth.views.login import ThrottledLoginFormMixin
+
+    return isinstance(form, type) and issubclass(form, ThrottledLoginFormMixin)
 
 
 #: DOT's admin pages that bearer_auth's replace, through DOT's own settings.

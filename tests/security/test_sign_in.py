@@ -13,8 +13,12 @@ import logging
 from typing import Any
 
 import pytest
+from django.contrib import admin
 from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import views as auth_views
+from django.core import checks
 from django.test import Client
+from django.urls import path
 from rest_framework.test import APIClient
 
 from bearer_auth.jwt import user_subject
@@ -218,3 +222,29 @@ def test_dotted_capital_i_shares_the_accounts_budget_on_postgresql(password: str
         )
     assert attempt(homoglyph, password, ip="10.5.1.1").status_code == 429
     assert _page_attempt("/accounts/login/", homoglyph, password, ip="10.5.1.2").status_code == 429
+
+
+# Django's stock pages, for ROOT_URLCONF = this module (the deploy-check test below).
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+]
+
+
+def test_throttled_sign_in_pages_pass_the_deploy_check() -> None:
+    messages = checks.run_checks(include_deployment_checks=True, tags=[checks.Tags.security])
+    assert "bearer_auth.W010" not in [message.id for message in messages]
+
+
+def test_stock_sign_in_pages_are_a_deploy_warning(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.ROOT_URLCONF = __name__
+    monkeypatch.setattr(admin.site, "login_form", None)
+    messages = checks.run_checks(include_deployment_checks=True, tags=[checks.Tags.security])
+    warned = [
+        message.msg.split(" checks ")[0] for message in messages if message.id == "bearer_auth.W010"
+    ]
+    assert warned == ["LOGIN_URL's page", "the admin login"]
+    # Not without --deploy: a development server may keep Django's pages.
+    assert "bearer_auth.W010" not in [m.id for m in checks.run_checks(tags=[checks.Tags.security])]
