@@ -17,6 +17,7 @@ from django.contrib import admin
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth import views as auth_views
 from django.core import checks
+from django.core.cache import caches
 from django.test import Client
 from django.urls import path
 from rest_framework.test import APIClient
@@ -197,6 +198,23 @@ def test_every_password_form_shares_one_account_budget(admin_user_: Any, passwor
         assert "Too many attempts" not in failed.content.decode()
     assert attempt(admin_user_.email, password, ip="10.4.2.1").status_code == 429
     assert not _page_attempt("/admin/login/", admin_user_.email, password, ip="10.4.2.2").signed_in
+
+
+def test_html_sign_in_page_fails_closed_without_the_cache(
+    settings: Any, admin_user_: Any, password: str
+) -> None:
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+        }
+    }
+    try:
+        response = _page_attempt("/accounts/login/", admin_user_.email, password)
+    finally:
+        caches["default"].close()
+    assert response.status_code == 503
+    assert not response.signed_in
 
 
 @pytest.mark.parametrize("url", ["/accounts/login/", "/admin/login/"])
