@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 from django.shortcuts import resolve_url
-from django.urls import NoReverseMatch, Resolver404, resolve
+from django.urls import NoReverseMatch, Resolver404, get_resolver, resolve
 from django.utils.module_loading import import_string
 
 from bearer_auth.claims import HOOK_ARGUMENTS, claims_hook, hook_signature_error
@@ -400,7 +400,7 @@ def check_headers_middleware(
             "send no CSP frame-ancestors.",
             hint=f'Add "{_HEADERS_MIDDLEWARE}" to MIDDLEWARE, right after '
             '"django.middleware.security.SecurityMiddleware".',
-            id="bearer_auth.W008",
+            id="bearer_auth.W007",
         )
     ]
 
@@ -416,7 +416,7 @@ def check_oauthlib_logging(app_configs: Sequence[Any] | None, **kwargs: Any) -> 
             "tokens and newly issued access tokens (every refresh and code exchange goes "
             "through oauthlib).",
             hint='Set LOGGING["loggers"]["oauthlib"] = {"level": "INFO"} (or higher).',
-            id="bearer_auth.W009",
+            id="bearer_auth.W008",
         )
     ]
 
@@ -424,7 +424,8 @@ def check_oauthlib_logging(app_configs: Sequence[Any] | None, **kwargs: Any) -> 
 @register(Tags.security, deploy=True)
 def check_sign_in_pages(app_configs: Sequence[Any] | None, **kwargs: Any) -> list[CheckMessage]:
     """Django's stock sign-in pages check passwords outside the sign-in budgets."""
-    # LOGIN_URL first: resolving it imports the URLconf, which may set admin.site.login_form.
+    # The URLconf first: importing it may set admin.site.login_form.
+    get_resolver().url_patterns  # noqa: B018
     forms = {"LOGIN_URL's page": _login_url_form(), "the admin login": _admin_form()}
     pages = [page for page, form in forms.items() if form is not None and not _throttled_form(form)]
     return [
@@ -434,7 +435,7 @@ def check_sign_in_pages(app_configs: Sequence[Any] | None, **kwargs: Any) -> lis
             hint="Mount bearer_auth.views.login.LoginView at LOGIN_URL and set "
             "admin.site.login_form = bearer_auth.views.login.ThrottledAdminAuthenticationForm "
             "(docs/deployment.md, Sign-in pages).",
-            id="bearer_auth.W010",
+            id="bearer_auth.W009",
         )
         for page in pages
     ]

@@ -1,6 +1,6 @@
 """The response headers bearer_auth adds: no shared caching of bearer answers, no framing.
 
-:class:`BearerAuthHeadersMiddleware` (``bearer_auth.W008`` warns when it is
+:class:`BearerAuthHeadersMiddleware` (``bearer_auth.W007`` warns when it is
 not in ``MIDDLEWARE``) does two things:
 
 - A response to a request that carried an ``Authorization`` header gets

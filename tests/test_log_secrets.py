@@ -117,6 +117,6 @@ def test_deploy_check_warns_while_oauthlib_logs_at_debug() -> None:
         assert check_oauthlib_logging(None) == []
         oauthlib_logger.setLevel(logging.DEBUG)
         (warning,) = check_oauthlib_logging(None)
-        assert warning.id == "bearer_auth.W009"
+        assert warning.id == "bearer_auth.W008"
     finally:
         oauthlib_logger.setLevel(level)

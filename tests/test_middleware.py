@@ -107,7 +107,7 @@ def test_check_warns_when_the_middleware_is_missing(settings: Any) -> None:
     settings.MIDDLEWARE = [name for name in settings.MIDDLEWARE if name != MIDDLEWARE]
     (warning,) = check_headers_middleware(None)
     assert isinstance(warning, checks.Warning)
-    assert warning.id == "bearer_auth.W008"
+    assert warning.id == "bearer_auth.W007"
     assert MIDDLEWARE in str(warning.hint)
 
 
