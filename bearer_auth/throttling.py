@@ -93,6 +93,8 @@ class AttemptBudget(SimpleRateThrottle):
     """
 
     rate_key: ClassVar[str]
+    #: Slot keys per cache read while looking for a free one.
+    SLOTS_PER_READ: ClassVar[int] = 32
 
     def __init__(self, ident: str) -> None:
         self.ident = ident
@@ -107,25 +109,38 @@ class AttemptBudget(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.ident}
 
     def claim(self) -> bool:
-        """Claim one attempt; ``False`` (nothing claimed) when the budget is spent."""
+        """Claim one attempt; ``False`` (nothing claimed) when the budget is spent.
+
+        The slots are read in chunks of :attr:`SLOTS_PER_READ`, lowest first,
+        and the first free one is claimed: a right password gives its slot
+        back, so the cost follows the attempts in flight and failed in the
+        window, not the rate (a budget of a million costs one read while it
+        is unused).
+        """
         allowed, duration = self.parse_rate(self.rate)
         if allowed is None or duration is None:
             return True
         self.key = self.get_cache_key(None, None)
-        slots = [f"{self.key}:{number}" for number in range(allowed)]
         self.now = self.timer()
-        taken = self.cache.get_many(slots)
-        for slot in slots:
-            if slot in taken and taken[slot] <= self.now - duration:
-                # Past its window but not yet expired by the cache (clock skew).
-                self.cache.delete(slot)
-                del taken[slot]
-            # add() fails when another request claimed the slot since get_many().
-            if slot not in taken and self.cache.add(slot, self.now, duration):
-                self.claimed = slot
-                return True
+        claims: list[float] = []
+        for start in range(0, allowed, self.SLOTS_PER_READ):
+            slots = [
+                f"{self.key}:{number}"
+                for number in range(start, min(start + self.SLOTS_PER_READ, allowed))
+            ]
+            taken = self.cache.get_many(slots)
+            for slot in slots:
+                if slot in taken and taken[slot] <= self.now - duration:
+                    # Past its window but not yet expired by the cache (clock skew).
+                    self.cache.delete(slot)
+                    del taken[slot]
+                # add() fails when another request claimed the slot since get_many().
+                if slot not in taken and self.cache.add(slot, self.now, duration):
+                    self.claimed = slot
+                    return True
+            claims.extend(taken.values())
         # DRF's wait() reads the claims, newest first.
-        self.history = sorted(self.cache.get_many(slots).values(), reverse=True)
+        self.history = sorted(claims, reverse=True)
         return False
 
     def give_back(self) -> None:

@@ -180,6 +180,26 @@ def test_invalid_scope_requests_do_not_spend_the_budget(rates, user, password):
     assert attempt(user.get_username(), password).status_code == 200
 
 
+def test_a_large_unused_budget_costs_one_cache_read_per_budget(rates, user, password):
+    """The slots are read in chunks: a million-attempt budget is not a million keys a request."""
+    rates(SIGN_IN_THROTTLE_RATES={"account": "1000000/min", "ip": "1000000/min"})
+    cache_class = type(caches["default"])
+    with mock.patch.object(
+        cache_class, "get_many", autospec=True, side_effect=cache_class.get_many
+    ) as get_many:
+        assert attempt(user.get_username(), "wrong").status_code == 400
+        assert attempt(user.get_username(), password).status_code == 200
+    assert get_many.call_count == 4  # the IP's and the account's first chunk, twice
+    assert max(len(call.args[1]) for call in get_many.call_args_list) <= 32
+
+
+def test_a_budget_larger_than_one_read_locks_at_its_size(rates, user, password):
+    rates(SIGN_IN_THROTTLE_RATES={"account": "40/min", "ip": "1000/min"})
+    for _ in range(40):
+        assert attempt(user.get_username(), "wrong").status_code == 400
+    assert attempt(user.get_username(), password).status_code == 429
+
+
 def test_wrong_passwords_still_lock_at_the_budget(rates, user, password):
     rates(SIGN_IN_THROTTLE_RATES={"account": "5/min", "ip": "100/min"})
     for _ in range(5):
