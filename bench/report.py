@@ -569,8 +569,10 @@ Refresh:
 
 Sign-in:
 
-- A first-party sign-in is seven statements and one commit: the first-party
-  application with its policy (the scopes and lifetime it may grant), the user
+- A first-party sign-in is eight statements and one commit: the first-party
+  application with its policy (the scopes and lifetime it may grant), the
+  account's throttle key folded by the database's own `LOWER()` (so that every
+  spelling the look-up folds together spends one budget), the user
   (Django's `authenticate()`: `ModelBackend`'s `get_by_natural_key`, then the
   hash), and, in one transaction, the access token's and the refresh token's
   `INSERT` by DOT's validator (`save_bearer_token`, after oauthlib's
