@@ -168,25 +168,43 @@ def basic_auth(client_id: str, secret: str = SECRET) -> str:
     return "Basic " + base64.b64encode(raw).decode()
 
 
-def token_request(client_id: str, data: dict[str, str], *, secret: str | None = SECRET) -> Any:
-    """POST ``data`` to ``/o/token/`` as client ``client_id``.
+def token_request(
+    client_id: str,
+    data: dict[str, str],
+    *,
+    secret: str | None = SECRET,
+    remote_addr: str = "127.0.0.1",
+) -> Any:
+    """POST ``data`` to ``/o/token/`` as client ``client_id``, from ``remote_addr``.
 
     With a ``secret``, the client authenticates with HTTP Basic (RFC 6749
     §2.3.1); with ``None`` it only names itself, ``client_id`` in the body, as a
     public client does (§3.2.1).
     """
     if secret is None:
-        return Client().post("/o/token/", {**data, "client_id": client_id})
-    return Client().post("/o/token/", data, HTTP_AUTHORIZATION=basic_auth(client_id, secret))
+        return Client().post("/o/token/", {**data, "client_id": client_id}, REMOTE_ADDR=remote_addr)
+    return Client().post(
+        "/o/token/",
+        data,
+        HTTP_AUTHORIZATION=basic_auth(client_id, secret),
+        REMOTE_ADDR=remote_addr,
+    )
 
 
 def exchange(
-    application: Any, code: str, verifier: str | None, *, secret: str | None = SECRET, **extra: str
+    application: Any,
+    code: str,
+    verifier: str | None,
+    *,
+    secret: str | None = SECRET,
+    remote_addr: str = "127.0.0.1",
+    **extra: str,
 ) -> Any:
     """Redeem ``code`` at ``/o/token/`` as ``application``.
 
-    ``secret`` is as for :func:`token_request`; ``verifier=None`` leaves
-    ``code_verifier`` out; ``extra`` adds or replaces fields.
+    ``secret`` and ``remote_addr`` are as for :func:`token_request`;
+    ``verifier=None`` leaves ``code_verifier`` out; ``extra`` adds or replaces
+    fields.
     """
     data = {
         "grant_type": "authorization_code",
@@ -196,7 +214,7 @@ def exchange(
     if verifier is not None:
         data["code_verifier"] = verifier
     data.update(extra)
-    return token_request(application.client_id, data, secret=secret)
+    return token_request(application.client_id, data, secret=secret, remote_addr=remote_addr)
 
 
 def client_credentials_token(application: Any | None = None, scope: str | None = "read") -> str:

@@ -359,17 +359,7 @@ def test_nobody_without_the_secret_spends_a_clients_budget(rates, user):
         assert exchange(application, "code", "verifier", secret="wrong").status_code == 401
     assert exchange(application, "code", "verifier", secret="wrong").status_code == 429
     code, verifier = authorization_code(signed_in_browser(user), application)
-    answer = Client().post(
-        "/o/token/",
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "code_verifier": verifier,
-            "redirect_uri": application.redirect_uris.split()[0],
-        },
-        HTTP_AUTHORIZATION=basic_auth(application.client_id),
-        REMOTE_ADDR="192.0.2.8",
-    )
+    answer = exchange(application, code, verifier, remote_addr="192.0.2.8")
     assert answer.status_code == 200, answer.content
 
 
