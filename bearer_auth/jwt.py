@@ -2,12 +2,16 @@
 
 :func:`mint_access_token` makes every access token the project issues (first
 party and OAuth, through :func:`bearer_auth.oauth.generate_access_token`);
-:func:`decode_access_token` is the one verifier. simplejwt's backend cannot
-write ``kid``/``typ`` headers, so PyJWT is wrapped here directly.
+:func:`decode_access_token` is the one verifier. OpenID Connect ID tokens are
+signed by the same managed keys (:func:`sign_id_token`) and checked, as an
+``id_token_hint``, by :func:`decode_id_token`; the ``typ`` header keeps the two
+apart in both directions. simplejwt's backend cannot write ``kid``/``typ``
+headers, so PyJWT is wrapped here directly.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -37,6 +41,10 @@ from bearer_auth.settings import DEBUG_ISSUER, bearer_settings
 
 #: RFC 9068 §2.1 media type, compared case-insensitively, ``application/`` optional.
 TOKEN_TYPE: Final = "at+jwt"
+#: The ``typ`` of an OpenID Connect ID token (Core §2, RFC 7519 §5.1).
+ID_TOKEN_TYPE: Final = "JWT"
+#: OpenID Connect Core §2: claims every ID token carries.
+ID_TOKEN_REQUIRED_CLAIMS: Final = ("iss", "sub", "aud", "exp", "iat")
 #: Tokens longer than this are refused before any decoding (DESIGN.md).
 MAX_TOKEN_LENGTH: Final = 8 * 1024
 #: RFC 9068 §2.2: claims every access token carries.
@@ -419,6 +427,100 @@ def _remote_key(kid: str) -> tuple[Any, str]:
 def _forget_remote_keys(*, setting: str, **kwargs: Any) -> None:
     if setting == "BEARER_AUTH":
         _jwks_clients.clear()
+
+
+def sign_id_token(claims: Mapping[str, Any], *, access_token: str | None = None) -> str:
+    """Sign ID-token ``claims`` with the active key, adding ``at_hash`` for ``access_token``.
+
+    The same key, ``kid`` and JWKS as access tokens, with ``typ: JWT``: an ID
+    token is never taken for an access token (:func:`decode_access_token`
+    wants ``at+jwt``). ``at_hash`` uses the hash of the key's ``alg``
+    (:func:`token_hash`). An HMAC key (``SIGNING_KEYS`` with HS256) would
+    sign ID tokens that relying parties cannot verify from the JWKS:
+    ``ImproperlyConfigured`` (``bearer_auth.E015`` reports it first).
+    """
+    key = keys.current_signing_key()
+    if key.algorithm not in ASYMMETRIC_ALGORITHMS:
+        raise ImproperlyConfigured(
+            "OpenID Connect ID tokens need an asymmetric signing key "
+            f"({', '.join(sorted(ASYMMETRIC_ALGORITHMS))}), not {key.algorithm}."
+        )
+    payload = dict(claims)
+    if access_token is not None:
+        payload["at_hash"] = token_hash(access_token, key.algorithm)
+    return jwt.encode(
+        payload,
+        key.private_key,
+        algorithm=key.algorithm,
+        headers={"kid": key.kid, "typ": ID_TOKEN_TYPE},
+    )
+
+
+def signing_algorithm() -> str:
+    """Return the ``alg`` new tokens are signed with: the active key's."""
+    return keys.current_signing_key().algorithm
+
+
+def token_hash(value: str, algorithm: str) -> str:
+    """Return the ``at_hash``/``c_hash`` of ``value`` for a token signed with ``algorithm``.
+
+    OpenID Connect Core §3.1.3.6: the left half of the hash the ``alg`` uses,
+    base64url-encoded: SHA-256 for RS256 and ES256, SHA-512 for EdDSA
+    (Ed25519), as relying parties such as authlib compute it. oauthlib's own
+    ``at_hash`` is always SHA-256.
+    """
+    digest = (hashlib.sha512 if algorithm == "EdDSA" else hashlib.sha256)(
+        value.encode("ascii")
+    ).digest()
+    return base64.urlsafe_b64encode(digest[: len(digest) // 2]).decode("ascii").rstrip("=")
+
+
+def decode_id_token(
+    token: str, *, audience: str | None = None, verify_expiry: bool = True
+) -> dict[str, Any]:
+    """Verify an ID token this server issued (an ``id_token_hint``); return its claims.
+
+    The signature against the managed key set, ``typ: JWT`` (an access token
+    is refused), ``iss``, the required claims, and ``aud``: ``audience`` when
+    given, otherwise any string (the caller then checks it names a client).
+    ``verify_expiry=False`` accepts an expired token (OpenID Connect
+    RP-Initiated Logout §2 allows an expired ``id_token_hint``). Raises
+    :class:`InvalidToken`, never anything else.
+    """
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise InvalidToken
+    try:
+        header = jwt.get_unverified_header(token)
+        if _FORBIDDEN_HEADERS.intersection(header) or header.get("typ") != ID_TOKEN_TYPE:
+            raise InvalidToken
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid or len(kid) > _MAX_KID_LENGTH:
+            raise InvalidToken
+        key = keys.verification_key(kid)
+        if key is None or key.algorithm not in ASYMMETRIC_ALGORITHMS:
+            raise InvalidToken
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key.public_key,
+            algorithms=[key.algorithm],
+            audience=audience,
+            issuer=issuer(),
+            leeway=bearer_settings.LEEWAY,
+            options={
+                "require": list(ID_TOKEN_REQUIRED_CLAIMS),
+                "verify_exp": verify_expiry,
+                "verify_aud": audience is not None,
+                "strict_aud": audience is not None,
+            },
+        )
+    except _DECODE_ERRORS as exc:
+        raise InvalidToken from exc
+    for name in ("sub", "iss"):
+        if not isinstance(claims.get(name), str) or not claims[name]:
+            raise InvalidToken
+    if audience is None and not isinstance(claims.get("aud"), str):
+        raise InvalidToken
+    return claims
 
 
 def token_checksum(raw_token: str) -> str:

@@ -241,6 +241,18 @@ class TokenSession(models.Model):
     # any change of the password hash (even a queryset update) is refused.
     password_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
     revoked = models.DateTimeField(_("revoked"), null=True, blank=True)
+    # The OpenID Connect ID token issued with the family (its ``sid`` is this
+    # session's id); ``None`` for a sign-in without ``openid``. DOT's
+    # cleartokens deletes it once expired: the session stays.
+    id_token = models.OneToOneField(
+        oauth2_settings.ID_TOKEN_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="bearer_session",
+        verbose_name=_("ID token"),
+    )
 
     class Meta:
         verbose_name = _("session")
@@ -274,6 +286,23 @@ class ApplicationPolicy(models.Model):
         null=True,
         blank=True,
         help_text=_("Leave empty to use BEARER_AUTH['ACCESS_TOKEN_LIFETIME']."),
+    )
+    openid_connect = models.BooleanField(
+        _("OpenID Connect"),
+        default=True,
+        help_text=_(
+            "May this client sign users in with OpenID Connect (the openid scope, ID tokens)? "
+            "Only while OAUTH2_PROVIDER['OIDC_ENABLED'] is on."
+        ),
+    )
+    id_token_signed_response_alg = models.CharField(
+        _("ID-token signing algorithm"),
+        max_length=10,
+        blank=True,
+        help_text=_(
+            "The algorithm this client expects its ID tokens to be signed with. Leave empty "
+            "to accept the algorithm of the active signing key."
+        ),
     )
 
     class Meta:

@@ -1,5 +1,8 @@
 """Signal receivers: a password change or a deactivation signs the user out everywhere.
 
+(Also connected here: :func:`bearer_auth.oidc.auth_time.remember_auth_time`,
+which notes in the browser session when the user signed in.)
+
 Django sends no "password changed" signal. Before a save that writes the
 ``password`` column, :func:`note_password_change` reads the stored hash (one
 query, by primary key) and compares it with the one about to be written;
@@ -22,12 +25,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Final
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, user_logged_in
 from django.db.models.signals import post_save, pre_save
 from oauth2_provider.models import get_application_model
 
 from bearer_auth import services
 from bearer_auth.oauth.registration import refuse_user_subject_client_id
+from bearer_auth.oidc.auth_time import remember_auth_time
 
 #: Where :func:`note_password_change` leaves its verdict for the ``post_save``
 #: receiver: on the instance being saved, so concurrent saves never mix.
@@ -56,6 +60,8 @@ def connect_receivers() -> None:
         sender=user_model,
         dispatch_uid="bearer_auth.sign_out_on_credential_change",
     )
+    # OpenID Connect's auth_time and max_age: when this browser signed in.
+    user_logged_in.connect(remember_auth_time, dispatch_uid="bearer_auth.remember_auth_time")
 
 
 def note_password_change(

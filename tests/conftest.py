@@ -90,3 +90,11 @@ def admin_browser(admin_user_: Any) -> Any:
     from tests.oauth_client import signed_in_browser
 
     return signed_in_browser(admin_user_)
+
+
+@pytest.fixture
+def oidc(settings: Any) -> None:
+    """OpenID Connect on for this test (DOT's ``OIDC_ENABLED``, the ``openid`` scopes)."""
+    from tests.oidc_support import enable_oidc
+
+    enable_oidc(settings)

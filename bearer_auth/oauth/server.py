@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from oauthlib.oauth2 import (
-    AuthorizationCodeGrant,
     AuthorizationEndpoint,
     BearerToken,
     ClientCredentialsGrant,
@@ -15,6 +14,7 @@ from oauthlib.oauth2 import (
     RevocationEndpoint,
     TokenEndpoint,
 )
+from oauthlib.openid.connect.core.grant_types import AuthorizationCodeGrant
 
 from bearer_auth.oauth.generators import access_token_expires_in
 
@@ -32,6 +32,11 @@ class Server(
     pre-configured servers are. The password and implicit grants are neither
     offered nor advertised (RFC 9700 §2.4, §2.1.2), nor the device grant
     (no device endpoints are mounted); the one response type is ``code``.
+    The authorization-code grant is oauthlib's OpenID Connect one: with
+    ``openid`` in the granted scope it adds an ID token (the validator signs
+    it, :mod:`bearer_auth.oidc.validator`); without, it is the plain OAuth
+    grant, with no extra query (oauthlib's dispatcher, which picks a grant by
+    reading the code's scope first, is not used).
     DOT passes its ``ACCESS_TOKEN_EXPIRE_SECONDS`` (10 hours by default) as
     ``token_expires_in``: the lifetime is bearer_auth's (``BEARER_AUTH`` and
     the client's policy) instead, and DOT's device-flow arguments have no

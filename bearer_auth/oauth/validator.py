@@ -28,6 +28,11 @@ from bearer_auth.oauth.codes import (
     revoke_issued_tokens,
     spend_code,
 )
+from bearer_auth.oidc.validator import (
+    OpenIDConnectValidatorMixin,
+    openid_refusal,
+    store_authorization_context,
+)
 from bearer_auth.services.issuing import stored_family
 from bearer_auth.services.rotation import check_presented_token, rotate
 from bearer_auth.services.sessions import ClientInfo, start_session
@@ -36,8 +41,12 @@ from bearer_auth.throttling import client_authenticated
 CLIENT_CONFIDENTIAL = AbstractApplication.CLIENT_CONFIDENTIAL
 
 
-class OAuth2Validator(oauth2_validators.OAuth2Validator):  # type: ignore[misc]
-    """DOT's validator with bearer_auth's client policy, hashed codes, sessions and refresh."""
+class OAuth2Validator(OpenIDConnectValidatorMixin, oauth2_validators.OAuth2Validator):  # type: ignore[misc]
+    """DOT's validator with bearer_auth's client policy, hashed codes, sessions and refresh.
+
+    OpenID Connect's hooks (ID tokens on the managed keys) come from
+    :class:`~bearer_auth.oidc.validator.OpenIDConnectValidatorMixin`.
+    """
 
     def validate_scopes(
         self,
@@ -54,6 +63,8 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):  # type: ignore[misc]
         missing ``scope``; when none of those is allowed, the list is empty,
         and a token with no scope is never issued.
         """
+        if "openid" in scopes and openid_refusal(client) is not None:
+            return False
         return bool(
             scopes
             and super().validate_scopes(client_id, scopes, client, request, *args, **kwargs)
@@ -109,6 +120,7 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):  # type: ignore[misc]
         client still receives the code itself.
         """
         require_s256(request.code_challenge_method, request=request)
+        store_authorization_context(request)
         digest = {**code, "code": token_checksum(code["code"])}
         super().save_authorization_code(client_id, digest, request, *args, **kwargs)
 
@@ -145,13 +157,6 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):  # type: ignore[misc]
             )
         )
 
-    def get_authorization_code_nonce(
-        self, client_id: str, code: str, redirect_uri: str, request: Request
-    ) -> str | None:
-        return super().get_authorization_code_nonce(  # type: ignore[no-any-return]
-            client_id, token_checksum(code), redirect_uri, request
-        )
-
     def validate_code(
         self, client_id: str, code: str, client: Any, request: Request, *args: Any, **kwargs: Any
     ) -> bool:
@@ -164,7 +169,9 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):  # type: ignore[misc]
         if lock_code(code, application=client) and super().validate_code(
             client_id, token_checksum(code), client, request, *args, **kwargs
         ):
-            return True
+            # An ID token is signed by the active key: a client that registered
+            # another algorithm since the code was issued gets none.
+            return "openid" not in request.scopes or openid_refusal(client) is None
         revoke_exchanged_tokens(code)
         return False
 
@@ -221,8 +228,12 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):  # type: ignore[misc]
         if request.grant_type == "refresh_token":
             rotate(token, request)
             return
+        # DOT would verify the ID token with its own key to link it to the
+        # access token; bearer_auth links it to the family's session instead.
+        stored = {name: value for name, value in token.items() if name != "id_token"}
         with _grant_looked_up_by_digest(request):
-            super()._save_bearer_token(token, request, *args, **kwargs)
+            super()._save_bearer_token(stored, request, *args, **kwargs)
+        token.update(stored)
         if not token.get("refresh_token"):
             return
         family, access_token_id = stored_family(token["refresh_token"])
@@ -231,6 +242,9 @@ class OAuth2Validator(oauth2_validators.OAuth2Validator):  # type: ignore[misc]
             user=request.user,
             application=request.client,
             client=ClientInfo.from_meta(request.headers),
+            # The session an ID token issued with the family names as its sid.
+            session_id=getattr(request, "bearer_session_id", None),
+            id_token=getattr(request, "bearer_id_token", None),
         )
         request.bearer_issued = {"access_token_id": access_token_id, "token_family": str(family)}
 

@@ -69,11 +69,23 @@ class SessionInfo:
 
 
 def start_session(
-    family: uuid.UUID, *, user: Any, application: Any, client: ClientInfo
+    family: uuid.UUID,
+    *,
+    user: Any,
+    application: Any,
+    client: ClientInfo,
+    session_id: uuid.UUID | None = None,
+    id_token: Any = None,
 ) -> TokenSession:
-    """Record a new family: its device, absolute lifetime and the user's password fingerprint."""
+    """Record a new family: its device, absolute lifetime and the user's password fingerprint.
+
+    ``session_id`` is the id an OpenID Connect ID token issued with the family
+    already names as its ``sid``, and ``id_token`` that token's row.
+    """
     now = timezone.now()
     session = TokenSession(
+        id=session_id or uuid.uuid4(),
+        id_token=id_token,
         token_family=family,
         user=user,
         application=application,

@@ -13,6 +13,7 @@ many attempts" (429 on :class:`LoginView`) before any password hashing.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
@@ -67,10 +68,19 @@ class LoginView(auth_views.LoginView):
 
     Mount it at ``LOGIN_URL`` (before ``django.contrib.auth.urls``). The
     template is ``bearer_auth/login.html``; pass ``template_name`` for your own.
+    An OpenID Connect ``login_hint`` in the authorization request it returns
+    to (``next``) fills in the email field.
     """
 
     form_class = ThrottledAuthenticationForm
     template_name = "bearer_auth/login.html"
+
+    def get_initial(self) -> dict[str, Any]:
+        initial: dict[str, Any] = super().get_initial()
+        hint = login_hint(self.request.GET.get(self.redirect_field_name, ""))
+        if hint:
+            initial["username"] = hint
+        return initial
 
     def form_invalid(self, form: Any) -> HttpResponse:
         response: HttpResponse = super().form_invalid(form)
@@ -80,3 +90,13 @@ class LoginView(auth_views.LoginView):
             if getattr(refusal, "wait", None):
                 response["Retry-After"] = str(refusal.wait)
         return response
+
+
+def login_hint(next_url: str) -> str:
+    """The ``login_hint`` of the authorization request ``next_url`` returns to, or ``""``."""
+    try:
+        query = parse_qs(urlsplit(next_url).query)
+    except ValueError:
+        return ""
+    hints = query.get("login_hint") or [""]
+    return hints[0][:254]  # an email address is at most 254 characters

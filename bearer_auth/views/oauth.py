@@ -74,6 +74,7 @@ from bearer_auth.throttling import (
     ip_ident,
     watch_client_authentication,
 )
+from bearer_auth.views.oidc_authorization import OpenIDAuthorizationMixin
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 # Claims an active JWT access token's introspection answer repeats (RFC 7662 §2.2).
@@ -134,8 +135,16 @@ class DatabaseOutageMixin:
 @method_decorator(xframe_options_deny, name="dispatch")
 @method_decorator(frame_ancestors_none, name="dispatch")
 @method_decorator(never_cache, name="dispatch")
-class AuthorizationView(DatabaseOutageMixin, oauth2_views.AuthorizationView):  # type: ignore[misc]
+class AuthorizationView(
+    DatabaseOutageMixin,
+    OpenIDAuthorizationMixin,
+    oauth2_views.AuthorizationView,  # type: ignore[misc]
+):
     """The consent page and the redirect back to the client.
+
+    OpenID Connect's request parameters (``max_age``, ``prompt``,
+    ``id_token_hint``, ``login_hint``, ``ui_locales``) are answered by
+    :class:`~bearer_auth.views.oidc_authorization.OpenIDAuthorizationMixin`.
 
     The template is ``bearer_auth/authorize.html``: DOT's own
     ``oauth2_provider/authorize.html`` would win the template search when

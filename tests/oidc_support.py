@@ -1,0 +1,35 @@
+"""OpenID Connect in tests: turn it on for one test, run the code flow with ``openid``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bearer_auth.oidc.claims import OIDC_SCOPES
+from tests.oauth_client import authorization_code, exchange, make_application
+
+#: An OpenID Connect client's scopes (its policy allows exactly these).
+OIDC_CLIENT_SCOPES = "openid profile email read"
+
+
+def enable_oidc(settings: Any) -> None:
+    """Turn OpenID Connect on (DOT's ``OIDC_ENABLED``) with its scopes, via the settings fixture."""
+    settings.OAUTH2_PROVIDER = {
+        **settings.OAUTH2_PROVIDER,
+        "OIDC_ENABLED": True,
+        "SCOPES": {**settings.OAUTH2_PROVIDER["SCOPES"], **OIDC_SCOPES},
+    }
+
+
+def make_oidc_application(**kwargs: Any) -> Any:
+    """A confidential authorization-code client allowed the OpenID Connect scopes."""
+    return make_application(allowed_scopes=kwargs.pop("allowed_scopes", OIDC_CLIENT_SCOPES), **kwargs)
+
+
+def oidc_tokens(browser: Any, application: Any, **overrides: str | None) -> dict[str, Any]:
+    """Approve an ``openid`` authorization request and redeem the code; return the token response."""
+    overrides.setdefault("scope", "openid profile email")
+    code, verifier = authorization_code(browser, application, **overrides)
+    response = exchange(application, code, verifier)
+    assert response.status_code == 200, response.content
+    body: dict[str, Any] = response.json()
+    return body
