@@ -22,11 +22,12 @@ def enable_oidc(settings: Any) -> None:
 
 def make_oidc_application(**kwargs: Any) -> Any:
     """A confidential authorization-code client allowed the OpenID Connect scopes."""
-    return make_application(allowed_scopes=kwargs.pop("allowed_scopes", OIDC_CLIENT_SCOPES), **kwargs)
+    kwargs.setdefault("allowed_scopes", OIDC_CLIENT_SCOPES)
+    return make_application(**kwargs)
 
 
 def oidc_tokens(browser: Any, application: Any, **overrides: str | None) -> dict[str, Any]:
-    """Approve an ``openid`` authorization request and redeem the code; return the token response."""
+    """Approve an ``openid`` authorization request, redeem the code; return the token response."""
     overrides.setdefault("scope", "openid profile email")
     code, verifier = authorization_code(browser, application, **overrides)
     response = exchange(application, code, verifier)

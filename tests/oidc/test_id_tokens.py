@@ -41,7 +41,8 @@ def test_code_exchange_with_openid_returns_a_signed_id_token(browser: Any, user:
     assert isinstance(claims["auth_time"], int)
     session = TokenSession.objects.get(pk=claims["sid"])
     assert session.user == user
-    assert session.id_token is not None and str(session.id_token.jti) == claims["jti"]
+    assert session.id_token is not None
+    assert str(session.id_token.jti) == claims["jti"]
 
 
 def test_without_openid_there_is_no_id_token(browser: Any) -> None:
