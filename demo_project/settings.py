@@ -15,6 +15,7 @@ from pathlib import Path
 
 import dj_database_url
 
+from bearer_auth.oidc.claims import OIDC_SCOPES
 from bearer_auth.settings import oauth2_provider_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -147,8 +148,13 @@ OAUTH2_PROVIDER = oauth2_provider_settings(
         "write": "Change your account",
         "notes:read": "Read your notes",
         "notes:write": "Create, change and delete your notes",
+        # openid, profile and email: what /client/oidc/ asks for.
+        **OIDC_SCOPES,
     },
     DEFAULT_SCOPES=["read"],
+    # OpenID Connect: ID tokens signed by the managed keys, discovery at
+    # /.well-known/openid-configuration, /o/userinfo/ and /o/logout/.
+    OIDC_ENABLED=True,
 )
 
 REST_FRAMEWORK = {

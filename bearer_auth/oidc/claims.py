@@ -19,8 +19,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Final
 
-from bearer_auth.jwt import user_subject
-
 #: The scopes OpenID Connect defines here, as ``OAUTH2_PROVIDER["SCOPES"]`` entries.
 OIDC_SCOPES: Final = {
     "openid": "Sign you in with your account",
@@ -56,6 +54,10 @@ def claims_supported() -> list[str]:
 
 def user_claims(user: Any, scopes: Iterable[str]) -> dict[str, Any]:
     """Return ``sub`` and the claims ``scopes`` release about ``user`` (those with a value)."""
+    # Imported here, not at the top: a settings module imports OIDC_SCOPES
+    # before the apps are ready, and bearer_auth.jwt imports the models.
+    from bearer_auth.jwt import user_subject
+
     granted = set(scopes)
     claims: dict[str, Any] = {"sub": user_subject(user)}
     if "profile" in granted:
