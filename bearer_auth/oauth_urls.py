@@ -6,9 +6,10 @@ Mount it where DOT's URLs would go::
 
 It keeps DOT's namespace (``oauth2_provider``) and URL names, so DOT's
 templates and ``reverse("oauth2_provider:token")`` keep working, and serves
-only the four endpoints the server offers: authorize, token, revoke_token
-and introspect. DOT's application-management, device and OIDC views are not
-mounted (clients are managed in the admin).
+only the endpoints the server offers: authorize, token, revoke_token and
+introspect, and OpenID Connect's userinfo (404 while ``OIDC_ENABLED`` is off).
+DOT's application-management, device and own OIDC views are not mounted
+(clients are managed in the admin; the JWKS is ``/.well-known/jwks.json``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bearer_auth.views.oauth import (
     RevokeTokenView,
     TokenView,
 )
+from bearer_auth.views.oidc import UserInfoView
 
 app_name = "oauth2_provider"
 
@@ -29,4 +31,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("token/", TokenView.as_view(), name="token"),
     path("revoke_token/", RevokeTokenView.as_view(), name="revoke-token"),
     path("introspect/", IntrospectTokenView.as_view(), name="introspect"),
+    path("userinfo/", UserInfoView.as_view(), name="user-info"),
 ]

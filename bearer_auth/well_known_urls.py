@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from bearer_auth.views.well_known import AuthorizationServerMetadataView, JWKSView
+from bearer_auth.views.well_known import (
+    AuthorizationServerMetadataView,
+    JWKSView,
+    OpenIDConfigurationView,
+)
 
 app_name = "bearer_auth_well_known"
 
@@ -15,4 +19,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
         AuthorizationServerMetadataView.as_view(),
         name="oauth-authorization-server",
     ),
+    # Served while OAUTH2_PROVIDER["OIDC_ENABLED"] is on (404 otherwise).
+    path("openid-configuration", OpenIDConfigurationView.as_view(), name="openid-configuration"),
 ]

@@ -4,7 +4,16 @@ Neither writes anything, so neither opens a transaction. The JWKS reads the
 database only when this process's copy of the key set is stale: a cached
 copy keeps being served through an outage, and a stale one is a 503
 ``temporarily_unavailable`` like every other endpoint. The RFC 8414 document
-is built from settings alone.
+is built from settings, and while OpenID Connect is on also from the active
+key's algorithm (the key set, read like the JWKS).
+
+The OpenID Connect Discovery 1.0 document (``/.well-known/openid-configuration``)
+is the RFC 8414 document itself: one builder,
+:meth:`AuthorizationServerMetadataView.metadata`. While
+``OAUTH2_PROVIDER["OIDC_ENABLED"]`` is on, the RFC 8414 document carries the
+OpenID Connect fields too, as RFC 8414 §2 allows (every one of them is in
+IANA's "OAuth Authorization Server Metadata" registry), so the two documents
+cannot disagree; while it is off, the OpenID Connect document is a 404.
 """
 
 from __future__ import annotations
@@ -20,14 +29,20 @@ from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.utils.decorators import method_decorator
 from django.views import View
+from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import OAuthServerMetadataView
 
+from bearer_auth.jwt import signing_algorithm
 from bearer_auth.keys import public_jwks
+from bearer_auth.oidc.claims import claims_supported
 from bearer_auth.settings import bearer_settings
 from bearer_auth.views.oauth import DatabaseOutageMixin
+from bearer_auth.views.oidc import OpenIDConnectOnlyMixin
 
 #: How long clients may cache the RFC 8414 document.
 METADATA_MAX_AGE_SECONDS: Final = 300
+#: The ``prompt`` values the authorization view answers (OpenID Connect Core §3.1.2.1).
+PROMPT_VALUES: Final = ("none", "login", "consent")
 
 
 @method_decorator(login_not_required, name="dispatch")
@@ -58,7 +73,8 @@ def _max_age() -> int:
     return max(0, min(int(bearer_settings.JWKS_MAX_AGE_SECONDS), int(overlap.total_seconds())))
 
 
-class AuthorizationServerMetadataView(OAuthServerMetadataView):  # type: ignore[misc]
+@method_decorator(login_not_required, name="dispatch")
+class AuthorizationServerMetadataView(DatabaseOutageMixin, OAuthServerMetadataView):  # type: ignore[misc]
     """``GET /.well-known/oauth-authorization-server``: RFC 8414 metadata.
 
     DOT's document (endpoints that are mounted, response and grant types its
@@ -66,13 +82,24 @@ class AuthorizationServerMetadataView(OAuthServerMetadataView):  # type: ignore[
     ``issuer`` and endpoint URLs come from ``OIDC_ISS_ENDPOINT``: the ``iss``
     of every token and of RFC 9207 authorization responses
     (``bearer_auth.E012``), never the request's ``Host``. bearer_auth adds its
-    ``jwks_uri`` on the same origin.
+    ``jwks_uri`` on the same origin, and the OpenID Connect fields while
+    OpenID Connect is on (:func:`_openid_metadata`).
+
+    Public (also under Django's ``LoginRequiredMiddleware``), readable from any
+    origin, cacheable for :data:`METADATA_MAX_AGE_SECONDS`.
     """
 
     http_method_names = ["get", "head", "options"]
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
-        data = json.loads(super().get(request, *args, **kwargs).content)
+        response = JsonResponse(self.metadata(request, *args, **kwargs))
+        response["Access-Control-Allow-Origin"] = "*"
+        patch_cache_control(response, public=True, max_age=METADATA_MAX_AGE_SECONDS)
+        return response
+
+    def metadata(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """Return the metadata document served by this view and by the OpenID Connect one."""
+        data: dict[str, Any] = json.loads(super().get(request, *args, **kwargs).content)
         data["jwks_uri"] = _on_origin_of(data["issuer"], reverse("bearer_auth_well_known:jwks"))
         if "introspection_endpoint" in data:
             # Introspection always needs an authenticated caller (RFC 7662 §2.1).
@@ -81,10 +108,43 @@ class AuthorizationServerMetadataView(OAuthServerMetadataView):  # type: ignore[
                 for method in data["introspection_endpoint_auth_methods_supported"]
                 if method != "none"
             ]
-        response = JsonResponse(data)
-        response["Access-Control-Allow-Origin"] = "*"
-        patch_cache_control(response, public=True, max_age=METADATA_MAX_AGE_SECONDS)
-        return response
+        if oauth2_settings.OIDC_ENABLED:
+            data.update(_openid_metadata(data["issuer"]))
+        return data
+
+    def request_transaction(self) -> AbstractContextManager[Any]:
+        # Read-only; the key set is read only when this process's copy is stale.
+        return nullcontext()
+
+
+def _openid_metadata(issuer: str) -> dict[str, Any]:
+    """The OpenID Connect Discovery 1.0 §3 fields RFC 8414's document lacks.
+
+    ``id_token_signing_alg_values_supported`` is the active key's algorithm,
+    so it follows a rotation to another algorithm (the JWKS still verifies
+    tokens of the retired key). No ``request``/``request_uri``/``claims``
+    parameters: their discovery defaults would claim support.
+    """
+    return {
+        "userinfo_endpoint": _on_origin_of(issuer, reverse("oauth2_provider:user-info")),
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [signing_algorithm()],
+        "claims_supported": claims_supported(),
+        "prompt_values_supported": list(PROMPT_VALUES),
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+    }
+
+
+@method_decorator(login_not_required, name="dispatch")
+class OpenIDConfigurationView(OpenIDConnectOnlyMixin, AuthorizationServerMetadataView):
+    """``GET /.well-known/openid-configuration``: OpenID Connect Discovery 1.0 §4.
+
+    The RFC 8414 document (same issuer, endpoints, ``jwks_uri``, algorithms
+    and scopes, built by the same code), served while
+    ``OAUTH2_PROVIDER["OIDC_ENABLED"]`` is on; a 404 otherwise.
+    """
 
 
 def _on_origin_of(url: str, path: str) -> str:
