@@ -7,6 +7,9 @@ own implementation signs with ``OIDC_RSA_PRIVATE_KEY``; this one signs with
 the active managed key (:func:`bearer_auth.jwt.sign_id_token`) and draws the
 session id (``sid``) the token family's session will be stored under.
 
+No ID token is issued at refresh (OpenID Connect Core §12.2 makes it
+optional): the refresh grant is oauthlib's OAuth one.
+
 The authorization request's OpenID Connect parameters are decided by the
 authorization view, which holds the browser session (``prompt``,
 ``max_age``, ``id_token_hint``, ``login_hint``, ``ui_locales``):
@@ -127,10 +130,6 @@ class OpenIDConnectValidatorMixin:
     ) -> bool:
         """``id_token_hint``: checked by the view against the signed-in user."""
         return True
-
-    def refresh_id_token(self, request: Request) -> bool:
-        """No new ID token at refresh (OpenID Connect Core §12.2 makes it optional)."""
-        return False
 
     def get_authorization_code_nonce(
         self, client_id: str, code: str, redirect_uri: str, request: Request
