@@ -4,8 +4,8 @@ Users upgrade Django, DRF, DOT, oauthlib and PyJWT on their own schedule. A
 private name of theirs (underscore attributes, their internals, patching
 their modules, unregistering their admin) breaks on their upgrade, not ours.
 This reads every module of the package except ``bearer_auth/compat.py``
-(the one place such a use may live, each with a test that fails when the
-dependency changes it; nothing needs it today, so it does not exist) and
+(the one place such a use may live, each with a test in ``tests/test_compat.py``
+that fails when the dependency changes it) and
 refuses:
 
 - importing an underscore name, or from an underscore module, of a dependency;
