@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 from playwright.sync_api import expect
 
 from bearer_auth import keys
@@ -100,6 +101,16 @@ def run_relying_party(
         stop_process_group(process)
 
 
+def live_tokens(application: Any) -> tuple[int, int]:
+    """How many access tokens and unrevoked refresh tokens ``application`` holds."""
+    return (
+        get_access_token_model().objects.filter(application=application).count(),
+        get_refresh_token_model()
+        .objects.filter(application=application, revoked__isnull=True)
+        .count(),
+    )
+
+
 @pytest.fixture
 def provider(live_server: Any, settings: Any, monkeypatch: pytest.MonkeyPatch) -> str:
     """bearer_auth on the live server: its own URL as issuer, OpenID Connect on."""
@@ -167,6 +178,7 @@ def test_mozilla_django_oidc_signs_in_and_out_with_bearer_auth(
         page.wait_for_url(f"{rp.url}/", timeout=LANDING_MS)
         expect(page.locator("#status")).to_have_text(f"Signed in as {user.email}")
         assert rp.query("SELECT email FROM auth_user") == [(user.email,)], rp.log.read_text()
+        assert live_tokens(application) == (1, 1)
 
         # RP-initiated logout: mozilla-django-oidc ends its session and sends
         # the browser to the provider's end_session_endpoint.
@@ -195,6 +207,8 @@ def test_mozilla_django_oidc_signs_in_and_out_with_bearer_auth(
         assert session.user == user
         assert session.application == application
         assert session.revoked is not None
+        # The family's tokens went with it: no access token, no live refresh token.
+        assert live_tokens(application) == (0, 0)
 
         # Signed out at the provider too: signing in again asks for the password.
         page.get_by_role("link", name="Sign in with bearer_auth").click()
