@@ -7,9 +7,10 @@ Mount it where DOT's URLs would go::
 It keeps DOT's namespace (``oauth2_provider``) and URL names, so DOT's
 templates and ``reverse("oauth2_provider:token")`` keep working, and serves
 only the endpoints the server offers: authorize, token, revoke_token and
-introspect, and OpenID Connect's userinfo (404 while ``OIDC_ENABLED`` is off).
-DOT's application-management, device and own OIDC views are not mounted
-(clients are managed in the admin; the JWKS is ``/.well-known/jwks.json``).
+introspect, and OpenID Connect's userinfo and logout (404 while
+``OIDC_ENABLED`` is off). DOT's application-management, device and own OIDC
+views are not mounted (clients are managed in the admin; the JWKS is
+``/.well-known/jwks.json``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from bearer_auth.views.oauth import (
     RevokeTokenView,
     TokenView,
 )
-from bearer_auth.views.oidc import UserInfoView
+from bearer_auth.views.oidc import LogoutView, UserInfoView
 
 app_name = "oauth2_provider"
 
@@ -32,4 +33,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("revoke_token/", RevokeTokenView.as_view(), name="revoke-token"),
     path("introspect/", IntrospectTokenView.as_view(), name="introspect"),
     path("userinfo/", UserInfoView.as_view(), name="user-info"),
+    path("logout/", LogoutView.as_view(), name="rp-initiated-logout"),
 ]

@@ -127,6 +127,9 @@ def _openid_metadata(issuer: str) -> dict[str, Any]:
     """
     return {
         "userinfo_endpoint": _on_origin_of(issuer, reverse("oauth2_provider:user-info")),
+        "end_session_endpoint": _on_origin_of(
+            issuer, reverse("oauth2_provider:rp-initiated-logout")
+        ),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [signing_algorithm()],
         "claims_supported": claims_supported(),

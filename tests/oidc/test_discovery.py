@@ -18,6 +18,7 @@ RFC8414_URL = "/.well-known/oauth-authorization-server"
 #: The OpenID Connect fields the RFC 8414 document carries while OIDC is on.
 OPENID_FIELDS = (
     "userinfo_endpoint",
+    "end_session_endpoint",
     "subject_types_supported",
     "id_token_signing_alg_values_supported",
     "claims_supported",
@@ -40,6 +41,7 @@ def test_discovery_document() -> None:
     assert data["authorization_endpoint"] == "https://issuer.test/o/authorize/"
     assert data["token_endpoint"] == "https://issuer.test/o/token/"
     assert data["userinfo_endpoint"] == "https://issuer.test/o/userinfo/"
+    assert data["end_session_endpoint"] == "https://issuer.test/o/logout/"
     assert data["jwks_uri"] == "https://issuer.test/.well-known/jwks.json"
     assert data["response_types_supported"] == ["code"]
     assert data["subject_types_supported"] == ["public"]
