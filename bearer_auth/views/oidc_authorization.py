@@ -28,7 +28,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -48,6 +48,9 @@ from oauthlib.oauth2.rfc6749.errors import (
 from bearer_auth.exceptions import InvalidToken
 from bearer_auth.jwt import decode_id_token, user_subject
 from bearer_auth.oidc.auth_time import auth_time_claim, session_auth_time
+
+#: A ``max_age`` of more digits than this is longer than any sign-in's age.
+_MAX_AGE_DIGITS: Final = 12
 
 
 class _ConsentDemanded(Exception):
@@ -97,7 +100,8 @@ class OpenIDAuthorizationMixin:
             return self.error_response(error, application=None)  # type: ignore[attr-defined,no-any-return]
         oauth_request = credentials["request"]
         if max_age is not None:
-            if not max_age.isdigit():
+            seconds = _seconds(max_age)
+            if seconds is None:
                 return self.openid_error(
                     InvalidRequestError(
                         description=_("max_age must be a number of seconds."),
@@ -106,7 +110,7 @@ class OpenIDAuthorizationMixin:
                     credentials,
                 )
             signed_in = session_auth_time(request)
-            if signed_in is None or time.time() - signed_in > int(max_age):
+            if signed_in is None or time.time() - signed_in > seconds:
                 if "none" in prompt:
                     return self.openid_error(LoginRequired(request=oauth_request), credentials)
                 return self.sign_in_again(request)
@@ -187,6 +191,18 @@ class OpenIDAuthorizationMixin:
             return response
         response = super().render_to_response(context, **kwargs)  # type: ignore[misc]
         return response
+
+
+def _seconds(max_age: str) -> int | None:
+    """``max_age`` as seconds: ASCII digits only, else ``None``; one longer than any age is capped.
+
+    ``str.isdigit`` also takes ``²`` (which ``int()`` refuses) and other
+    scripts' digits; ``int()`` refuses more than 4300 digits.
+    """
+    if not (max_age.isascii() and max_age.isdigit()):
+        return None
+    digits = max_age.lstrip("0") or "0"
+    return int(digits) if len(digits) <= _MAX_AGE_DIGITS else 10**_MAX_AGE_DIGITS
 
 
 @contextmanager

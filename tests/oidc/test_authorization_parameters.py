@@ -153,11 +153,28 @@ def test_max_age_satisfied_auth_time_is_the_sign_in_time(user: Any) -> None:
     assert claims["iat"] == int(SIGNED_IN_AT.timestamp()) + 599
 
 
-@pytest.mark.parametrize("max_age", ["ten", "-1", "1.5", ""])
+# "²" and "٣" pass str.isdigit(); "²" made int() raise (a 500).
+@pytest.mark.parametrize("max_age", ["ten", "-1", "1.5", "", " 5", "1_000", "²", "٣"])
 def test_a_max_age_that_is_not_a_number_is_invalid_request(browser: Any, max_age: str) -> None:
     application = make_oidc_application()
     params = _openid(application, max_age=max_age)
     _assert_error(browser.get("/o/authorize/", params), params, "invalid_request")
+
+
+@pytest.mark.parametrize("digits", [13, 5000])
+def test_a_max_age_longer_than_any_age_is_satisfied(browser: Any, digits: int) -> None:
+    """Past 4300 digits int() raised (a 500): such a max_age is any age."""
+    application = make_oidc_application()
+    page = browser.get("/o/authorize/", _openid(application, max_age="9" * digits))
+    assert page.status_code == 200
+
+
+def test_a_max_age_with_leading_zeros_is_its_number(user: Any) -> None:
+    application = make_oidc_application(skip_authorization=True)
+    browser = _browser_signed_in_at(user, SIGNED_IN_AT)
+    params = _openid(application, max_age="0" * 20 + "600", prompt="none")
+    with time_machine.travel(SIGNED_IN_AT + timedelta(seconds=601), tick=False):
+        _assert_error(browser.get("/o/authorize/", params), params, "login_required")
 
 
 # id_token_hint, login_hint
