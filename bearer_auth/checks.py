@@ -18,10 +18,11 @@ from django.core.exceptions import ImproperlyConfigured
 from django.shortcuts import resolve_url
 from django.urls import NoReverseMatch, Resolver404, get_resolver, resolve
 from django.utils.module_loading import import_string
+from oauth2_provider.settings import oauth2_settings
 
 from bearer_auth.claims import HOOK_ARGUMENTS, claims_hook, hook_signature_error
 from bearer_auth.jwt import issuer
-from bearer_auth.keys.material import ALGORITHMS, MIN_HMAC_KEY_BYTES
+from bearer_auth.keys.material import ALGORITHMS, GENERATED_ALGORITHMS, MIN_HMAC_KEY_BYTES
 from bearer_auth.settings import (
     DEFAULTS,
     OAUTH2_PROVIDER_REQUIRED,
@@ -539,3 +540,41 @@ def _claims_hook_problem() -> str | None:
     if error is None:
         return None
     return f"cannot be called with keyword arguments {', '.join(HOOK_ARGUMENTS)}: {error}"
+
+
+@register(Tags.security)
+def check_openid_connect(app_configs: Sequence[Any] | None, **kwargs: Any) -> list[CheckMessage]:
+    """While ``OIDC_ENABLED`` is on: the ``openid`` scope exists and ID tokens verify from the JWKS.
+
+    DOT refuses an authorization request for a scope ``SCOPES`` lacks, so no
+    client could ask for ``openid``; and an HS256 key signs nothing a relying
+    party can check against the published keys (:func:`bearer_auth.jwt.sign_id_token`
+    refuses it).
+    """
+    if not oauth2_settings.OIDC_ENABLED:
+        return []
+    messages: list[CheckMessage] = []
+    if "openid" not in (oauth2_settings.SCOPES or {}):
+        messages.append(
+            Error(
+                "OAUTH2_PROVIDER['OIDC_ENABLED'] is on, but OAUTH2_PROVIDER['SCOPES'] has no "
+                "'openid' scope: no client can ask for an ID token.",
+                hint='Add the OpenID Connect scopes: OAUTH2_PROVIDER["SCOPES"] = '
+                "{**<your scopes>, **bearer_auth.oidc.claims.OIDC_SCOPES} "
+                "(openid, profile, email), or turn OAUTH2_PROVIDER['OIDC_ENABLED'] off.",
+                id="bearer_auth.E015",
+            )
+        )
+    if bearer_settings.SIGNING_ALGORITHM == "HS256":
+        messages.append(
+            Error(
+                "OAUTH2_PROVIDER['OIDC_ENABLED'] is on, but BEARER_AUTH['SIGNING_ALGORITHM'] "
+                "is 'HS256': relying parties verify ID tokens from the JWKS, which holds no "
+                "shared secret.",
+                hint=f'Set BEARER_AUTH["SIGNING_ALGORITHM"] to one of '
+                f"{', '.join(GENERATED_ALGORITHMS)} (and SIGNING_KEYS, if set, to PEM private "
+                "keys of that type), or turn OAUTH2_PROVIDER['OIDC_ENABLED'] off.",
+                id="bearer_auth.E015",
+            )
+        )
+    return messages

@@ -17,10 +17,12 @@ from bearer_auth.checks import (
     check_issuer,
     check_issuer_endpoint,
     check_oauth2_provider,
+    check_openid_connect,
     check_refresh_token_expiry,
     check_rest_framework,
 )
 from bearer_auth.settings import OAUTH2_PROVIDER_REQUIRED, oauth2_provider_settings
+from tests.oidc_support import enable_oidc
 
 BUILD_IT = (
     "or build the dict with OAUTH2_PROVIDER = "
@@ -45,6 +47,7 @@ def test_shipped_test_settings_pass_every_check() -> None:
     assert check_rest_framework(None) == []
     assert check_installed_apps_order(None) == []
     assert check_admin_classes(None) == []
+    assert check_openid_connect(None) == []
 
 
 def test_unknown_key_is_an_error_with_exact_hint(settings: Any) -> None:
@@ -513,3 +516,46 @@ def test_shared_default_cache_passes_the_deploy_check(settings: Any, backend: st
     settings.CACHES = {"default": {"BACKEND": backend, "LOCATION": "unused"}}
     registered = checks.run_checks(include_deployment_checks=True, tags=[checks.Tags.caches])
     assert "bearer_auth.W006" not in ids(registered)
+
+
+OPENID_SCOPE_ERROR = checks.Error(
+    "OAUTH2_PROVIDER['OIDC_ENABLED'] is on, but OAUTH2_PROVIDER['SCOPES'] has no 'openid' "
+    "scope: no client can ask for an ID token.",
+    hint='Add the OpenID Connect scopes: OAUTH2_PROVIDER["SCOPES"] = '
+    "{**<your scopes>, **bearer_auth.oidc.claims.OIDC_SCOPES} (openid, profile, email), "
+    "or turn OAUTH2_PROVIDER['OIDC_ENABLED'] off.",
+    id="bearer_auth.E015",
+)
+HS256_ID_TOKEN_ERROR = checks.Error(
+    "OAUTH2_PROVIDER['OIDC_ENABLED'] is on, but BEARER_AUTH['SIGNING_ALGORITHM'] is 'HS256': "
+    "relying parties verify ID tokens from the JWKS, which holds no shared secret.",
+    hint='Set BEARER_AUTH["SIGNING_ALGORITHM"] to one of RS256, ES256, EdDSA (and '
+    "SIGNING_KEYS, if set, to PEM private keys of that type), or turn "
+    "OAUTH2_PROVIDER['OIDC_ENABLED'] off.",
+    id="bearer_auth.E015",
+)
+
+
+def test_openid_connect_with_its_scopes_and_an_asymmetric_key_passes(settings: Any) -> None:
+    enable_oidc(settings)
+    assert check_openid_connect(None) == []
+
+
+def test_openid_connect_without_the_openid_scope_is_an_error(settings: Any) -> None:
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "OIDC_ENABLED": True}
+    assert check_openid_connect(None) == [OPENID_SCOPE_ERROR]
+    assert OPENID_SCOPE_ERROR in checks.run_checks(tags=[checks.Tags.security])
+
+
+def test_openid_connect_with_hs256_is_an_error(settings: Any) -> None:
+    enable_oidc(settings)
+    with_bearer(settings, SIGNING_ALGORITHM="HS256", SIGNING_KEYS=["s" * 48])
+    assert check_openid_connect(None) == [HS256_ID_TOKEN_ERROR]
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "SCOPES": {"read": "Read"}}
+    assert check_openid_connect(None) == [OPENID_SCOPE_ERROR, HS256_ID_TOKEN_ERROR]
+
+
+def test_without_openid_connect_neither_is_checked(settings: Any) -> None:
+    with_bearer(settings, SIGNING_ALGORITHM="HS256", SIGNING_KEYS=["s" * 48])
+    assert "openid" not in settings.OAUTH2_PROVIDER["SCOPES"]
+    assert check_openid_connect(None) == []
