@@ -120,10 +120,12 @@ class AuthorizationServerMetadataView(DatabaseOutageMixin, OAuthServerMetadataVi
 def _openid_metadata(issuer: str) -> dict[str, Any]:
     """The OpenID Connect Discovery 1.0 §3 fields RFC 8414's document lacks.
 
-    ``id_token_signing_alg_values_supported`` is the active key's algorithm,
-    so it follows a rotation to another algorithm (the JWKS still verifies
-    tokens of the retired key). No ``request``/``request_uri``/``claims``
-    parameters: their discovery defaults would claim support.
+    ``id_token_signing_alg_values_supported`` is the active key's algorithm
+    (new ID tokens), then those of the other keys in the JWKS: after a
+    rotation to another algorithm, relying parties that accept only the listed
+    algorithms (authlib) still verify the ID tokens of the retired key. No
+    ``request``/``request_uri``/``claims`` parameters: their discovery
+    defaults would claim support.
     """
     return {
         "userinfo_endpoint": _on_origin_of(issuer, reverse("oauth2_provider:user-info")),
@@ -131,7 +133,9 @@ def _openid_metadata(issuer: str) -> dict[str, Any]:
             issuer, reverse("oauth2_provider:rp-initiated-logout")
         ),
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": [signing_algorithm()],
+        "id_token_signing_alg_values_supported": list(
+            dict.fromkeys([signing_algorithm(), *(key["alg"] for key in public_jwks()["keys"])])
+        ),
         "claims_supported": claims_supported(),
         "prompt_values_supported": list(PROMPT_VALUES),
         "claims_parameter_supported": False,

@@ -207,3 +207,23 @@ def test_an_id_token_from_before_a_rotation_validates_after_it(server: str, user
     assert new_key.kid in {key["kid"] for key in rp.server_metadata["jwks"]["keys"]}
     # And the old one, with the JWKS fetched again.
     validated(rp, old_token, old_request["nonce"])
+
+
+def test_an_id_token_from_before_a_rotation_to_another_algorithm_validates_after_it(
+    server: str, user: Any
+) -> None:
+    """authlib accepts only the algorithms discovery lists: the retired key's stays listed."""
+    keys.rotate_signing_key(algorithm="RS256")
+    application = make_oidc_application()
+    rp = relying_party(server, application)
+    old_request, old_token = sign_in(rp, user)
+
+    keys.rotate_signing_key(algorithm="ES256")
+    fresh = relying_party(server, application)
+    # The active key's algorithm first, then the retired key's, still in the JWKS.
+    supported = fresh.load_server_metadata()["id_token_signing_alg_values_supported"]
+    assert supported == ["ES256", "RS256"]
+    assert validated(fresh, old_token, old_request["nonce"])["sub"] == user_subject(user)
+    new_request, new_token = sign_in(fresh, user)
+    assert pyjwt.get_unverified_header(new_token["id_token"])["alg"] == "ES256"
+    validated(fresh, new_token, new_request["nonce"])
