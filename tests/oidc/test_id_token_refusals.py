@@ -14,7 +14,7 @@ from django.test import Client
 from joserfc import jwt as joserfc_jwt
 from joserfc.errors import InvalidClaimError, JoseError
 from joserfc.jwk import KeySet
-from oauth2_provider.models import get_id_token_model
+from oauth2_provider.models import get_grant_model, get_id_token_model
 
 from bearer_auth import keys
 from bearer_auth.exceptions import InvalidToken
@@ -25,6 +25,7 @@ from tests.oauth_client import (
     authorization_code,
     authorization_params,
     exchange,
+    form_fields,
     query_of,
     signed_in_browser,
 )
@@ -251,3 +252,24 @@ def test_a_policy_changed_between_authorization_and_exchange_yields_no_id_token(
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
     assert get_id_token_model().objects.count() == 0
+
+
+# Parameters DOT stores with the grant
+
+
+def test_a_nonce_longer_than_the_grant_column_is_invalid_request(browser: Any) -> None:
+    """PostgreSQL refused to store it: the consent answer was a 503."""
+    application = make_oidc_application()
+    params = authorization_params(application, scope="openid", nonce="n" * 256)
+    answer = _assert_redirect_error(browser.get("/o/authorize/", params), params, "invalid_request")
+    assert "nonce" in answer["error_description"]
+    assert oidc_tokens(browser, application, nonce="n" * 255)["id_token"]
+
+
+def test_a_nonce_made_longer_in_the_consent_form_is_invalid_request(browser: Any) -> None:
+    application = make_oidc_application()
+    params = authorization_params(application, scope="openid", nonce="n-short")
+    page = browser.get("/o/authorize/", params)
+    fields = {**form_fields(page.content.decode()), "allow": "on", "nonce": "n" * 256}
+    _assert_redirect_error(browser.post("/o/authorize/", fields), params, "invalid_request")
+    assert not get_grant_model().objects.exists()
