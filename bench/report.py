@@ -118,6 +118,7 @@ CLIENT = "Whole stack through Django's test client, time per request ÷ the no-a
 HTTP = "gunicorn (2 sync workers) + wrk on 127.0.0.1, requests/s"
 SIGN_IN = "Sign-in, per request"
 REFRESH = "Refresh with rotation, per request"
+OIDC = "OpenID Connect, per request"
 SCALE = "Scale: stored sessions (token families)"
 
 RATIOS: tuple[Ratio, ...] = (
@@ -204,6 +205,15 @@ RATIOS: tuple[Ratio, ...] = (
           kind="queries"),
     Ratio(REFRESH, "simplejwt queries per refresh", "refresh/simplejwt", None, kind="queries"),
     Ratio(REFRESH, "DOT queries per refresh", "refresh/dot", None, kind="queries"),
+    Ratio(OIDC, "code exchange with `openid` ÷ without", "oidc/exchange-openid",
+          "oidc/exchange"),
+    Ratio(OIDC, "UserInfo ÷ `/auth/me/`", "oidc/userinfo", "oidc/me"),
+    Ratio(OIDC, "queries per code exchange with `openid`", "oidc/exchange-openid", None,
+          kind="queries"),
+    Ratio(OIDC, "queries per code exchange without `openid`", "oidc/exchange", None,
+          kind="queries"),
+    Ratio(OIDC, "UserInfo queries (strict mode)", "oidc/userinfo", None, 1, kind="queries"),
+    Ratio(OIDC, "`/auth/me/` queries (strict mode)", "oidc/me", None, kind="queries"),
     Ratio(SCALE, "authenticate, large ÷ small", "scale/authenticate-large",
           "scale/authenticate-small", 1.2),
     Ratio(SCALE, "refresh, large ÷ small", "scale/refresh-large", "scale/refresh-small", 1.2),
@@ -471,6 +481,18 @@ METHOD = """
   bearer_auth's RS256 JWTs (`OAUTH2_PROVIDER`'s `ACCESS_TOKEN_GENERATOR`, which
   DOT's case uses too); simplejwt's are HS256. Each refresh spends the token
   the last one returned.
+- **OpenID Connect** (`bench/oidc.py`): the authorization-code exchange at
+  bearer_auth's `/o/token/` for a public client (PKCE, no client secret, whose
+  check is a password hash), asking for `openid profile email` and for the
+  same without `openid`, so their ratio is what an ID token adds. Each call
+  redeems a code of its own, issued before its batch, outside the timed
+  calls, by bearer_auth's authorization view called with the user on the
+  request (the client skips the consent page), each with its own PKCE pair
+  (and a nonce with `openid`). UserInfo (`/o/userinfo/`) and `/auth/me/` are
+  sent the same access token, from an `openid` exchange, so they differ by
+  their views alone. `bench/settings.py` turns OpenID Connect on (DOT's
+  `OIDC_ENABLED`, the `openid`, `profile` and `email` scopes); no other case
+  asks for `openid`.
 - **Instructions** (`--instructions`, optional): the in-process cases once
   more, in a worker under valgrind's callgrind that counts only each case's
   calls; see the section above when it is there.
@@ -566,6 +588,22 @@ Refresh:
 - The benchmark's refresh throttle counted over a minute and locmem pickled
   thousands of timestamps per call (1 to 2%); its window is a second now, as
   `docs/design.md` ("Benchmark") says.
+
+OpenID Connect:
+
+- A code exchange without `openid` is sixteen statements: the
+  client; the code's grant, locked (bearer_auth), then read again by each of
+  DOT's validator hooks that needs it (the code's check, which also reads the
+  user; the redirect URI; the PKCE challenge; its method; the RFC 8707
+  resources when the tokens are saved): one row read five times; the client's
+  policy; the access and refresh tokens' `INSERT`s, the new family read back
+  and the session's `INSERT`; the grant locked again and deleted; and DOT's
+  `TokenView` reading the access token back for its `app_authorized` signal.
+  `openid` adds one statement, DOT's `IDToken` row (the session's `INSERT`
+  carries its link), and the ID token's signature: the user, whose claims it
+  carries, is read by every exchange.
+- UserInfo in strict mode is the token check's one query (the token row with
+  its user), as `/auth/me/` is; the claims are built from that user.
 
 Sign-in:
 

@@ -113,11 +113,17 @@ BEARER_AUTH = {
 if os.environ.get("BENCH_VERIFIED_TOKEN_CACHE_SIZE"):  # unset or empty: the default
     BEARER_AUTH["VERIFIED_TOKEN_CACHE_SIZE"] = int(os.environ["BENCH_VERIFIED_TOKEN_CACHE_SIZE"])
 
+# OpenID Connect on (DOT's OIDC_ENABLED) with the scopes of
+# bearer_auth.oidc.claims.OIDC_SCOPES, which a settings module cannot import (it
+# imports the user model's base class): the code exchange with ``openid``
+# issues an ID token and UserInfo answers (the ``oidc`` phase).
+OIDC_SCOPES = {"openid": "OpenID Connect", "profile": "Profile", "email": "Email"}
 OAUTH2_PROVIDER = oauth2_provider_settings(
     BEARER_AUTH,
-    SCOPES={"read": "Read", "write": "Write"},
+    SCOPES={"read": "Read", "write": "Write", **OIDC_SCOPES},
     DEFAULT_SCOPES=["read", "write"],
     ACCESS_TOKEN_EXPIRE_SECONDS=6 * 3600,
+    OIDC_ENABLED=True,
 )
 
 SIMPLE_JWT = {

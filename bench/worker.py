@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         "auth",
         "signin",
         "refresh",
+        "oidc",
         "http",
         "scale",
     }
@@ -130,7 +131,12 @@ def run(
 
     measurements: dict[str, Any] = {}
     selected = _selector(prefixes)
-    repeats = {"auth": plan.repeats, "signin": plan.slow_repeats, "refresh": plan.repeats}
+    repeats = {
+        "auth": plan.repeats,
+        "signin": plan.slow_repeats,
+        "refresh": plan.repeats,
+        "oidc": plan.repeats,
+    }
     for phase, build in in_process_phases(data).items():
         group = [case for case in build() if selected(case.name)] if phase in phases else []
         if group:
@@ -171,12 +177,13 @@ def count(
 
 def in_process_phases(data: Any) -> dict[str, Callable[[], list[Any]]]:
     """The in-process phases and their cases (built when called): timed or counted."""
-    from bench import cases
+    from bench import cases, oidc
 
     return {
         "auth": lambda: cases.authenticate_cases(data) + cases.client_cases(data),
         "signin": lambda: cases.sign_in_cases(data),
         "refresh": lambda: cases.refresh_cases(data),
+        "oidc": lambda: oidc.oidc_cases(data),
     }
 
 

@@ -70,6 +70,19 @@ def test_short_benchmark_reports_every_ratio(tmp_path: Path) -> None:
         assert "not measured" not in rows[f"`{probed}`"], rows[f"`{probed}`"]
     assert "## Machine" in text
     assert "not measured" not in text
+    # OpenID Connect (bench.oidc): an ID token costs the code exchange one
+    # statement, its row (tests/test_bench_oidc.py names it); UserInfo in
+    # strict mode is one query, as /auth/me/ is.
+    openid, plain, userinfo, me = (
+        int(rows[label].split(" | ")[2].rstrip(" |✓✗"))
+        for label in (
+            "queries per code exchange with `openid`",
+            "queries per code exchange without `openid`",
+            "UserInfo queries (strict mode)",
+            "`/auth/me/` queries (strict mode)",
+        )
+    )
+    assert (openid, userinfo, me) == (plain + 1, 1, 1), (openid, plain, userinfo, me)
     # The run names its Django (and DRF, DOT, PyJWT, simplejwt...): see Runs.
     label = f"SQLite, Django {'.'.join(django.get_version().split('.')[:2])}"
     assert rows[label].startswith(
