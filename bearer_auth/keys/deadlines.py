@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db.models import Max
+from oauth2_provider.settings import oauth2_settings
 
 from bearer_auth.models import ApplicationPolicy
 from bearer_auth.settings import bearer_settings
@@ -15,7 +16,7 @@ def verification_deadline(retired_at: datetime) -> datetime:
 
     The last token it signed was issued up to ``KEY_CACHE_SECONDS`` after
     ``retired_at`` (other processes learn of the rotation that late) and lives
-    for the longest access-token lifetime, plus ``LEEWAY``.
+    for the longest token lifetime (access tokens, ID tokens), plus ``LEEWAY``.
     """
     return retired_at + retirement_grace()
 
@@ -28,8 +29,17 @@ def retirement_grace() -> timedelta:
 
 
 def _longest_token_lifetime() -> timedelta:
-    """Return the longest access-token lifetime any application may be given."""
+    """Return the longest lifetime of a token the keys sign.
+
+    The longest access-token lifetime any application may be given, and while
+    OpenID Connect is on the ID tokens' (``ID_TOKEN_EXPIRE_SECONDS``, DOT's
+    setting: 10 hours by default), so relying parties verify an ID token
+    from the JWKS until it expires.
+    """
     lifetime: timedelta = bearer_settings.ACCESS_TOKEN_LIFETIME
+    if oauth2_settings.OIDC_ENABLED:
+        id_tokens = timedelta(seconds=float(oauth2_settings.ID_TOKEN_EXPIRE_SECONDS))
+        lifetime = max(lifetime, id_tokens)
     longest: timedelta | None = ApplicationPolicy.objects.aggregate(
         longest=Max("access_token_lifetime")
     )["longest"]

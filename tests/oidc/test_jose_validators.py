@@ -17,7 +17,9 @@ from jwcrypto import jwt as jwcrypto_jwt
 from jwcrypto.jwt import JWTExpired, JWTInvalidClaimValue
 from oauth2_provider.settings import oauth2_settings
 
-from bearer_auth.jwt import signing_algorithm
+from bearer_auth import keys
+from bearer_auth.jwt import decode_id_token, signing_algorithm
+from bearer_auth.settings import bearer_settings
 from tests.oidc_support import make_oidc_application, oidc_tokens
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("oidc")]
@@ -104,3 +106,20 @@ def test_both_refuse_an_expired_id_token(browser: Any) -> None:
             _joserfc_claims(token, jwks, algorithm, application.client_id)
         with pytest.raises(JWTExpired):
             _jwcrypto_claims(token, jwks, algorithm, application.client_id)
+
+
+def test_a_retired_key_verifies_its_id_tokens_until_they_expire(browser: Any) -> None:
+    """The key's grace covers ID tokens (10 hours by default), not only access tokens (minutes)."""
+    application = make_oidc_application()
+    token = _id_token(browser, application)
+    algorithm = signing_algorithm()
+    keys.rotate_signing_key()
+    lifetime = int(oauth2_settings.ID_TOKEN_EXPIRE_SECONDS)
+    assert timedelta(seconds=lifetime) > bearer_settings.ACCESS_TOKEN_LIFETIME
+    with time_machine.travel(timedelta(seconds=lifetime - 60)):
+        assert keys.prune_signing_keys() == 0
+        keys.clear_key_cache()
+        jwks = _jwks()
+        _joserfc_claims(token, jwks, algorithm, application.client_id)
+        _jwcrypto_claims(token, jwks, algorithm, application.client_id)
+        assert decode_id_token(token, audience=application.client_id)["nonce"] == "n-jose"
