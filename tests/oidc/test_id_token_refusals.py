@@ -9,7 +9,6 @@ from typing import Any
 import jwt as pyjwt
 import pytest
 from authlib.oidc.core import CodeIDToken
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from django.test import Client
 from joserfc import jwt as joserfc_jwt
 from joserfc.errors import InvalidClaimError, JoseError
@@ -19,6 +18,7 @@ from oauth2_provider.models import get_grant_model, get_id_token_model
 from bearer_auth import keys
 from bearer_auth.exceptions import InvalidToken
 from bearer_auth.jwt import decode_id_token
+from bearer_auth.keys.material import generate_private_key
 from bearer_auth.models import ApplicationPolicy
 from tests.factories import UserFactory
 from tests.oauth_client import (
@@ -50,14 +50,6 @@ def _b64(document: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
-def _attacker_key(algorithm: str) -> Any:
-    if algorithm == "RS256":
-        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    if algorithm == "ES256":
-        return ec.generate_private_key(ec.SECP256R1())
-    return ed25519.Ed25519PrivateKey.generate()
-
-
 def _altered(token: str, **changes: Any) -> str:
     """``token`` with its payload changed and the original signature kept."""
     header_segment, _payload, signature = token.split(".")
@@ -70,7 +62,7 @@ def _forged(token: str, **changes: Any) -> str:
     header, claims, _signature = _segments(token)
     return pyjwt.encode(
         {**claims, **changes},
-        _attacker_key(header["alg"]),
+        generate_private_key(header["alg"]),  # the attacker's
         algorithm=header["alg"],
         headers={"kid": header["kid"], "typ": "JWT"},
     )
