@@ -12,6 +12,7 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.test import Client
+from oauth2_provider.settings import oauth2_settings
 
 from bearer_auth.views.login import login_hint
 from tests.factories import UserFactory
@@ -97,6 +98,28 @@ def test_prompt_login_sends_to_sign_in_then_back_without_prompt(browser: Any) ->
     page = browser.get("/o/authorize/", back)
     assert page.status_code == 200
     assert form_fields(page.content.decode())["state"] == params["state"]
+
+
+def test_prompt_login_signs_in_again_and_auth_time_is_the_new_sign_in(
+    user: Any, password: str
+) -> None:
+    application = make_oidc_application()
+    browser = _browser_signed_in_at(user, SIGNED_IN_AT)
+    signed_in_again = SIGNED_IN_AT + timedelta(hours=2)
+    with time_machine.travel(signed_in_again, tick=False):
+        to_sign_in = browser.get("/o/authorize/", _openid(application, prompt="login"))
+        assert to_sign_in.status_code == 302
+        signed_in = browser.post(
+            to_sign_in["Location"], {"username": user.email, "password": password}
+        )
+        assert signed_in.status_code == 302, signed_in.content
+        back = urlsplit(signed_in["Location"])
+        assert back.path == "/o/authorize/"
+        verifier, challenge = pkce_pair()
+        query = {**dict(parse_qs(back.query)), "code_challenge": [challenge]}
+        answer = consent(browser, {key: values[0] for key, values in query.items()})
+        token = exchange(application, query_of(answer["Location"])["code"], verifier)
+    assert _claims(token.json()["id_token"])["auth_time"] == int(signed_in_again.timestamp())
 
 
 def test_prompt_consent_shows_the_page_to_a_client_that_skips_it(browser: Any) -> None:
@@ -192,6 +215,16 @@ def test_an_id_token_hint_naming_the_signed_in_user_goes_on(browser: Any) -> Non
     application = make_oidc_application()
     hint = oidc_tokens(browser, application)["id_token"]
     page = browser.get("/o/authorize/", _openid(application, id_token_hint=hint))
+    assert page.status_code == 200
+
+
+def test_an_expired_id_token_hint_naming_the_signed_in_user_goes_on(browser: Any) -> None:
+    """OpenID Connect Core §3.1.2.1: the hint may have expired."""
+    application = make_oidc_application()
+    hint = oidc_tokens(browser, application)["id_token"]
+    later = timedelta(seconds=int(oauth2_settings.ID_TOKEN_EXPIRE_SECONDS) + 3600)
+    with time_machine.travel(later):
+        page = browser.get("/o/authorize/", _openid(application, id_token_hint=hint))
     assert page.status_code == 200
 
 
