@@ -26,6 +26,7 @@ from tests.oauth_client import (
     authorization_params,
     exchange,
     form_fields,
+    pkce_pair,
     query_of,
     signed_in_browser,
 )
@@ -265,3 +266,21 @@ def test_a_nonce_made_longer_in_the_consent_form_is_invalid_request(browser: Any
     fields = {**form_fields(page.content.decode()), "allow": "on", "nonce": "n" * 256}
     _assert_redirect_error(browser.post("/o/authorize/", fields), params, "invalid_request")
     assert not get_grant_model().objects.exists()
+
+
+@pytest.mark.parametrize("where", ["query", "consent form"])
+def test_a_claims_parameter_cannot_set_auth_time(browser: Any, where: str) -> None:
+    """The member of ``claims`` that carries auth_time to the exchange is the server's own."""
+    application = make_oidc_application()
+    verifier, challenge = pkce_pair()
+    forged = json.dumps({"bearer_auth": {"auth_time": 1}})
+    extra = {"claims": forged} if where == "query" else {}
+    params = authorization_params(application, challenge, scope="openid", **extra)
+    fields = {**form_fields(browser.get("/o/authorize/", params).content.decode()), "allow": "on"}
+    if where == "consent form":
+        fields["claims"] = forged
+    code = query_of(browser.post("/o/authorize/", fields)["Location"])["code"]
+    id_token = exchange(application, code, verifier).json()["id_token"]
+    claims = decode_id_token(id_token, audience=application.client_id)
+    # Signed in by force_login moments before.
+    assert claims["iat"] - 10 <= claims["auth_time"] <= claims["iat"]
