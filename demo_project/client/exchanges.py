@@ -21,6 +21,7 @@ SECRET_NAMES: Final = frozenset(
         "code",
         "code_verifier",
         "id_token",
+        "id_token_hint",
         "password",
         "refresh_token",
         "token",

@@ -28,6 +28,8 @@ from demo_project.client.models import ClientRegistration
 
 #: The scopes the demo client asks for: read and write the user's notes.
 SCOPES: Final = ("notes:read", "notes:write")
+#: What ``/client/oidc/`` asks for: sign the user in and release their email and name.
+OPENID_SCOPES: Final = ("openid", "email", "profile")
 #: Seconds the client waits for the server on each call.
 TIMEOUT_SECONDS: Final = 10
 #: Signature algorithms the client accepts on an access token (asymmetric only).
@@ -63,6 +65,7 @@ class AuthorizationRequest:
     state: str
     code_verifier: str
     code_challenge: str
+    nonce: str | None
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ class TokenExchange:
     exchange: HttpExchange | None
     access_token: str | None
     error: str | None
+    #: The OpenID Connect ID token, when ``openid`` was granted.
+    id_token: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,18 +122,28 @@ def _session(
 
 
 def start_authorization(
-    registration: ClientRegistration, *, endpoints: ServerEndpoints, redirect_uri: str
+    registration: ClientRegistration,
+    *,
+    endpoints: ServerEndpoints,
+    redirect_uri: str,
+    scopes: tuple[str, ...] = SCOPES,
+    nonce: str | None = None,
 ) -> AuthorizationRequest:
-    """Build the authorization URL with a fresh ``state`` and an S256 PKCE pair (step 3)."""
+    """Build the authorization URL with a fresh ``state`` and an S256 PKCE pair (step 3).
+
+    With a ``nonce`` (OpenID Connect Core §3.1.2.1) the URL carries it; the
+    ID token must bring it back.
+    """
     allow_http_on_loopback(endpoints.authorization)
-    oauth = _session(registration, redirect_uri=redirect_uri, scope=list(SCOPES))
-    url, state = oauth.authorization_url(endpoints.authorization)
+    oauth = _session(registration, redirect_uri=redirect_uri, scope=list(scopes))
+    extra = {"nonce": nonce} if nonce is not None else {}
+    url, state = oauth.authorization_url(endpoints.authorization, **extra)
     # requests-oauthlib keeps the PKCE verifier on the session object, which
     # does not outlive this HTTP request: the client keeps it for step 5.
     verifier: str = oauth._code_verifier
     challenge = parse_qs(urlsplit(url).query)["code_challenge"][0]
     return AuthorizationRequest(
-        url=url, state=state, code_verifier=verifier, code_challenge=challenge
+        url=url, state=state, code_verifier=verifier, code_challenge=challenge, nonce=nonce
     )
 
 
@@ -170,7 +185,13 @@ def exchange_code(
         return TokenExchange(_exchange(answered), None, f"{error.error}: {error.description}")
     except (requests.RequestException, ValueError) as error:
         return TokenExchange(_exchange(answered), None, f"The token request failed: {error}")
-    return TokenExchange(_exchange(answered), str(token["access_token"]), None)
+    id_token = token.get("id_token")
+    return TokenExchange(
+        _exchange(answered),
+        str(token["access_token"]),
+        None,
+        id_token=str(id_token) if id_token else None,
+    )
 
 
 def _exchange(answered: list[requests.Response]) -> HttpExchange | None:

@@ -7,6 +7,7 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from tests.processes import DemoServer
 
@@ -47,3 +48,26 @@ def sign_in(page: Any, demo: DemoServer) -> None:
     page.get_by_label("Email address").fill(demo.email)
     page.get_by_label("Password").fill(demo.password)
     page.get_by_role("button", name="Sign in").click()
+
+
+def authorization_request(page: Any) -> tuple[str, dict[str, str]]:
+    """The path and parameters of the authorization request the sign-in page will resume.
+
+    After :func:`choose_sign_in`, an anonymous browser is on the sign-in page,
+    whose ``next`` is the client's authorization request.
+    """
+    authorization = urlsplit(parse_qs(urlsplit(page.url).query)["next"][0])
+    params = {key: values[0] for key, values in parse_qs(authorization.query).items()}
+    return authorization.path, params
+
+
+def allow(page: Any, *scope_descriptions: str) -> None:
+    """On the consent page: check it names the client and ``scope_descriptions``, then allow."""
+    from playwright.sync_api import expect
+
+    expect(
+        page.get_by_role("heading", name=f"Allow {CLIENT_NAME} to use your account?")
+    ).to_be_visible()
+    for description in scope_descriptions:
+        expect(page.get_by_text(description)).to_be_visible()
+    page.get_by_role("button", name="Allow").click()

@@ -20,8 +20,9 @@ from demo_project.client.models import ClientRegistration
 
 #: The name users see on the consent page.
 CLIENT_NAME: Final = "Notes client (demo)"
-#: What the demo client may ask for: the notes API's two scopes.
-CLIENT_SCOPES: Final = "notes:read notes:write"
+#: What the demo client may ask for: the notes API's two scopes (/client/) and
+#: OpenID Connect's (/client/oidc/).
+CLIENT_SCOPES: Final = "notes:read notes:write openid email profile"
 #: The client answers on both loopback names; DOT matches any port on them (RFC 8252 §7.3).
 LOOPBACK_HOSTS: Final = ("127.0.0.1", "localhost")
 
@@ -33,7 +34,8 @@ class Command(BaseCommand):
         "superuser's credentials and the client's client_id. The email and password come "
         "from DJANGO_SUPERUSER_EMAIL / DJANGO_SUPERUSER_PASSWORD; without a password in the "
         "environment a new random one is set on every run. The client gets a new secret on "
-        "every run too; it is stored for /client/ and never printed."
+        "every run too; it is stored for /client/ (and /client/oidc/, OpenID Connect) and "
+        "never printed."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -50,7 +52,7 @@ class Command(BaseCommand):
         # do for Redis. Idempotent: an existing table is kept.
         call_command("createcachetable", verbosity=0)
         email, password = self._set_up_superuser()
-        client_id, redirect_uris = self._register_client(port)
+        client_id, redirect_uris, logout_uris = self._register_client(port)
         self.stdout.write(
             self.style.SUCCESS(f"Demo superuser (sign in at http://127.0.0.1:{port}/admin/):")
         )
@@ -64,7 +66,17 @@ class Command(BaseCommand):
         self.stdout.write(f"  client_id:     {client_id}")
         self.stdout.write("  client_secret: stored server-side for /client/, not shown")
         self.stdout.write(f"  redirect URIs: {' '.join(redirect_uris)}")
+        self.stdout.write(f"  post-logout:   {' '.join(logout_uris)}")
         self.stdout.write(f"  scopes:        {CLIENT_SCOPES}")
+        self.stdout.write(
+            self.style.SUCCESS(
+                "OpenID Connect with the same client "
+                f"(try it at http://127.0.0.1:{port}/client/oidc/):"
+            )
+        )
+        self.stdout.write(
+            f"  discovery:     http://127.0.0.1:{port}/.well-known/openid-configuration"
+        )
 
     def _set_up_superuser(self) -> tuple[str, str]:
         email = os.environ.get("DJANGO_SUPERUSER_EMAIL") or "admin@example.com"
@@ -81,16 +93,20 @@ class Command(BaseCommand):
                 user.save()
         return user.get_username(), password
 
-    def _register_client(self, port: int) -> tuple[str, list[str]]:
+    def _register_client(self, port: int) -> tuple[str, list[str], list[str]]:
         """Create or update the confidential authorization-code client ``/client/`` plays.
 
-        The authorization server keeps only the secret's hash (DOT hashes it
-        on save); the plain secret goes to the client's own
-        :class:`ClientRegistration` row.
+        ``/client/`` and ``/client/oidc/`` each have their callback; the
+        OpenID Connect variant's signed-out page is the client's
+        post-logout redirect URI (RP-initiated logout). The authorization
+        server keeps only the secret's hash (DOT hashes it on save); the
+        plain secret goes to the client's own :class:`ClientRegistration` row.
         """
-        callback = reverse("demo_client:callback")
-        redirect_uris = [f"http://{host}:{port}{callback}" for host in LOOPBACK_HOSTS]
-        for uri in redirect_uris:
+        redirect_uris = self._loopback_uris(
+            port, "demo_client:callback", "demo_client:oidc-callback"
+        )
+        logout_uris = self._loopback_uris(port, "demo_client:oidc-signed-out")
+        for uri in (*redirect_uris, *logout_uris):
             check_redirect_uri(uri)
         application_model = get_application_model()
         secret = generate_client_secret()
@@ -104,6 +120,7 @@ class Command(BaseCommand):
             application.client_type = application_model.CLIENT_CONFIDENTIAL
             application.authorization_grant_type = application_model.GRANT_AUTHORIZATION_CODE
             application.redirect_uris = " ".join(redirect_uris)
+            application.post_logout_redirect_uris = " ".join(logout_uris)
             application.client_secret = secret
             application.hash_client_secret = True
             application.skip_authorization = False
@@ -115,4 +132,10 @@ class Command(BaseCommand):
             ClientRegistration._default_manager.update_or_create(
                 client_id=application.client_id, defaults={"client_secret": secret}
             )
-        return str(application.client_id), redirect_uris
+        return str(application.client_id), redirect_uris, logout_uris
+
+    @staticmethod
+    def _loopback_uris(port: int, *url_names: str) -> list[str]:
+        return [
+            f"http://{host}:{port}{reverse(name)}" for name in url_names for host in LOOPBACK_HOSTS
+        ]
