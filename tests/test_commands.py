@@ -19,6 +19,7 @@ from oauth2_provider.management.commands import cleartokens as dot_cleartokens
 from oauth2_provider.models import (
     get_access_token_model,
     get_grant_model,
+    get_id_token_model,
     get_refresh_token_model,
 )
 from rest_framework.test import APIClient
@@ -28,6 +29,7 @@ from bearer_auth.management.commands.cleartokens import Command as ClearTokens
 from bearer_auth.models import SigningKey, TokenSession, User
 from tests.first_party import REVOKE_URL, refresh, session_of, sign_in
 from tests.oauth_client import make_application, token_request
+from tests.oidc_support import make_oidc_application, oidc_tokens
 from tests.security.flows import authorize, client_credentials_token, oauth_tokens
 
 pytestmark = pytest.mark.django_db
@@ -189,6 +191,33 @@ def test_cleartokens_still_runs_dots_clean_up(cleartokens: Any, user: Any) -> No
 
     assert not get_access_token_model().objects.exists()
     assert not get_grant_model().objects.exists()
+
+
+@pytest.mark.usefixtures("oidc")
+def test_cleartokens_prunes_expired_id_tokens_and_keeps_their_sessions(
+    cleartokens: Any, browser: Any
+) -> None:
+    """DOT's clean-up deletes an expired ID token (never linked to an access token here)."""
+    application = make_oidc_application()
+    tokens = oidc_tokens(browser, application)
+    expired = session_of(tokens["refresh_token"])
+    kept = session_of(oidc_tokens(browser, application)["refresh_token"])
+    expired_id_token = expired.id_token_id
+    assert expired_id_token is not None
+    get_id_token_model().objects.filter(pk=expired_id_token).update(
+        expires=timezone.now() - timedelta(seconds=1)
+    )
+
+    cleartokens()
+
+    assert not get_id_token_model().objects.filter(pk=expired_id_token).exists()
+    expired.refresh_from_db()  # the sign-in goes on without its ID token's row
+    assert expired.id_token is None
+    assert expired.revoked is None
+    kept.refresh_from_db()
+    assert kept.id_token is not None
+    data = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    assert token_request(application.client_id, data).status_code == 200
 
 
 def test_cleartokens_prunes_signing_keys_past_their_deadline(cleartokens: Any) -> None:

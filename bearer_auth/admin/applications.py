@@ -1,11 +1,18 @@
-"""OAuth applications: secret shown once, redirect URIs and scopes validated."""
+"""OAuth applications: secret shown once, redirect URIs and scopes validated.
+
+The policy box (:class:`ApplicationPolicyInline`) holds bearer_auth's
+per-client settings, OpenID Connect's among them; the post-logout redirect
+URIs are DOT's own field, beside the redirect URIs. DOT's ``algorithm``
+(ID tokens signed with ``OIDC_RSA_PRIVATE_KEY`` or the client secret) is not
+offered: bearer_auth signs ID tokens with its managed keys.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
@@ -15,11 +22,15 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.models import get_application_model
 from oauth2_provider.scopes import get_scopes_backend
+from oauth2_provider.settings import oauth2_settings
 
+from bearer_auth import keys
 from bearer_auth.admin.base import ActionPermissionMixin
+from bearer_auth.keys.cache import current_key_set
 from bearer_auth.models import ApplicationPolicy
 from bearer_auth.oauth.registration import check_client_id, give_new_secret
-from bearer_auth.policy import check_redirect_uri
+from bearer_auth.oidc.validator import openid_refusal
+from bearer_auth.policy import application_policy, check_redirect_uri
 from bearer_auth.settings import bearer_settings
 
 if TYPE_CHECKING:
@@ -37,6 +48,12 @@ OFFERED_GRANT_TYPES = (
 #: How the first-party application (``FIRST_PARTY_CLIENT_ID``) signs in: DOT
 #: stores it as the password grant, which ``/o/token/`` refuses.
 FIRST_PARTY_GRANT = ("first-party", _("First-party sign-in (/auth/token/)"))
+
+#: Said beside the OpenID Connect settings while the server has it off.
+OIDC_OFF = _(
+    'OpenID Connect is off on this server (OAUTH2_PROVIDER["OIDC_ENABLED"]): '
+    "these settings are kept, and apply once it is on."
+)
 
 
 def is_first_party(application: Any) -> bool:
@@ -98,6 +115,7 @@ class ApplicationAdminForm(forms.ModelForm):  # type: ignore[type-arg]
             "client_type",
             "authorization_grant_type",
             "redirect_uris",
+            "post_logout_redirect_uris",
             "skip_authorization",
             "user",
         )
@@ -105,6 +123,11 @@ class ApplicationAdminForm(forms.ModelForm):  # type: ignore[type-arg]
             "redirect_uris": _(
                 "Space-separated, matched exactly. https only; http only for loopback "
                 "(127.0.0.1, [::1], localhost), which matches on any port (RFC 8252)."
+            ),
+            "post_logout_redirect_uris": _(
+                "OpenID Connect: where the client may send the user after signing out at "
+                "this server (post_logout_redirect_uri of RP-initiated logout). "
+                "Space-separated, matched and validated like the redirect URIs."
             ),
             "skip_authorization": _(
                 "Skip the consent page. Only for applications you run yourself."
@@ -119,6 +142,9 @@ class ApplicationAdminForm(forms.ModelForm):  # type: ignore[type-arg]
             assert isinstance(field, forms.ChoiceField)  # noqa: S101  narrows the type
             field.choices = [(self.instance.authorization_grant_type, FIRST_PARTY_GRANT[1])]
             field.disabled = True
+        if not oauth2_settings.OIDC_ENABLED:
+            logout_uris = self.fields["post_logout_redirect_uris"]
+            logout_uris.help_text = f"{logout_uris.help_text} {OIDC_OFF}"
 
     def clean_client_id(self) -> str:
         """Refuse a ``client_id`` that is a user's ``sub``: its tokens would name that user."""
@@ -127,19 +153,18 @@ class ApplicationAdminForm(forms.ModelForm):  # type: ignore[type-arg]
         return value
 
     def clean_redirect_uris(self) -> str:
-        value = " ".join(str(self.cleaned_data.get("redirect_uris") or "").split())
-        errors: list[ValidationError] = []
-        for uri in value.split():
-            try:
-                check_redirect_uri(uri)
-            except ValidationError as error:
-                errors.extend(error.error_list)
-        if errors:
-            raise ValidationError(errors)
-        return value
+        return _clean_redirect_uris(self.cleaned_data.get("redirect_uris"))
+
+    def clean_post_logout_redirect_uris(self) -> str:
+        return _clean_redirect_uris(self.cleaned_data.get("post_logout_redirect_uris"))
 
     def clean(self) -> dict[str, Any]:
         cleaned: dict[str, Any] = super().clean() or {}
+        # DOT's algorithm (OIDC_RSA_PRIVATE_KEY or the secret signs ID tokens)
+        # does not apply: bearer_auth signs with its managed keys. A value
+        # carried over from DOT is cleared, or DOT's Application.clean()
+        # would refuse it (RS256 without that key) on a field the form lacks.
+        self.instance.algorithm = ""
         grant = cleaned.get("authorization_grant_type")
         if (
             grant == "authorization-code"
@@ -170,8 +195,33 @@ class ApplicationAdminForm(forms.ModelForm):  # type: ignore[type-arg]
             self.cleaned_data["redirect_uris"] = accepted
 
 
+def _clean_redirect_uris(value: Any) -> str:
+    """Normalise space-separated URIs; refuse any :func:`check_redirect_uri` refuses."""
+    uris = str(value or "").split()
+    errors: list[ValidationError] = []
+    for uri in uris:
+        try:
+            check_redirect_uri(uri)
+        except ValidationError as error:
+            errors.extend(error.error_list)
+    if errors:
+        raise ValidationError(errors)
+    return " ".join(uris)
+
+
+def active_key_algorithm() -> str | None:
+    """The ``alg`` of the active signing key, or ``None`` before the first key exists.
+
+    Read from the key set as the process holds it: showing a form never
+    creates a key.
+    """
+    key_set = current_key_set()
+    key = key_set.keys.get(key_set.active_kid) if key_set.active_kid else None
+    return key.algorithm if key is not None else None
+
+
 class ApplicationPolicyForm(forms.ModelForm):  # type: ignore[type-arg]
-    """Allowed scopes as checkboxes of ``OAUTH2_PROVIDER["SCOPES"]``."""
+    """Allowed scopes as checkboxes of ``OAUTH2_PROVIDER["SCOPES"]``; OpenID Connect settings."""
 
     allowed_scopes = forms.MultipleChoiceField(
         label=_("allowed scopes"),
@@ -179,10 +229,24 @@ class ApplicationPolicyForm(forms.ModelForm):  # type: ignore[type-arg]
         widget=forms.CheckboxSelectMultiple,
         help_text=_("None ticked: every scope the server defines."),
     )
+    id_token_signed_response_alg = forms.ChoiceField(
+        label=_("ID-token signing algorithm"),
+        required=False,
+        help_text=_(
+            "ID tokens are signed with the active signing key. A client that registered "
+            "another algorithm is refused OpenID Connect until the keys are rotated to it "
+            "(bearer_keys rotate --algorithm)."
+        ),
+    )
 
     class Meta:
         model = ApplicationPolicy
-        fields = ("allowed_scopes", "access_token_lifetime")
+        fields = (
+            "allowed_scopes",
+            "access_token_lifetime",
+            "openid_connect",
+            "id_token_signed_response_alg",
+        )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -193,6 +257,15 @@ class ApplicationPolicyForm(forms.ModelForm):  # type: ignore[type-arg]
             for name, description in get_scopes_backend().get_all_scopes().items()
         ]
         self.initial["allowed_scopes"] = str(self.instance.allowed_scopes or "").split()
+        algorithm = self.fields["id_token_signed_response_alg"]
+        assert isinstance(algorithm, forms.ChoiceField)  # noqa: S101  narrows the type
+        active = active_key_algorithm()
+        blank = (
+            _("The active key's algorithm (now %(alg)s)") % {"alg": active}
+            if active
+            else _("The active key's algorithm")
+        )
+        algorithm.choices = [("", blank), *((name, name) for name in keys.GENERATED_ALGORITHMS)]
 
     def clean_allowed_scopes(self) -> str:
         return " ".join(sorted(self.cleaned_data.get("allowed_scopes") or ()))
@@ -205,6 +278,16 @@ class ApplicationPolicyInline(admin.StackedInline):  # type: ignore[type-arg]
     max_num = 1
     verbose_name = _("bearer_auth policy")
     verbose_name_plural = _("bearer_auth policy")
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        """Scopes and lifetime, then OpenID Connect (said to be off while it is)."""
+        oidc: dict[str, Any] = {"fields": ("openid_connect", "id_token_signed_response_alg")}
+        if not oauth2_settings.OIDC_ENABLED:
+            oidc["description"] = OIDC_OFF
+        return [
+            (None, {"fields": ("allowed_scopes", "access_token_lifetime")}),
+            (_("OpenID Connect"), oidc),
+        ]
 
 
 class ApplicationAdmin(ActionPermissionMixin, admin.ModelAdmin):  # type: ignore[type-arg]
@@ -240,6 +323,18 @@ class ApplicationAdmin(ActionPermissionMixin, admin.ModelAdmin):  # type: ignore
             # DOT's ClientSecretField stores its hash; response_add shows it once.
             setattr(obj, _NEW_SECRET, give_new_secret(obj))
         super().save_model(request, obj, form, change)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """Save the policy box; warn when its OpenID Connect settings refuse the client now."""
+        super().save_related(request, form, formsets, change)
+        client_policy = application_policy(form.instance)
+        if (
+            oauth2_settings.OIDC_ENABLED
+            and client_policy is not None
+            and client_policy.openid_connect
+            and (refusal := openid_refusal(form.instance))
+        ):
+            self.message_user(request, refusal, messages.WARNING)
 
     def response_add(
         self, request: HttpRequest, obj: Any, post_url_continue: str | None = None

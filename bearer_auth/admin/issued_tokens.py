@@ -1,14 +1,21 @@
-"""Issued access tokens, refresh tokens and sessions: masked, filtered, revoked by family."""
+"""Issued tokens and sessions: masked, filtered, revoked by family (sign-in).
+
+Access tokens, refresh tokens, sessions and OpenID Connect ID tokens; an ID
+token is revoked with its session, and a session shows its ID token.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib import admin, messages
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from oauth2_provider.models import (
@@ -19,6 +26,7 @@ from oauth2_provider.settings import oauth2_settings
 
 from bearer_auth import services
 from bearer_auth.admin.base import ReadOnlyAdmin
+from bearer_auth.models import TokenSession
 
 
 def mask_checksum(checksum: str | None) -> str:
@@ -48,6 +56,8 @@ class TokenStateFilter(admin.SimpleListFilter, ABC):
 
 
 class AccessTokenStateFilter(TokenStateFilter):
+    """Live: not expired (revoked access and ID tokens are deleted)."""
+
     def live(self) -> Q:
         return Q(expires__gt=timezone.now())
 
@@ -72,6 +82,13 @@ def _families(queryset: QuerySet[Any]) -> set[Any]:
     return set(queryset.exclude(token_family=None).values_list("token_family", flat=True))
 
 
+def _change_link(obj: Model, label: str) -> SafeString:
+    """Link to ``obj``'s admin change page."""
+    opts = obj._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, label)
+
+
 class IssuedAdmin(ReadOnlyAdmin):
     """Tokens and sessions: issued to a user through an application, revoked a sign-in at once.
 
@@ -80,7 +97,7 @@ class IssuedAdmin(ReadOnlyAdmin):
     :meth:`revoke_outside_families`.
     """
 
-    list_select_related = ("user", "application")
+    list_select_related: ClassVar[bool | tuple[str, ...]] = ("user", "application")
     actions = ("revoke",)
 
     @admin.action(description=_("Revoke (with the whole sign-in)"), permissions=["change"])
@@ -138,6 +155,7 @@ class TokenSessionAdmin(IssuedAdmin):
         "id",
         "user",
         "application",
+        "id_token_link",
         "created",
         "last_used",
         "expires",
@@ -152,19 +170,47 @@ class TokenSessionAdmin(IssuedAdmin):
     def revoke(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         super().revoke(request, queryset)
 
+    @admin.display(description=_("ID token"))
+    def id_token_link(self, obj: TokenSession) -> str | None:
+        """The OpenID Connect ID token issued with the sign-in, by its ``jti``; linked while on."""
+        id_token = obj.id_token
+        if id_token is None:
+            return None  # the admin's "-": no openid scope, or pruned once expired
+        if not oauth2_settings.OIDC_ENABLED:  # its page answers 403 then
+            return str(id_token.jti)
+        return _change_link(id_token, str(id_token.jti))
 
-class IDTokenAdmin(ReadOnlyAdmin):
-    """OpenID Connect ID tokens: a page only while ``OIDC_ENABLED`` is on.
+
+class IDTokenAdmin(IssuedAdmin):
+    """OpenID Connect ID tokens, each with its session; a page only while ``OIDC_ENABLED`` is on.
 
     DOT registers its ID-token model whatever the setting; with OpenID
     Connect off the server issues none, so the page is left out of the index
     and its URLs answer 403 (``ID_TOKEN_ADMIN_CLASS``, DOT's documented
     override point, not an unregistration of DOT's admin).
+
+    Revoking an ID token signs out its session (the whole sign-in, as the
+    other revoke actions do), which deletes the ID token's row; a row
+    without a session is deleted (DOT's ``IDToken.revoke()``). The signed
+    token a client already holds stays verifiable until it expires.
     """
 
-    list_display = ("jti", "user", "application", "expires")
-    list_filter = ("application",)
-    list_select_related = ("application", "user")
+    fields = (
+        "jti",
+        "session",
+        "user",
+        "application",
+        "scope",
+        "expires",
+        "created",
+        "updated",
+    )
+    list_display = ("jti", "session", "user", "application", "scope", "expires")
+    list_filter = _filters(AccessTokenStateFilter)
+    list_select_related = ("user", "application", "bearer_session")
+
+    def get_search_fields(self, request: HttpRequest) -> tuple[str, ...]:
+        return ("=jti", *super().get_search_fields(request))
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return bool(oauth2_settings.OIDC_ENABLED) and super().has_module_permission(request)
@@ -174,3 +220,26 @@ class IDTokenAdmin(ReadOnlyAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return bool(oauth2_settings.OIDC_ENABLED) and super().has_change_permission(request, obj)
+
+    @admin.action(description=_("Revoke with its session (sign out)"), permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        super().revoke(request, queryset)
+
+    def token_families(self, queryset: QuerySet[Any]) -> set[Any]:
+        return _families(TokenSession.objects.filter(id_token__in=queryset))
+
+    def revoke_outside_families(self, queryset: QuerySet[Any]) -> None:
+        for id_token in queryset.all():  # what the families left: rows without a session
+            id_token.revoke()
+
+    @admin.display(description=_("session"))
+    def session(self, obj: Any) -> SafeString | None:
+        """The sign-in the ID token was issued with (its ``sid``), linked."""
+        try:
+            session: TokenSession = obj.bearer_session
+        except TokenSession.DoesNotExist:
+            return None
+        label = str(session.pk)
+        if session.revoked is not None:
+            label = _("%(session)s (revoked)") % {"session": label}
+        return _change_link(session, label)

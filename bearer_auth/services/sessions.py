@@ -29,7 +29,11 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import router, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
-from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+from oauth2_provider.models import (
+    get_access_token_model,
+    get_id_token_model,
+    get_refresh_token_model,
+)
 from oauth2_provider.settings import oauth2_settings
 
 from bearer_auth.jwt import password_fingerprint, password_fingerprint_matches
@@ -151,7 +155,7 @@ def sign_out_session(user: AbstractBaseUser, session_id: uuid.UUID) -> bool:
         )
         if session is None:
             return False
-        _revoke_family(session.token_family)
+        _revoke_family(session.token_family, session)
     return True
 
 
@@ -162,30 +166,49 @@ def sign_out_family(family: uuid.UUID) -> None:
     operation on a family.
     """
     with transaction.atomic(using=router.db_for_write(TokenSession)):
-        TokenSession.objects.select_for_update().filter(token_family=family).first()
-        _revoke_family(family)
+        session = TokenSession.objects.select_for_update().filter(token_family=family).first()
+        _revoke_family(family, session)
 
 
-def _revoke_family(family: uuid.UUID) -> None:
-    """DOT's family revocation, then the family's session row. The caller holds the lock."""
+def _revoke_family(family: uuid.UUID, session: TokenSession | None) -> None:
+    """DOT's family revocation, then the family's session row and its ID token.
+
+    ``session`` is the family's session as the caller locked it (``None``
+    when the family has none). The caller holds the lock.
+    """
     get_refresh_token_model().revoke_family(family)
     TokenSession.objects.filter(token_family=family, revoked__isnull=True).update(
         revoked=timezone.now()
     )
+    if session is not None and session.id_token_id is not None:
+        _delete_id_tokens([session.id_token_id])
+
+
+def _delete_id_tokens(pks: list[Any]) -> None:
+    """Delete the OpenID Connect ID token rows of ended sessions (DOT's ``IDToken.revoke()``).
+
+    The signed ID tokens a client holds stay valid until they expire (they
+    are assertions, not credentials); the rows go so that the admin shows
+    none as live. The sessions keep their ids (the tokens' ``sid``); their
+    ``id_token`` becomes ``NULL`` (``on_delete=SET_NULL``).
+    """
+    if pks:
+        get_id_token_model().objects.filter(pk__in=pks).delete()
 
 
 def sign_out_everywhere(user: AbstractBaseUser) -> None:
     """Revoke every refresh token and delete every access token of ``user``, at once.
 
-    Covers every client, first party or OAuth. Called by the sessions API and
-    on any password change or deactivation (:mod:`bearer_auth.receivers`).
+    Covers every client, first party or OAuth, and deletes the ID token rows
+    of the user's sessions. Called by the sessions API and on any password
+    change or deactivation (:mod:`bearer_auth.receivers`).
     """
     refresh_token_model = get_refresh_token_model()
     with transaction.atomic(using=router.db_for_write(refresh_token_model)):
         # Lock the sessions first, in a fixed order: a refresh of any of them
         # either finished before (its new token is revoked below) or waits
         # and then finds its token revoked.
-        list(TokenSession.objects.select_for_update().filter(user=user).order_by("pk"))
+        sessions = list(TokenSession.objects.select_for_update().filter(user=user).order_by("pk"))
         now = timezone.now()
         refresh_token_model.objects.filter(user=user, revoked__isnull=True).update(
             revoked=now, updated=now
@@ -193,6 +216,7 @@ def sign_out_everywhere(user: AbstractBaseUser) -> None:
         # Deleting is DOT's AccessToken.revoke().
         get_access_token_model().objects.filter(user=user).delete()
         TokenSession.objects.filter(user=user, revoked__isnull=True).update(revoked=now)
+        _delete_id_tokens([s.id_token_id for s in sessions if s.id_token_id is not None])
 
 
 def list_sessions(user: AbstractBaseUser, *, current_family: uuid.UUID | None) -> list[SessionInfo]:
