@@ -129,6 +129,7 @@ def test_bearer_application_registers_a_native_apps_loopback_redirect_uri() -> N
     assert application.redirect_uris == LOOPBACK_CALLBACK
     assert application.client_type == "public"
     assert application.bearer_policy.allowed_scopes == "notes:read read"
+    assert application.bearer_policy.openid_connect  # the model's default, as in the admin
     assert f"client_id: {application.client_id}" in output
     assert "client_secret" not in output
 

@@ -86,7 +86,8 @@ class Command(BaseCommand):
                 "skip_authorization": options["skip_authorization"],
             }
         )
-        policy_form = ApplicationPolicyForm(data={"allowed_scopes": scopes})
+        # A form's missing checkbox is "off": say the model's default (OpenID Connect allowed).
+        policy_form = ApplicationPolicyForm(data={"allowed_scopes": scopes, "openid_connect": True})
         _raise_errors(application_form)
         _raise_errors(policy_form)
         with transaction.atomic(using=router.db_for_write(get_application_model())):
