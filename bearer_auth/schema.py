@@ -203,6 +203,43 @@ def _session() -> serializers.Serializer[Any]:
     )
 
 
+@cache
+def _userinfo() -> serializers.Serializer[Any]:
+    return inline_serializer(
+        name="UserInfo",
+        fields={
+            "sub": serializers.CharField(help_text="The ID token's and access token's `sub`."),
+            "name": serializers.CharField(help_text="Scope `profile`.", required=False),
+            "given_name": serializers.CharField(help_text="Scope `profile`.", required=False),
+            "family_name": serializers.CharField(help_text="Scope `profile`.", required=False),
+            "nickname": serializers.CharField(help_text="Scope `profile`.", required=False),
+            "preferred_username": serializers.CharField(
+                help_text="Scope `profile`.", required=False
+            ),
+            "email": serializers.CharField(help_text="Scope `email`.", required=False),
+            "email_verified": serializers.BooleanField(help_text="Scope `email`.", required=False),
+        },
+    )
+
+
+def _userinfo_responses() -> dict[int, Any]:
+    return {
+        200: _userinfo(),
+        403: _error(
+            "ScopeError",
+            ("insufficient_scope",),
+            'RFC 6750: the token lacks the `openid` scope (challenge scope="openid").',
+        ),
+        404: OpenApiResponse(description="OpenID Connect is not enabled (OIDC_ENABLED)."),
+    }
+
+
+_USERINFO_DESCRIPTION: Final = (
+    "OpenID Connect Core §5.3: the claims the token's scopes release (claims with "
+    "no value are left out). The access token goes in the Authorization header only."
+)
+
+
 @dataclass(frozen=True)
 class _Operation:
     """One operation of an ``/auth/`` view: what differs from its kind's shared shape.
@@ -229,6 +266,7 @@ class _Operation:
         details: dict[str, Any] = {}
         if self.request is None:
             responses.update({400: _unauthorized(), 401: _unauthorized()})
+            details["request"] = None  # no body (UserInfo's POST included)
         else:
             responses[429] = _error("SlowDown", _SLOW_DOWN, "Throttled: see Retry-After.")
             details.update(request=self.request, auth=[], parameters=[_RETRY_AFTER])
@@ -314,6 +352,17 @@ _OPERATIONS: Final = (
             204: None,
             404: OpenApiResponse(description="Not one of the user's active sessions."),
         },
+    ),
+    *(
+        _Operation(
+            view="bearer_auth.views.oidc.UserInfoView",
+            method=method,
+            operation_id=f"oidc_userinfo_{method}",
+            summary="OpenID Connect UserInfo",
+            description=_USERINFO_DESCRIPTION,
+            responses=_userinfo_responses,
+        )
+        for method in ("get", "post")
     ),
 )
 

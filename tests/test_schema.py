@@ -215,3 +215,14 @@ def test_demo_serves_a_valid_schema_and_swagger_ui_without_a_cdn(tmp_path: Path)
     notes = result["schema"]["paths"]["/api/notes/"]
     assert notes["get"]["security"] == [{"bearerAuth": ["notes:read"]}]
     assert notes["post"]["security"] == [{"bearerAuth": ["notes:write"]}]
+
+
+@pytest.mark.usefixtures("spectacular")
+def test_userinfo_is_documented_with_its_scope_and_errors() -> None:
+    paths = _schema("3.1.0")["paths"]
+    for method in ("get", "post"):
+        operation = paths["/o/userinfo/"][method]
+        assert operation["operationId"] == f"oidc_userinfo_{method}"
+        assert operation["security"] == [{"bearerAuth": ["openid"]}]
+        assert "requestBody" not in operation
+        assert set(operation["responses"]) == {"200", "400", "401", "403", "404", "503"}

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 import jwt as pyjwt
 import pytest
 import time_machine
+from django.db import DatabaseError
 from django.test import Client
 from django.utils import timezone
 
@@ -272,3 +273,19 @@ def test_the_redirect_carries_only_the_registered_uri_and_state(
     )
     assert response.status_code == 302
     assert query_of(response["Location"]) == {"state": "x y&z"}
+
+
+def test_a_database_outage_is_a_503_page_and_nothing_changes(
+    browser: Client, tokens: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unavailable(family: Any) -> None:
+        raise DatabaseError("down")
+
+    monkeypatch.setattr("bearer_auth.views.oidc.sign_out_family", unavailable)
+    response = browser.get(
+        URL, {"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": LOGGED_OUT}
+    )
+    assert response.status_code == 503
+    assert b"temporarily_unavailable" in response.content
+    assert "Location" not in response
+    _assert_nothing_happened(browser, tokens)
