@@ -105,7 +105,6 @@ class LogoutRequest:
     hint: dict[str, Any] | None
     post_logout_redirect_uri: str
     state: str
-    ui_locales: str
 
     def names(self, user: Any) -> bool:
         """Whether the hint's ``sub`` is ``user`` (a signed-in one)."""
@@ -224,7 +223,6 @@ class LogoutView(OpenIDConnectOnlyMixin, DatabaseOutageMixin, View):
             hint=hint,
             post_logout_redirect_uri=redirect_uri,
             state=parameters.get("state", ""),
-            ui_locales=parameters.get("ui_locales", ""),
         )
 
     def verified_hint(self, id_token_hint: str) -> dict[str, Any] | None:

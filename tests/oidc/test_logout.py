@@ -289,3 +289,9 @@ def test_a_database_outage_is_a_503_page_and_nothing_changes(
     assert b"temporarily_unavailable" in response.content
     assert "Location" not in response
     _assert_nothing_happened(browser, tokens)
+
+
+def test_ui_locales_picks_the_pages_language() -> None:
+    response = Client().get(URL, {"ui_locales": "xx-YY fr-CA en"})
+    assert response.status_code == 200
+    assert b'<html lang="fr' in response.content
