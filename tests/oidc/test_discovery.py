@@ -92,6 +92,18 @@ def test_signing_algorithm_follows_a_rotation(algorithm: str) -> None:
 
 
 @pytest.mark.usefixtures("oidc")
+def test_a_retired_keys_algorithm_stays_listed_after_the_active_one() -> None:
+    """ID tokens of the retired key still verify: RPs that check the list accept them."""
+    keys.rotate_signing_key(algorithm="RS256")
+    keys.rotate_signing_key(algorithm="EdDSA")
+    for url in (URL, RFC8414_URL):
+        assert Client().get(url).json()["id_token_signing_alg_values_supported"] == [
+            "EdDSA",
+            "RS256",
+        ]
+
+
+@pytest.mark.usefixtures("oidc")
 def test_discovery_is_public_under_login_required_middleware(settings: Any) -> None:
     settings.MIDDLEWARE = [
         *settings.MIDDLEWARE,
