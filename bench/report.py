@@ -601,7 +601,11 @@ OpenID Connect:
   `TokenView` reading the access token back for its `app_authorized` signal.
   `openid` adds one statement, DOT's `IDToken` row (the session's `INSERT`
   carries its link), and the ID token's signature: the user, whose claims it
-  carries, is read by every exchange.
+  carries, is read by every exchange. In instructions (callgrind, SQLite,
+  Django 6.1), an exchange is about 38 million without `openid` and 46
+  million with it; 6.3 million of the 8 more are the ID token's RSA signature
+  (OpenSSL, which retires several instructions per cycle, so the time ratio
+  is smaller than the instruction ratio).
 - UserInfo in strict mode is the token check's one query (the token row with
   its user), as `/auth/me/` is; the claims are built from that user.
 
