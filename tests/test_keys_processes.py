@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 
 SETTINGS = {"DJANGO_SETTINGS_MODULE": "tests.settings_demo_locmem"}
 KEY_CACHE_SECONDS = 1.0  # as tests/settings_demo_locmem.py
-GRACE = 2 + 0 + KEY_CACHE_SECONDS  # ACCESS_TOKEN_LIFETIME + LEEWAY + KEY_CACHE_SECONDS
+GRACE = 2 + 0 + KEY_CACHE_SECONDS  # token lifetimes (access, ID) + LEEWAY + KEY_CACHE_SECONDS
 
 
 def get_json(url: str, data: dict[str, str] | None = None) -> Any:
