@@ -188,6 +188,15 @@ def oauth2_provider_settings(
         # and check --deploy reports bearer_auth.E009).
         "OIDC_ISS_ENDPOINT": values["ISSUER"] or DEBUG_ISSUER,
     }
+    access_lifetime = values["ACCESS_TOKEN_LIFETIME"]
+    if isinstance(access_lifetime, timedelta):
+        # OpenID Connect ID tokens live as long as access tokens (DOT's default
+        # is 10 hours): an RP reads one at sign-in, and a retired signing key
+        # must verify every token it signed until it expires
+        # (bearer_auth.keys.deadlines), so a longer ID-token lifetime would keep
+        # retired keys in the JWKS that much longer. Expired ID tokens are still
+        # accepted as id_token_hint while their key verifies.
+        derived["ID_TOKEN_EXPIRE_SECONDS"] = int(access_lifetime.total_seconds())
     lifetime = values["REFRESH_TOKEN_LIFETIME"]
     if isinstance(lifetime, timedelta):  # anything else is bearer_auth.E006
         # DOT's idle expiry: a family ends this long after its last access

@@ -204,11 +204,14 @@ def test_basic_authentication_is_a_warning(settings: Any, rest_framework: dict[s
 def test_oauth2_provider_settings_derives_dots_issuer_and_refresh_expiry_from_bearer_auth() -> None:
     bearer_auth = {
         "ISSUER": "https://auth.example.org/tenant",
+        "ACCESS_TOKEN_LIFETIME": timedelta(minutes=2),
         "REFRESH_TOKEN_LIFETIME": timedelta(days=30),
     }
     assert oauth2_provider_settings(bearer_auth, SCOPES={"read": "Read"}) == {
         **OAUTH2_PROVIDER_REQUIRED,
         "OIDC_ISS_ENDPOINT": "https://auth.example.org/tenant",
+        # ID tokens live as long as access tokens: retired keys retire as fast.
+        "ID_TOKEN_EXPIRE_SECONDS": 120,
         "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 3600,
         "SCOPES": {"read": "Read"},
     }
@@ -219,6 +222,7 @@ def test_oauth2_provider_settings_without_bearer_auth_uses_the_defaults() -> Non
     assert oauth2_provider_settings(SCOPES={"read": "Read"}) == {
         **OAUTH2_PROVIDER_REQUIRED,
         "OIDC_ISS_ENDPOINT": "http://localhost:8000",
+        "ID_TOKEN_EXPIRE_SECONDS": 300,
         "REFRESH_TOKEN_EXPIRE_SECONDS": 14 * 24 * 3600,
         "SCOPES": {"read": "Read"},
     }

@@ -32,9 +32,9 @@ def _longest_token_lifetime() -> timedelta:
     """Return the longest lifetime of a token the keys sign.
 
     The longest access-token lifetime any application may be given, and while
-    OpenID Connect is on the ID tokens' (``ID_TOKEN_EXPIRE_SECONDS``, DOT's
-    setting: 10 hours by default), so relying parties verify an ID token
-    from the JWKS until it expires.
+    OpenID Connect is on the ID tokens' (DOT's ``ID_TOKEN_EXPIRE_SECONDS``;
+    ``oauth2_provider_settings`` makes it the access-token lifetime), so
+    relying parties verify an ID token from the JWKS until it expires.
     """
     lifetime: timedelta = bearer_settings.ACCESS_TOKEN_LIFETIME
     if oauth2_settings.OIDC_ENABLED:

@@ -41,7 +41,7 @@ from bearer_auth.policy import is_loopback_redirect_uri
 from bearer_auth.services.sessions import sign_out_family
 from bearer_auth.views.account import AccountView
 from bearer_auth.views.oauth import DatabaseOutageMixin
-from bearer_auth.views.oidc_authorization import _ui_locale
+from bearer_auth.views.oidc_authorization import ui_locale
 
 
 class OpenIDConnectOnlyMixin:
@@ -160,7 +160,7 @@ class LogoutView(OpenIDConnectOnlyMixin, DatabaseOutageMixin, View):
     signed_out_template_name = "bearer_auth/logged_out.html"
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        with _ui_locale(request.GET.get("ui_locales", "")):
+        with ui_locale(request.GET.get("ui_locales", "")):
             try:
                 logout_request = self.logout_request(request.GET)
             except InvalidRequest as error:
@@ -183,7 +183,7 @@ class LogoutView(OpenIDConnectOnlyMixin, DatabaseOutageMixin, View):
         parameters = request.POST.copy()
         for name in ("csrfmiddlewaretoken", "confirm"):
             parameters.pop(name, None)
-        with _ui_locale(parameters.get("ui_locales", "")):
+        with ui_locale(parameters.get("ui_locales", "")):
             try:
                 logout_request = self.logout_request(parameters)
             except InvalidRequest as error:

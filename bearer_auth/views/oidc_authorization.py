@@ -67,7 +67,7 @@ class OpenIDAuthorizationMixin:
         if "openid" not in request.GET.get("scope", "").split():
             response: HttpResponse = super().get(request, *args, **kwargs)  # type: ignore[misc]
             return response
-        with _ui_locale(request.GET.get("ui_locales", "")):
+        with ui_locale(request.GET.get("ui_locales", "")):
             early = self.openid_precondition(request)
             if early is not None:
                 return early
@@ -81,7 +81,7 @@ class OpenIDAuthorizationMixin:
             return response
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        with _ui_locale(request.GET.get("ui_locales", "")):
+        with ui_locale(request.GET.get("ui_locales", "")):
             response: HttpResponse = super().post(request, *args, **kwargs)  # type: ignore[misc]
             if hasattr(response, "render"):
                 response.render()
@@ -206,7 +206,7 @@ def _seconds(max_age: str) -> int | None:
 
 
 @contextmanager
-def _ui_locale(ui_locales: str) -> Iterator[None]:
+def ui_locale(ui_locales: str) -> Iterator[None]:
     """Render in the first of ``ui_locales`` the project offers (``LANGUAGES``); else as usual."""
     for tag in ui_locales.split():
         try:

@@ -108,8 +108,11 @@ def test_both_refuse_an_expired_id_token(browser: Any) -> None:
             _jwcrypto_claims(token, jwks, algorithm, application.client_id)
 
 
-def test_a_retired_key_verifies_its_id_tokens_until_they_expire(browser: Any) -> None:
-    """The key's grace covers ID tokens (10 hours by default), not only access tokens (minutes)."""
+def test_a_retired_key_verifies_its_id_tokens_until_they_expire(
+    browser: Any, settings: Any
+) -> None:
+    """The key's grace covers ID tokens when they outlive access tokens (a project's choice)."""
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "ID_TOKEN_EXPIRE_SECONDS": 3600}
     application = make_oidc_application()
     token = _id_token(browser, application)
     algorithm = signing_algorithm()
