@@ -40,8 +40,6 @@ ID_TOKEN_CLAIMS: Final = (
     "auth_time",
     "nonce",
     "at_hash",
-    "azp",
-    "amr",
     "sid",
 )
 
