@@ -18,6 +18,7 @@ from pathlib import Path
 
 import dj_database_url
 
+from bearer_auth.oidc.claims import OIDC_SCOPES
 from bearer_auth.settings import oauth2_provider_settings
 
 BENCH_DIR = Path(os.environ.get("BENCH_DIR", Path(tempfile.gettempdir()) / "bearer-auth-bench"))
@@ -113,11 +114,8 @@ BEARER_AUTH = {
 if os.environ.get("BENCH_VERIFIED_TOKEN_CACHE_SIZE"):  # unset or empty: the default
     BEARER_AUTH["VERIFIED_TOKEN_CACHE_SIZE"] = int(os.environ["BENCH_VERIFIED_TOKEN_CACHE_SIZE"])
 
-# OpenID Connect on (DOT's OIDC_ENABLED) with the scopes of
-# bearer_auth.oidc.claims.OIDC_SCOPES, which a settings module cannot import (it
-# imports the user model's base class): the code exchange with ``openid``
-# issues an ID token and UserInfo answers (the ``oidc`` phase).
-OIDC_SCOPES = {"openid": "OpenID Connect", "profile": "Profile", "email": "Email"}
+# OpenID Connect on (DOT's OIDC_ENABLED) with its scopes: the code exchange
+# with ``openid`` issues an ID token and UserInfo answers (the ``oidc`` phase).
 OAUTH2_PROVIDER = oauth2_provider_settings(
     BEARER_AUTH,
     SCOPES={"read": "Read", "write": "Write", **OIDC_SCOPES},

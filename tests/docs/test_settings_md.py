@@ -73,6 +73,7 @@ def test_the_oauth2_provider_block_keeps_bearer_auth_wiring(settings: Any) -> No
     assert configured == {
         **OAUTH2_PROVIDER_REQUIRED,
         "OIDC_ISS_ENDPOINT": "https://auth.example.com",
+        "ID_TOKEN_EXPIRE_SECONDS": 300,
         "REFRESH_TOKEN_EXPIRE_SECONDS": 14 * 24 * 3600,
         "SCOPES": configured["SCOPES"],
     }
