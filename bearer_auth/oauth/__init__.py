@@ -17,13 +17,14 @@ from bearer_auth.oauth.generators import (
     generate_access_token,
 )
 from bearer_auth.oauth.server import Server
-from bearer_auth.oauth.validator import OAuth2Validator, require_s256
+from bearer_auth.oauth.validator import OAuth2Validator, check_code_request, require_s256
 
 __all__ = [
     "OAuth2Validator",
     "Server",
     "access_token_expires_in",
     "access_token_lifetime",
+    "check_code_request",
     "generate_access_token",
     "require_s256",
 ]

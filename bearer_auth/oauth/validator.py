@@ -9,6 +9,7 @@ and written by :mod:`bearer_auth.services.rotation`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import router, transaction
 from oauth2_provider import oauth2_validators
-from oauth2_provider.models import AbstractApplication, get_access_token_model
+from oauth2_provider.models import AbstractApplication, get_access_token_model, get_grant_model
 from oauthlib.common import Request
 from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 
@@ -39,6 +40,8 @@ from bearer_auth.services.sessions import ClientInfo, start_session
 from bearer_auth.throttling import client_authenticated
 
 CLIENT_CONFIDENTIAL = AbstractApplication.CLIENT_CONFIDENTIAL
+# RFC 7636 §4.2: BASE64URL(SHA256(verifier)), unpadded.
+_S256_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 class OAuth2Validator(OpenIDConnectValidatorMixin, oauth2_validators.OAuth2Validator):  # type: ignore[misc]
@@ -119,7 +122,7 @@ class OAuth2Validator(OpenIDConnectValidatorMixin, oauth2_validators.OAuth2Valid
         creation. oauthlib redirects with its own copy of ``code``, so the
         client still receives the code itself.
         """
-        require_s256(request.code_challenge_method, request=request)
+        check_code_request(request)
         store_authorization_context(request)
         digest = {**code, "code": token_checksum(code["code"])}
         super().save_authorization_code(client_id, digest, request, *args, **kwargs)
@@ -279,4 +282,28 @@ def require_s256(method: str | None, *, request: Request | None = None) -> None:
     if method != "S256":
         raise oauth2_errors.UnsupportedCodeChallengeMethodError(
             description='Only the "S256" code_challenge_method is supported.', request=request
+        )
+
+
+def check_code_request(request: Request) -> None:
+    """Refuse what a code could not be issued for, before anything is stored or shown.
+
+    ``S256`` PKCE (:func:`require_s256`) with a challenge that is one
+    (RFC 7636 §4.2: the base64url SHA-256 of the verifier, 43 characters),
+    and a ``nonce`` DOT's grant column can hold. PostgreSQL refuses a longer
+    value (DOT's ``code_challenge`` is 128 characters, ``nonce`` 255), which
+    would be a 503 after the user consented; SQLite would store it. Raises
+    oauthlib's ``invalid_request``, sent to the verified redirect URI.
+    """
+    require_s256(request.code_challenge_method, request=request)
+    if not _S256_CHALLENGE.fullmatch(request.code_challenge or ""):
+        raise oauth2_errors.InvalidRequestError(
+            description="The code_challenge is not an S256 challenge (43 base64url characters).",
+            request=request,
+        )
+    nonce = request.nonce
+    limit = get_grant_model()._meta.get_field("nonce").max_length
+    if isinstance(nonce, str) and len(nonce) > limit:
+        raise oauth2_errors.InvalidRequestError(
+            description=f"The nonce is longer than {limit} characters.", request=request
         )

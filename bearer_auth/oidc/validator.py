@@ -23,10 +23,8 @@ from datetime import timedelta
 from typing import Any, Final
 
 from django.utils import timezone
-from oauth2_provider.models import get_grant_model
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import Request
-from oauthlib.oauth2.rfc6749.errors import InvalidRequestError
 
 from bearer_auth import policy
 from bearer_auth.compat import save_id_token
@@ -130,19 +128,7 @@ class OpenIDConnectValidatorMixin:
     def validate_user_match(
         self, id_token_hint: str | None, scopes: list[str], claims: Any, request: Request
     ) -> bool:
-        """``id_token_hint``: checked by the view against the signed-in user.
-
-        oauthlib's one OpenID Connect hook on every authorization request (the
-        consent page, its answer, an automatic approval), after the client and
-        redirect URI are verified: a ``nonce`` longer than DOT's grant column
-        is ``invalid_request`` here (PostgreSQL refused to store it: a 503).
-        """
-        nonce = getattr(request, "nonce", None)
-        if isinstance(nonce, str) and len(nonce) > _nonce_max_length():
-            raise InvalidRequestError(
-                description=f"The nonce is longer than {_nonce_max_length()} characters.",
-                request=request,
-            )
+        """``id_token_hint``: checked by the view against the signed-in user."""
         return True
 
     def get_authorization_code_nonce(
@@ -151,12 +137,6 @@ class OpenIDConnectValidatorMixin:
         """The nonce ``validate_code`` read from the grant (no second read of the grant)."""
         nonce = getattr(request, "nonce", None)
         return nonce or None
-
-
-def _nonce_max_length() -> int:
-    """The length of DOT's grant ``nonce`` column."""
-    length: int = get_grant_model()._meta.get_field("nonce").max_length
-    return length
 
 
 def _auth_time(request: Request, *, default: int) -> int:

@@ -63,7 +63,7 @@ from bearer_auth.exceptions import (
 )
 from bearer_auth.jwt import token_checksum, user_subject
 from bearer_auth.middleware import frame_ancestors_none
-from bearer_auth.oauth import require_s256
+from bearer_auth.oauth import check_code_request
 from bearer_auth.parameters import repeated_parameter
 from bearer_auth.policy import is_loopback_redirect_uri
 from bearer_auth.services.rotation import request_arrived
@@ -154,7 +154,8 @@ class AuthorizationView(
     template_name = "bearer_auth/authorize.html"
 
     def validate_authorization_request(self, request: HttpRequest) -> tuple[list[str], Any]:
-        """Refuse a missing or ``plain`` PKCE method before asking the user anything.
+        """Refuse a missing or ``plain`` PKCE method, a challenge that is no S256 one or an
+        overlong nonce (:func:`~bearer_auth.oauth.check_code_request`) before asking the user.
 
         A ``redirect_uri`` that cannot even be parsed (``https://[12345::1]/``
         makes ``urlsplit`` raise ``ValueError`` inside DOT's matching) is a
@@ -179,7 +180,7 @@ class AuthorizationView(
                 error=InvalidRedirectURIError(description=_("The redirect_uri is malformed."))
             ) from exc
         try:
-            require_s256(credentials.get("code_challenge_method"), request=credentials["request"])
+            check_code_request(credentials["request"])
         except OAuth2Error as error:
             raise OAuthToolkitError(
                 error=error, redirect_uri=credentials["redirect_uri"]
