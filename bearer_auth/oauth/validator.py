@@ -66,8 +66,9 @@ class OAuth2Validator(OpenIDConnectValidatorMixin, oauth2_validators.OAuth2Valid
         missing ``scope``; when none of those is allowed, the list is empty,
         and a token with no scope is never issued.
         """
-        if "openid" in scopes and openid_refusal(client) is not None:
-            return False
+        refusal = openid_refusal(client) if "openid" in scopes else None
+        if refusal is not None:
+            raise oauth2_errors.InvalidScopeError(description=refusal, request=request)
         return bool(
             scopes
             and super().validate_scopes(client_id, scopes, client, request, *args, **kwargs)

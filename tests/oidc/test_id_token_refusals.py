@@ -216,7 +216,8 @@ def test_a_client_whose_policy_refuses_openid_connect_asking_for_openid_is_inval
     application = make_oidc_application()
     ApplicationPolicy.objects.filter(application=application).update(openid_connect=False)
     params = authorization_params(application, scope="openid email")
-    _assert_redirect_error(browser.get("/o/authorize/", params), params, "invalid_scope")
+    answer = _assert_redirect_error(browser.get("/o/authorize/", params), params, "invalid_scope")
+    assert answer["error_description"] == "This client may not use OpenID Connect."
     # Without openid the same client is served.
     assert browser.get("/o/authorize/", authorization_params(application)).status_code == 200
 
@@ -227,7 +228,8 @@ def test_a_client_registered_for_another_algorithm_is_refused(browser: Any) -> N
         id_token_signed_response_alg="ES256"
     )
     params = authorization_params(application, scope="openid")
-    _assert_redirect_error(browser.get("/o/authorize/", params), params, "invalid_scope")
+    answer = _assert_redirect_error(browser.get("/o/authorize/", params), params, "invalid_scope")
+    assert "expects ID tokens signed with ES256" in answer["error_description"]
     # Once the active key is the client's algorithm, it is served.
     keys.rotate_signing_key(algorithm="ES256")
     assert browser.get("/o/authorize/", params).status_code == 200
