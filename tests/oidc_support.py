@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from bearer_auth.oidc.claims import OIDC_SCOPES
-from tests.oauth_client import authorization_code, exchange, make_application
+from tests.oauth_client import authorization_code, exchange, live_issuer, make_application
 
 #: An OpenID Connect client's scopes (its policy allows exactly these).
 OIDC_CLIENT_SCOPES = "openid profile email read"
@@ -18,6 +20,13 @@ def enable_oidc(settings: Any) -> None:
         "OIDC_ENABLED": True,
         "SCOPES": {**settings.OAUTH2_PROVIDER["SCOPES"], **OIDC_SCOPES},
     }
+
+
+def live_oidc_provider(live_server: Any, settings: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The live server as an OpenID Connect provider, its own URL the issuer; return the URL."""
+    url = live_issuer(live_server, settings, monkeypatch)
+    enable_oidc(settings)
+    return url
 
 
 def make_oidc_application(**kwargs: Any) -> Any:

@@ -32,8 +32,8 @@ from playwright.sync_api import expect
 from bearer_auth import keys
 from bearer_auth.jwt import decode_id_token, signing_algorithm, user_subject
 from bearer_auth.models import TokenSession
-from tests.oauth_client import SECRET, live_issuer, query_of
-from tests.oidc_support import enable_oidc, make_oidc_application
+from tests.oauth_client import SECRET, query_of
+from tests.oidc_support import live_oidc_provider, make_oidc_application
 from tests.processes import ROOT, child_env, free_port, stop_process_group, wait_for_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -114,8 +114,7 @@ def live_tokens(application: Any) -> tuple[int, int]:
 @pytest.fixture
 def provider(live_server: Any, settings: Any, monkeypatch: pytest.MonkeyPatch) -> str:
     """bearer_auth on the live server: its own URL as issuer, OpenID Connect on."""
-    url = live_issuer(live_server, settings, monkeypatch)
-    enable_oidc(settings)
+    url = live_oidc_provider(live_server, settings, monkeypatch)
     # Playwright's synchronous API keeps an asyncio loop in this thread, so
     # Django refuses the test's own queries between browser steps unless told
     # that this thread is not serving anything asynchronously (it is not).

@@ -36,10 +36,9 @@ from tests.oauth_client import (
     SECRET,
     browser_session,
     consent_live,
-    live_issuer,
     query_of,
 )
-from tests.oidc_support import enable_oidc, make_oidc_application
+from tests.oidc_support import live_oidc_provider, make_oidc_application
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -54,8 +53,7 @@ class RelyingParty(OAuth2Mixin, OpenIDMixin, BaseApp):  # type: ignore[misc]
 
 @pytest.fixture
 def server(live_server: Any, settings: Any, monkeypatch: pytest.MonkeyPatch) -> str:
-    url = live_issuer(live_server, settings, monkeypatch)
-    enable_oidc(settings)
+    url = live_oidc_provider(live_server, settings, monkeypatch)
     monkeypatch.setenv("AUTHLIB_INSECURE_TRANSPORT", "1")
     return url
 
