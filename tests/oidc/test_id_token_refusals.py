@@ -17,7 +17,7 @@ from oauth2_provider.models import get_grant_model, get_id_token_model
 
 from bearer_auth import keys
 from bearer_auth.exceptions import InvalidToken
-from bearer_auth.jwt import decode_id_token
+from bearer_auth.jwt import decode_id_token, user_subject
 from bearer_auth.keys.material import generate_private_key
 from bearer_auth.models import ApplicationPolicy
 from tests.factories import UserFactory
@@ -109,7 +109,7 @@ def test_a_tampered_id_token_is_refused(browser: Any, id_token_algorithm: str, t
     assert decode_id_token(genuine, audience=application.client_id)["aud"] == application.client_id
     someone_else = UserFactory()
     tampered = (
-        tamper(genuine, sub=str(someone_else.public_id))
+        tamper(genuine, sub=user_subject(someone_else))
         if tamper is not _unsigned
         else tamper(genuine)
     )

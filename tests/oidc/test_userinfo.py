@@ -45,6 +45,7 @@ def test_userinfo_returns_the_claims_of_the_tokens_scopes(
 
 
 @pytest.mark.usefixtures("oidc")
+@pytest.mark.custom_user_model
 def test_profile_scope_releases_the_name_claims(user: Any) -> None:
     user.full_name, user.short_name = "Ada Lovelace", "Ada"
     user.save()
@@ -52,6 +53,23 @@ def test_profile_scope_releases_the_name_claims(user: Any) -> None:
     data = _get(token, HTTP_ACCEPT="text/html").json()
     assert data == user_claims(user, {"openid", "profile"})
     assert data == {"sub": user_subject(user), "name": "Ada Lovelace", "nickname": "Ada"}
+
+
+@pytest.mark.usefixtures("oidc")
+def test_profile_claims_of_any_user_model_come_from_the_fields_it_has(user: Any) -> None:
+    """Django's own User: first and last name, and the username (not the email) as such."""
+    names = {"first_name": "Ada", "last_name": "Lovelace", "full_name": "", "short_name": ""}
+    for field, value in names.items():
+        if hasattr(user, field):
+            setattr(user, field, value)
+    user.save()
+    expected: dict[str, Any] = {"sub": user_subject(user)}
+    if hasattr(user, "first_name"):
+        expected.update(name="Ada Lovelace", given_name="Ada", family_name="Lovelace")
+    if user.get_email_field_name() != user.USERNAME_FIELD:
+        expected["preferred_username"] = getattr(user, user.USERNAME_FIELD)
+    token = issue_access_token(user, scope="openid profile")
+    assert _get(token).json() == expected
 
 
 @pytest.mark.usefixtures("oidc")
