@@ -45,7 +45,7 @@ def _create_application(page: Any, name: str) -> tuple[str, str]:
     """Fill the add form as an administrator would; return the shown client_id and secret."""
     page.get_by_role("link", name="Applications").first.click()
     page.get_by_role("link", name=re.compile("Add application")).click()
-    page.get_by_label("Name").fill(name)
+    page.get_by_role("textbox", name="Name:", exact=True).fill(name)
     page.get_by_label("Client type").select_option("confidential")
     page.get_by_label("Authorization grant type").select_option("client-credentials")
     page.get_by_role("checkbox", name="notes:read: Read your notes").check()
