@@ -64,15 +64,18 @@ class OpenIDAuthorizationMixin:
     oauth2_data: dict[str, Any]
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if "openid" not in request.GET.get("scope", "").split():
-            response: HttpResponse = super().get(request, *args, **kwargs)  # type: ignore[misc]
-            return response
+        """``max_age`` and ``id_token_hint`` (OpenID Connect requests), then DOT's flow.
+
+        ``prompt`` and ``ui_locales`` are honoured for every request, plain
+        OAuth 2.0 ones too.
+        """
         with ui_locale(request.GET.get("ui_locales", "")):
-            early = self.openid_precondition(request)
-            if early is not None:
-                return early
+            if "openid" in request.GET.get("scope", "").split():
+                early = self.openid_precondition(request)
+                if early is not None:
+                    return early
             try:
-                response = super().get(request, *args, **kwargs)  # type: ignore[misc]
+                response: HttpResponse = super().get(request, *args, **kwargs)  # type: ignore[misc]
             except _ConsentDemanded:
                 context = {**self.oauth2_data, "form": self.get_form(self.get_form_class())}  # type: ignore[attr-defined]
                 response = self.render_to_response(self.get_context_data(**context))  # type: ignore[attr-defined]

@@ -122,6 +122,15 @@ def test_prompt_login_signs_in_again_and_auth_time_is_the_new_sign_in(
     assert _claims(token.json()["id_token"])["auth_time"] == int(signed_in_again.timestamp())
 
 
+def test_prompt_consent_in_a_plain_oauth_request_shows_the_page_too(browser: Any) -> None:
+    """Without openid, prompt=consent was a 500 (the signal to show the page went uncaught)."""
+    application = make_oidc_application(skip_authorization=True)
+    params = authorization_params(application, scope="read", prompt="consent")
+    page = browser.get("/o/authorize/", params)
+    assert page.status_code == 200, page
+    assert form_fields(page.content.decode())["scope"] == "read"
+
+
 def test_prompt_consent_shows_the_page_to_a_client_that_skips_it(browser: Any) -> None:
     application = make_oidc_application(skip_authorization=True)
     skipped = browser.get("/o/authorize/", _openid(application))
