@@ -75,6 +75,31 @@ def make_application(
     return application
 
 
+def application_add_form(**overrides: str | None) -> dict[str, str]:
+    """The admin's "add application" form as a browser posts it, policy box included.
+
+    An override of ``None`` leaves the field out (an unticked checkbox).
+    """
+    data: dict[str, str | None] = {
+        "name": "Note Taker",
+        "client_id": "note-taker",
+        "client_type": "confidential",
+        "authorization_grant_type": "authorization-code",
+        "redirect_uris": "https://notes.example/callback",
+        "post_logout_redirect_uris": "",
+        "bearer_policy-TOTAL_FORMS": "1",
+        "bearer_policy-INITIAL_FORMS": "0",
+        "bearer_policy-MIN_NUM_FORMS": "0",
+        "bearer_policy-MAX_NUM_FORMS": "1",
+        "bearer_policy-0-allowed_scopes": "notes:read",
+        "bearer_policy-0-access_token_lifetime": "",
+        "bearer_policy-0-openid_connect": "on",
+        "bearer_policy-0-id_token_signed_response_alg": "",
+    }
+    data.update(overrides)
+    return {name: value for name, value in data.items() if value is not None}
+
+
 def pkce_pair() -> tuple[str, str]:
     """Return an RFC 7636 (verifier, S256 challenge)."""
     verifier = secrets.token_urlsafe(48)

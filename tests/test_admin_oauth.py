@@ -31,6 +31,7 @@ from bearer_auth.models import ApplicationPolicy, SigningKey, TokenSession
 from tests.browser.conftest import page as chromium_page  # noqa: F401  a fixture (Playwright)
 from tests.factories import UserFactory
 from tests.oauth_client import (
+    application_add_form,
     authorization_code,
     client_credentials_token,
     exchange,
@@ -58,24 +59,6 @@ def _sign_in(user: Any, password: str) -> services.TokenPair:
         password=password,
         scope=None,
     )
-
-
-def _add_form(**overrides: str) -> dict[str, str]:
-    data = {
-        "name": "Note Taker",
-        "client_id": "note-taker",
-        "client_type": "confidential",
-        "authorization_grant_type": "authorization-code",
-        "redirect_uris": "https://notes.example/callback",
-        "bearer_policy-TOTAL_FORMS": "1",
-        "bearer_policy-INITIAL_FORMS": "0",
-        "bearer_policy-MIN_NUM_FORMS": "0",
-        "bearer_policy-MAX_NUM_FORMS": "1",
-        "bearer_policy-0-allowed_scopes": "notes:read",
-        "bearer_policy-0-access_token_lifetime": "",
-    }
-    data.update(overrides)
-    return data
 
 
 # Registration
@@ -130,7 +113,7 @@ def test_either_admin_module_may_be_imported_first(first: str) -> None:
 
 def test_created_application_secret_is_shown_once_and_stored_hashed(admin_browser: Client) -> None:
     add_url = reverse(ADD_APPLICATION)
-    response = admin_browser.post(add_url, _add_form())
+    response = admin_browser.post(add_url, application_add_form())
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     html = response.content.decode()
@@ -160,7 +143,7 @@ def _shown_secret(html: str) -> str:
 
 
 def _add_request(admin_user: Any, **overrides: str) -> HttpRequest:
-    request = RequestFactory().post(reverse(ADD_APPLICATION), _add_form(**overrides))
+    request = RequestFactory().post(reverse(ADD_APPLICATION), application_add_form(**overrides))
     request.user = admin_user
     return request
 
@@ -198,7 +181,7 @@ def test_popup_add_shows_the_secret_and_hands_the_application_to_the_opener(
     admin_browser: Client,
 ) -> None:
     response = admin_browser.post(
-        reverse(ADD_APPLICATION) + "?_popup=1", {**_add_form(), "_popup": "1"}
+        reverse(ADD_APPLICATION) + "?_popup=1", {**application_add_form(), "_popup": "1"}
     )
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
@@ -260,7 +243,7 @@ def test_popup_change_keeps_djangos_popup_answer(admin_browser: Client) -> None:
     response = admin_browser.post(
         change + "?_popup=1",
         {
-            **_add_form(name="Renamed"),
+            **application_add_form(name="Renamed"),
             "_popup": "1",
             "bearer_policy-INITIAL_FORMS": "1",
             "bearer_policy-0-id": str(application.bearer_policy.pk),
@@ -276,7 +259,7 @@ def test_popup_change_keeps_djangos_popup_answer(admin_browser: Client) -> None:
 def test_scopes_are_chosen_from_the_configured_scopes(admin_browser: Client) -> None:
     response = admin_browser.post(
         reverse(ADD_APPLICATION),
-        _add_form(**{"bearer_policy-0-allowed_scopes": "admin:everything"}),
+        application_add_form(**{"bearer_policy-0-allowed_scopes": "admin:everything"}),
     )
     assert response.status_code == 200
     assert "admin:everything is not one of the available choices" in response.content.decode()
@@ -297,7 +280,9 @@ def test_scopes_are_chosen_from_the_configured_scopes(admin_browser: Client) -> 
     ],
 )
 def test_redirect_uri_validation(admin_browser: Client, redirect_uris: str, accepted: bool) -> None:
-    response = admin_browser.post(reverse(ADD_APPLICATION), _add_form(redirect_uris=redirect_uris))
+    response = admin_browser.post(
+        reverse(ADD_APPLICATION), application_add_form(redirect_uris=redirect_uris)
+    )
     assert get_application_model().objects.exists() is accepted
     if not accepted:
         assert response.context["adminform"].form.errors["redirect_uris"]
@@ -318,7 +303,7 @@ def test_grant_types_offered(
 ) -> None:
     admin_browser.post(
         reverse(ADD_APPLICATION),
-        _add_form(client_type=client_type, authorization_grant_type=grant),
+        application_add_form(client_type=client_type, authorization_grant_type=grant),
     )
     assert get_application_model().objects.exists() is accepted
 

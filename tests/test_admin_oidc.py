@@ -16,7 +16,7 @@ from bearer_auth.models import ApplicationPolicy, TokenSession
 from bearer_auth.oidc.validator import openid_refusal
 from tests.factories import UserFactory
 from tests.first_party import session_of
-from tests.oauth_client import signed_in_browser, token_request
+from tests.oauth_client import application_add_form, signed_in_browser, token_request
 from tests.oidc_support import make_oidc_application, oidc_tokens
 
 pytestmark = pytest.mark.django_db
@@ -26,25 +26,8 @@ ID_TOKENS = "admin:oauth2_provider_idtoken_changelist"
 SESSIONS = "admin:bearer_auth_tokensession_changelist"
 
 
-def _application_form(**overrides: str) -> dict[str, str]:
-    data = {
-        "name": "Note Taker",
-        "client_id": "note-taker",
-        "client_type": "confidential",
-        "authorization_grant_type": "authorization-code",
-        "redirect_uris": "https://notes.example/callback",
-        "post_logout_redirect_uris": "",
-        "bearer_policy-TOTAL_FORMS": "1",
-        "bearer_policy-INITIAL_FORMS": "0",
-        "bearer_policy-MIN_NUM_FORMS": "0",
-        "bearer_policy-MAX_NUM_FORMS": "1",
-        "bearer_policy-0-allowed_scopes": "read",
-        "bearer_policy-0-access_token_lifetime": "",
-        "bearer_policy-0-openid_connect": "on",
-        "bearer_policy-0-id_token_signed_response_alg": "",
-    }
-    data.update(overrides)
-    return {name: value for name, value in data.items() if value is not None}
+def _application_form(**overrides: str | None) -> dict[str, str]:
+    return application_add_form(**{"bearer_policy-0-allowed_scopes": "read", **overrides})
 
 
 def _change_url(model: Any, pk: Any) -> str:

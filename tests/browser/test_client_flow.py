@@ -18,8 +18,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.demo_client import (
-    CLIENT_NAME,
     WHOLE_JWT,
+    allow,
+    authorization_request,
     choose_sign_in,
     printed_client_id,
     query_demo,
@@ -52,9 +53,8 @@ def test_user_walks_the_seven_steps_to_the_notes_api(page: Any, demo: DemoServer
 
     # 2. The person chooses to sign in via the third party; 3. the browser is redirected.
     choose_sign_in(page)
-    authorization = urlsplit(parse_qs(urlsplit(page.url).query)["next"][0])
-    params = {key: values[0] for key, values in parse_qs(authorization.query).items()}
-    assert authorization.path == "/o/authorize/"
+    path, params = authorization_request(page)
+    assert path == "/o/authorize/"
     assert params["client_id"] == client_id
     assert params["response_type"] == "code"
     assert params["code_challenge_method"] == "S256"
@@ -64,12 +64,7 @@ def test_user_walks_the_seven_steps_to_the_notes_api(page: Any, demo: DemoServer
     state = params["state"]
 
     sign_in(page, demo)
-    expect(
-        page.get_by_role("heading", name=f"Allow {CLIENT_NAME} to use your account?")
-    ).to_be_visible()
-    expect(page.get_by_text("Read your notes")).to_be_visible()
-    expect(page.get_by_text("Create, change and delete your notes")).to_be_visible()
-    page.get_by_role("button", name="Allow").click()
+    allow(page, "Read your notes", "Create, change and delete your notes")
 
     # 4. The code arrives at the callback with the same state.
     page.wait_for_url(f"{demo.base_url}/client/#step-4")
