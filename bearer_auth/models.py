@@ -311,3 +311,94 @@ class ApplicationPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"Policy of application {self.pk}"
+
+
+class InitialAccessToken(models.Model):
+    """An RFC 7591 §3 initial access token: lets its holder register clients.
+
+    Issued by an administrator (``manage.py bearer_registration_token``),
+    shown once, stored as its SHA-256 digest only. Usable until ``expires``,
+    at most ``max_uses`` registrations, and not after ``revoked``.
+    """
+
+    token_checksum = models.CharField(
+        _("token checksum"), max_length=64, unique=True, editable=False
+    )
+    label = models.CharField(_("label"), max_length=255, blank=True)
+    created = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    expires = models.DateTimeField(_("expires"))
+    max_uses = models.PositiveIntegerField(
+        _("registrations allowed"), default=1, help_text=_("How many clients it may register.")
+    )
+    uses = models.PositiveIntegerField(_("registrations made"), default=0, editable=False)
+    revoked = models.DateTimeField(_("revoked"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("initial access token")
+        verbose_name_plural = _("initial access tokens")
+        ordering = ("-created",)
+
+    def __str__(self) -> str:
+        return self.label or f"Initial access token {self.pk}"
+
+    def usable(self, *, now: Any = None) -> bool:
+        """Whether it may register one more client now (not expired, used up or revoked)."""
+        now = now or timezone.now()
+        return self.revoked is None and self.expires > now and self.uses < self.max_uses
+
+
+class ClientRegistration(models.Model):
+    """How a DOT application came through dynamic client registration (RFC 7591).
+
+    One row per registered client, written with the application in one
+    transaction: when and from where it registered, the metadata accepted,
+    the digest of its RFC 7592 registration access token, and the
+    administrator's decisions (approved, disabled).
+    """
+
+    application = models.OneToOneField(
+        oauth2_settings.APPLICATION_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="bearer_registration",
+        verbose_name=_("application"),
+    )
+    registered = models.DateTimeField(_("registered"), default=timezone.now, editable=False)
+    ip_address = models.GenericIPAddressField(
+        _("IP address"), null=True, blank=True, editable=False
+    )
+    policy = models.CharField(
+        _("registration policy"),
+        max_length=32,
+        editable=False,
+        help_text=_("BEARER_AUTH['CLIENT_REGISTRATION'] when the client registered."),
+    )
+    initial_access_token = models.ForeignKey(
+        InitialAccessToken,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="registrations",
+        verbose_name=_("initial access token"),
+    )
+    metadata = models.JSONField(_("metadata"), default=dict, editable=False)
+    registration_token_checksum = models.CharField(
+        _("registration access token checksum"), max_length=64, unique=True, editable=False
+    )
+    approved = models.DateTimeField(
+        _("approved"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Empty: waiting for an administrator (REGISTRATION_REQUIRES_APPROVAL)."),
+    )
+    disabled = models.DateTimeField(_("disabled"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("client registration")
+        verbose_name_plural = _("client registrations")
+        ordering = ("-registered",)
+
+    def __str__(self) -> str:
+        return f"Registration of application {self.pk}"

@@ -13,12 +13,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ObjectDoesNotExist
+from django.utils.translation import gettext_lazy as _
+from oauth2_provider.models import AbstractApplication
 from oauth2_provider.scopes import get_scopes_backend
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.validators import AllowedURIValidator
 
 from bearer_auth.models import ApplicationPolicy
 from bearer_auth.settings import bearer_settings
+
+_DCR = AbstractApplication.RegistrationSource.DCR
 
 
 def application_policy(application: Any) -> ApplicationPolicy | None:
@@ -27,6 +31,28 @@ def application_policy(application: Any) -> ApplicationPolicy | None:
         return application.bearer_policy  # type: ignore[no-any-return]
     except ObjectDoesNotExist:
         return None
+
+
+def client_refusal(application: Any) -> str | None:
+    """Why ``application`` may not be used at ``/o/authorize/`` and ``/o/token/``, or ``None``.
+
+    Only a dynamically registered client (one with a
+    :class:`~bearer_auth.models.ClientRegistration`) can be refused: while
+    an administrator has not approved it (``REGISTRATION_REQUIRES_APPROVAL``)
+    or once one disabled it. One query (the registration row), for clients
+    whose ``registration_source`` is DCR only: no other has such a row.
+    """
+    if getattr(application, "registration_source", None) != _DCR:
+        return None
+    try:
+        registration = application.bearer_registration
+    except ObjectDoesNotExist:
+        return None
+    if registration.disabled is not None:
+        return str(_("This client has been disabled by an administrator."))
+    if registration.approved is None:
+        return str(_("This client is waiting for an administrator's approval."))
+    return None
 
 
 def allowed_scopes(application: Any) -> frozenset[str]:

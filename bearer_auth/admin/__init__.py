@@ -14,7 +14,8 @@ DOT's own admin module registers its models with the classes its
 imports them by dotted path from this package, which never imports DOT's admin
 module, so either module may be imported first. Grants keep DOT's admin;
 the ID tokens page is neither listed nor reachable while ``OIDC_ENABLED`` is
-off. This module registers bearer_auth's own models.
+off. This module registers bearer_auth's own models, the dynamic client
+registrations and initial access tokens among them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from bearer_auth.admin.applications import ApplicationAdmin
+from bearer_auth.admin.client_registrations import ClientRegistrationAdmin, InitialAccessTokenAdmin
 from bearer_auth.admin.issued_tokens import (
     AccessTokenAdmin,
     IDTokenAdmin,
@@ -30,13 +32,21 @@ from bearer_auth.admin.issued_tokens import (
 )
 from bearer_auth.admin.signing_keys import SigningKeyAdmin
 from bearer_auth.admin.users import EmailUserAdmin
-from bearer_auth.models import SigningKey, TokenSession, User
+from bearer_auth.models import (
+    ClientRegistration,
+    InitialAccessToken,
+    SigningKey,
+    TokenSession,
+    User,
+)
 
 __all__ = [
     "AccessTokenAdmin",
     "ApplicationAdmin",
+    "ClientRegistrationAdmin",
     "EmailUserAdmin",
     "IDTokenAdmin",
+    "InitialAccessTokenAdmin",
     "RefreshTokenAdmin",
     "SigningKeyAdmin",
     "TokenSessionAdmin",
@@ -44,5 +54,7 @@ __all__ = [
 
 admin.site.register(TokenSession, TokenSessionAdmin)
 admin.site.register(SigningKey, SigningKeyAdmin)
+admin.site.register(ClientRegistration, ClientRegistrationAdmin)
+admin.site.register(InitialAccessToken, InitialAccessTokenAdmin)
 if not User._meta.swapped:
     admin.site.register(User, EmailUserAdmin)

@@ -219,6 +219,29 @@ def sign_out_everywhere(user: AbstractBaseUser) -> None:
         _delete_id_tokens([s.id_token_id for s in sessions if s.id_token_id is not None])
 
 
+def sign_out_client(application: Any) -> None:
+    """Revoke every refresh token and delete every access token of ``application``, at once.
+
+    :func:`sign_out_everywhere` for one client instead of one user: every
+    user's sessions with it end (a disabled registered client,
+    :func:`bearer_auth.oauth.client_registration.disable`).
+    """
+    refresh_token_model = get_refresh_token_model()
+    with transaction.atomic(using=router.db_for_write(refresh_token_model)):
+        sessions = list(
+            TokenSession.objects.select_for_update().filter(application=application).order_by("pk")
+        )
+        now = timezone.now()
+        refresh_token_model.objects.filter(application=application, revoked__isnull=True).update(
+            revoked=now, updated=now
+        )
+        get_access_token_model().objects.filter(application=application).delete()
+        TokenSession.objects.filter(application=application, revoked__isnull=True).update(
+            revoked=now
+        )
+        _delete_id_tokens([s.id_token_id for s in sessions if s.id_token_id is not None])
+
+
 def list_sessions(user: AbstractBaseUser, *, current_family: uuid.UUID | None) -> list[SessionInfo]:
     """Return ``user``'s active sessions, most recently used first.
 

@@ -1,0 +1,122 @@
+"""``/o/register/`` (RFC 7591) and ``/o/register/<client_id>/`` (RFC 7592 read and delete).
+
+The endpoints exist only while ``BEARER_AUTH["CLIENT_REGISTRATION"]`` is not
+``"closed"`` (404 otherwise). What is checked and stored is
+:mod:`bearer_auth.oauth.client_registration`; every error is an RFC-shaped
+JSON body (:func:`bearer_auth.views.oauth.error_response`), every answer
+``Cache-Control: no-store`` (it carries credentials, RFC 7591 §3.2.1).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.contrib.auth.decorators import login_not_required
+from django.db import DatabaseError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+
+from bearer_auth.exceptions import BearerAuthError, ServiceUnavailable
+from bearer_auth.oauth.client_registration import (
+    CLOSED,
+    OPEN,
+    bearer_credential,
+    claim_registration_attempt,
+    client_information,
+    delete_registration,
+    find_registration,
+    parse_body,
+    register_client,
+    registration_policy,
+)
+from bearer_auth.throttling import client_ip
+from bearer_auth.views.oauth import error_response
+
+logger = logging.getLogger(__name__)
+
+
+def _presented_token(request: HttpRequest) -> str | None:
+    return bearer_credential(request.headers.get("Authorization", ""))
+
+
+def _management_uri(request: HttpRequest, client_id: str) -> str:
+    return request.build_absolute_uri(
+        reverse("oauth2_provider:dcr-register-management", args=[client_id])
+    )
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+@method_decorator(login_not_required, name="dispatch")
+@method_decorator(never_cache, name="dispatch")
+class RegistrationEndpointView(View):
+    """What both endpoints share: 404 while closed, JSON errors, 503 on a database outage."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if registration_policy() == CLOSED:
+            raise Http404
+        try:
+            response = super().dispatch(request, *args, **kwargs)
+        except BearerAuthError as error:
+            return error_response(error)
+        except DatabaseError:
+            logger.warning("bearer_auth: database unavailable at %s", request.path, exc_info=True)
+            return error_response(ServiceUnavailable())
+        return response
+
+
+class ClientRegistrationView(RegistrationEndpointView):
+    """``POST /o/register/``: RFC 7591 client registration (201 with the client information).
+
+    Every attempt first spends one of the client IP's
+    ``REGISTRATION_THROTTLE_RATE`` (429 ``slow_down`` with ``Retry-After``).
+    """
+
+    http_method_names = ["post", "options"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        policy = registration_policy()
+        ip_address = client_ip(request)
+        claim_registration_attempt(ip_address)
+        token = None if policy == OPEN else _presented_token(request)
+        data = parse_body(request.body)
+        registered = register_client(
+            data, policy=policy, ip_address=ip_address, initial_access_token=token
+        )
+        body = client_information(
+            registered.registration,
+            registration_access_token=registered.registration_access_token,
+            registration_client_uri=_management_uri(
+                request, registered.registration.application.client_id
+            ),
+            client_secret=registered.client_secret,
+        )
+        return JsonResponse(body, status=201)
+
+
+class ClientConfigurationView(RegistrationEndpointView):
+    """``/o/register/<client_id>/``: RFC 7592 read (GET) and delete (DELETE), by its token.
+
+    Update (PUT) is not offered: 405.
+    """
+
+    http_method_names = ["get", "delete", "options"]
+
+    def get(self, request: HttpRequest, client_id: str) -> HttpResponse:
+        token = _presented_token(request)
+        registration = find_registration(client_id, token)
+        assert token is not None  # noqa: S101  find_registration refuses None
+        body = client_information(
+            registration,
+            registration_access_token=token,
+            registration_client_uri=_management_uri(request, client_id),
+        )
+        return JsonResponse(body)
+
+    def delete(self, request: HttpRequest, client_id: str) -> HttpResponse:
+        delete_registration(find_registration(client_id, _presented_token(request)))
+        return HttpResponse(status=204)
