@@ -36,12 +36,14 @@ from bearer_auth.exceptions import (
 from bearer_auth.jwt import (
     MAX_TOKEN_LENGTH,
     PASSWORD_CLAIM,
+    audience,
     decode_access_token,
     looks_like_jwt,
     password_fingerprint_matches,
     token_checksum,
     user_by_subject,
 )
+from bearer_auth.resources import metadata_url
 from bearer_auth.settings import bearer_settings
 from bearer_auth.signals import token_rejected
 from bearer_auth.token_lookup import find_token_row
@@ -167,10 +169,36 @@ class BearerTokenAuthentication(BaseAuthentication):
     :meth:`authenticate_credentials` runs the last four for one raw token;
     a rejection raised by any of them sends ``token_rejected``.
     :attr:`verify_mode` set on a subclass overrides ``VERIFY_MODE``.
+
+    :attr:`resource` is the identifier of the API the views protect
+    (RFC 8707, :mod:`bearer_auth.resources`): only tokens whose ``aud`` it is
+    are accepted. Unset, it is the default resource (``AUDIENCE``, else the
+    issuer). :meth:`for_resource` makes the class for another one. Every
+    challenge names the resource's RFC 9728 metadata (``resource_metadata``)
+    while ``RESOURCE_METADATA_IN_CHALLENGE`` is on.
     """
 
     #: ``"strict"`` or ``"stateless"`` for this class's views; ``None``: ``VERIFY_MODE``.
     verify_mode: str | None = None
+    #: The identifier of the protected resource; ``None``: the default resource.
+    resource: str | None = None
+
+    def __init__(self, *, resource: str | None = None) -> None:
+        if resource is not None:
+            self.resource = resource
+
+    @classmethod
+    def for_resource(cls, resource: str) -> type[BearerTokenAuthentication]:
+        """Return a subclass whose views accept only tokens issued for ``resource``.
+
+        For ``authentication_classes`` (DRF instantiates them without
+        arguments)::
+
+            authentication_classes = [
+                BearerTokenAuthentication.for_resource("https://api.example.com/mcp")
+            ]
+        """
+        return type(cls.__name__, (cls,), {"resource": resource, "__module__": cls.__module__})
 
     def authenticate(self, request: Request) -> tuple[Any, BearerToken] | None:
         raw_token = self.get_raw_token(request)
@@ -182,10 +210,22 @@ class BearerTokenAuthentication(BaseAuthentication):
             reason = type(exc).__name__
             logger.info("Bearer token rejected: %s", reason)
             token_rejected.send(sender=type(self), request=request, reason=reason)
+            if exc.challenge:
+                exc.auth_header = exc.challenge_header(self.resource_metadata_url())
             raise
 
     def authenticate_header(self, request: Request) -> str:
-        return www_authenticate()
+        return www_authenticate(resource_metadata=self.resource_metadata_url())
+
+    def resource_metadata_url(self) -> str | None:
+        """The ``resource_metadata`` of this class's challenges; ``None``: left out.
+
+        The RFC 9728 metadata URL of :attr:`resource`, while
+        ``RESOURCE_METADATA_IN_CHALLENGE`` is on.
+        """
+        if not bearer_settings.RESOURCE_METADATA_IN_CHALLENGE:
+            return None
+        return metadata_url(self.resource or audience())
 
     def get_raw_token(self, request: Request) -> str | None:
         """Return the token of an ``Authorization: Bearer`` header, or ``None``.
@@ -231,7 +271,7 @@ class BearerTokenAuthentication(BaseAuthentication):
         (:func:`bearer_auth.jwt.decode_access_token`). Override it to refuse
         more (call ``super()`` first and raise :class:`InvalidToken`).
         """
-        return decode_access_token(raw_token)
+        return decode_access_token(raw_token, resource=self.resource)
 
     def get_token_row(self, raw_token: str, *, opaque: bool) -> Any:
         """Fetch DOT's ``AccessToken`` row of ``raw_token`` and its user, in one indexed query.
@@ -275,6 +315,9 @@ class BearerTokenAuthentication(BaseAuthentication):
         row = self.get_token_row(raw_token, opaque=True)
         if row.is_expired():
             raise TokenExpired
+        # No aud to compare: the row's RFC 8707 resources stand in for it.
+        if (self.resource or audience()) not in (row.resource or [audience()]):
+            raise InvalidToken
         return self.get_user(row, None), OpaqueBearerToken({}, row)
 
 

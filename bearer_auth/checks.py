@@ -10,6 +10,7 @@ import logging
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from django.apps import apps
 from django.conf import settings
@@ -578,3 +579,60 @@ def check_openid_connect(app_configs: Sequence[Any] | None, **kwargs: Any) -> li
             )
         )
     return messages
+
+
+#: The keys a ``RESOURCES`` entry may have (``bearer_auth.resources.ProtectedResource``).
+_RESOURCE_OPTIONS: Final = frozenset({"name", "scopes", "documentation"})
+
+
+@register(Tags.security)
+def check_resources(app_configs: Sequence[Any] | None, **kwargs: Any) -> list[CheckMessage]:
+    """``RESOURCES``: absolute ``http(s)`` identifiers without fragment, each with known options.
+
+    An identifier is compared exactly with the ``resource`` a client sends and
+    the ``aud`` of its tokens, and its RFC 9728 metadata URL is derived from it
+    (``bearer_auth.resources.metadata_url``).
+    """
+    resources = bearer_settings.RESOURCES
+    hint = (
+        'Set BEARER_AUTH["RESOURCES"] to {"https://api.example.com/mcp": {"name": "...", '
+        '"scopes": ["..."], "documentation": "https://..."}}: absolute https (or http) URIs '
+        "without fragment, each mapped to a dict of those optional keys."
+    )
+    if not isinstance(resources, dict):
+        return [Error("BEARER_AUTH['RESOURCES'] is not a dict.", hint=hint, id="bearer_auth.E016")]
+    messages: list[CheckMessage] = []
+    for uri, options in resources.items():
+        problem = _resource_problem(uri, options)
+        if problem is not None:
+            messages.append(
+                Error(
+                    f"BEARER_AUTH['RESOURCES'][{uri!r}] {problem}.",
+                    hint=hint,
+                    id="bearer_auth.E016",
+                )
+            )
+    return messages
+
+
+def _resource_problem(uri: Any, options: Any) -> str | None:
+    if not isinstance(uri, str):
+        return "is not a string"
+    parts = urlsplit(uri)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "is not an absolute http(s) URI"
+    if "#" in uri or parts.username is not None or parts.password is not None:
+        return "has a fragment or user information (RFC 8707 §2)"
+    if not isinstance(options, dict):
+        return "is not mapped to a dict"
+    unknown = set(options) - _RESOURCE_OPTIONS
+    if unknown:
+        return f"has unknown keys {sorted(unknown)}"
+    scopes = options.get("scopes")
+    if scopes is not None and (
+        isinstance(scopes, str)
+        or not isinstance(scopes, (list, tuple))
+        or not all(isinstance(scope, str) for scope in scopes)
+    ):
+        return "has 'scopes' that is not a list of strings"
+    return None

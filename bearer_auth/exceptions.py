@@ -28,12 +28,18 @@ def _quote(value: str) -> str:
 
 
 def www_authenticate(
-    *, error: str | None = None, description: str | None = None, scope: str | None = None
+    *,
+    error: str | None = None,
+    description: str | None = None,
+    scope: str | None = None,
+    resource_metadata: str | None = None,
 ) -> str:
     """Build the ``WWW-Authenticate: Bearer`` challenge (RFC 6750 §3).
 
     With no ``error`` the challenge is the bare one sent when the request
-    carried no credentials.
+    carried no credentials. ``resource_metadata`` is the URL of the protected
+    resource's RFC 9728 metadata (§5.1), where a client finds the
+    authorization server to get a token from.
     """
     params = [f"realm={_quote(REALM)}"]
     if error:
@@ -42,6 +48,8 @@ def www_authenticate(
         params.append(f"error_description={_quote(description)}")
     if scope:
         params.append(f"scope={_quote(scope)}")
+    if resource_metadata:
+        params.append(f"resource_metadata={_quote(resource_metadata)}")
     return "Bearer " + ", ".join(params)
 
 
@@ -64,10 +72,21 @@ class BearerAuthError(APIException):
             # The body speaks the user's language; the header stays English,
             # since an HTTP header value carries ASCII only (RFC 6750 §3).
             with translation.override("en"):
-                header_description = force_str(message)
-            self.auth_header = www_authenticate(
-                error=self.error, description=header_description, scope=self.challenge_scope()
-            )
+                self.header_description = force_str(message)
+            self.auth_header = self.challenge_header()
+
+    def challenge_header(self, resource_metadata: str | None = None) -> str:
+        """This error's ``WWW-Authenticate`` challenge, naming ``resource_metadata`` if given.
+
+        ``BearerTokenAuthentication`` and the scope permissions set
+        ``auth_header`` to it with their resource's RFC 9728 metadata URL.
+        """
+        return www_authenticate(
+            error=self.error,
+            description=self.header_description,
+            scope=self.challenge_scope(),
+            resource_metadata=resource_metadata,
+        )
 
     def challenge_scope(self) -> str | None:
         return None

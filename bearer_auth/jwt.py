@@ -171,11 +171,14 @@ def mint_access_token(
     scope: str,
     lifetime: timedelta | None = None,
     request: Any = None,
+    resource: str | None = None,
 ) -> MintedToken:
     """Sign an RFC 9068 access token with the active key.
 
     ``user`` is ``None`` for client-credentials tokens; their ``sub`` is the
-    client id (RFC 9068 §2.2). The project's ``EXTRA_CLAIMS_HOOK`` adds its
+    client id (RFC 9068 §2.2). ``aud`` is ``resource`` (an RFC 8707 resource
+    indicator the server accepted, :mod:`bearer_auth.resources`), else
+    :func:`audience`. The project's ``EXTRA_CLAIMS_HOOK`` adds its
     claims (:mod:`bearer_auth.claims`), given ``request``: oauthlib's request
     of the token endpoint, when there is one. Raises ``ImproperlyConfigured``
     when the hook returns a reserved claim or a value that is not JSON.
@@ -186,7 +189,7 @@ def mint_access_token(
     claims: dict[str, Any] = {
         "iss": issuer(),
         "sub": user_subject(user) if user is not None else client_id,
-        "aud": audience(),
+        "aud": resource or audience(),
         "exp": expires,
         "iat": issued_at,
         "jti": secrets.token_urlsafe(16),  # 128 random bits
@@ -217,13 +220,15 @@ def looks_like_jwt(token: str) -> bool:
     return token.count(".") == 2
 
 
-def decode_access_token(token: str) -> dict[str, Any]:
+def decode_access_token(token: str, *, resource: str | None = None) -> dict[str, Any]:
     """Verify ``token`` and return its claims (a new dict each call).
 
     Checks, in order: size, header (``typ``, ``kid``, no key-bearing or
     critical parameters), the key and its one algorithm, the signature, then
-    every claim (RFC 9068 §4, RFC 8725). A token this process verified before
-    with the same key skips PyJWT and has only its dates checked again
+    every claim (RFC 9068 §4, RFC 8725). ``aud`` must be exactly ``resource``
+    (a resource server's identifier, :mod:`bearer_auth.resources`), else
+    :func:`audience`. A token this process verified before with the same key
+    skips PyJWT and has only its dates and ``aud`` checked again
     (:class:`_VerifiedTokens`). Raises :class:`TokenExpired` or
     :class:`InvalidToken` with a generic description; never anything else.
     """
@@ -231,14 +236,18 @@ def decode_access_token(token: str) -> dict[str, Any]:
         raise InvalidToken
     try:
         key, algorithm = _verification_key(_checked_kid(token.partition(".")[0]))
+        expected_audience = resource or audience()
         verified = _verified_tokens.get(token)
         if verified is not None and verified.key is key and verified.algorithm == algorithm:
+            # Verified for some resource server: ``aud`` is one string (strict_aud).
+            if verified.claims["aud"] != expected_audience:
+                raise InvalidToken
             return verified.claims_now(leeway=bearer_settings.LEEWAY)
         claims = jwt.decode(
             token,
             key,
             algorithms=[algorithm],
-            audience=audience(),
+            audience=expected_audience,
             issuer=issuer(),
             leeway=bearer_settings.LEEWAY,
             options=_DECODE_OPTIONS,

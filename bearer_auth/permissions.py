@@ -8,6 +8,7 @@ from typing import Any
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
+from bearer_auth.authentication import BearerTokenAuthentication
 from bearer_auth.exceptions import InsufficientScope
 
 
@@ -25,7 +26,14 @@ class HasScope(BasePermission):
             return False
         required = self.get_required_scopes(request, view)
         if not set(required) <= token.scopes:
-            raise InsufficientScope(scope=" ".join(required))
+            refusal = InsufficientScope(scope=" ".join(required))
+            authenticator = request.successful_authenticator
+            if isinstance(authenticator, BearerTokenAuthentication):
+                # The challenge names the resource's metadata (RFC 9728 §5.1).
+                refusal.auth_header = refusal.challenge_header(
+                    authenticator.resource_metadata_url()
+                )
+            raise refusal
         return True
 
     def get_required_scopes(self, request: Request, view: Any) -> Sequence[str]:

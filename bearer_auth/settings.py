@@ -76,6 +76,26 @@ DEFAULTS: Final[dict[str, Any]] = {
     # The request header holding the client IP set by a trusted proxy, e.g.
     # "HTTP_X_FORWARDED_FOR". ``None``: use REMOTE_ADDR only.
     "CLIENT_IP_HEADER": None,
+    # Protected resources (RFC 9728) besides the default one, whose identifier
+    # is AUDIENCE (else the issuer): {canonical URI: {"name": ..., "scopes":
+    # [...], "documentation": URL}}. A client asks for a token for one with
+    # RFC 8707's ``resource``; the token's ``aud`` is then that URI
+    # (bearer_auth.resources).
+    "RESOURCES": {},
+    # Every challenge of BearerTokenAuthentication names the resource's RFC 9728
+    # metadata document (``resource_metadata="<url>"``).
+    "RESOURCE_METADATA_IN_CHALLENGE": True,
+    # Dynamic client registration (RFC 7591) at /o/register/: "closed" (no
+    # endpoint), "initial_access_token" (a token an administrator issued), or
+    # "open" (anyone; public clients only).
+    "CLIENT_REGISTRATION": "closed",
+    # The scopes a registered client may be allowed; None: DOT's DEFAULT_SCOPES.
+    "REGISTRATION_SCOPES": None,
+    # Registrations per client IP (counted in Django's cache).
+    "REGISTRATION_THROTTLE_RATE": "10/hour",
+    # Under "open": a registered client can be used only once an administrator
+    # approves it in the admin.
+    "REGISTRATION_REQUIRES_APPROVAL": False,
 }
 
 

@@ -30,7 +30,14 @@ TESTED_DJANGO_VERSIONS: Final = ((5, 2), (6, 0), (6, 1))
 #: The databases CI runs it on; both quote identifiers the SQL-standard way.
 TESTED_VENDORS: Final = frozenset({"sqlite", "postgresql"})
 #: Columns of the access-token row an opaque token's authentication reads (and the primary key).
-_OPAQUE_TOKEN_COLUMNS: Final = ("user", "application", "expires", "scope", "application__client_id")
+_OPAQUE_TOKEN_COLUMNS: Final = (
+    "user",
+    "application",
+    "expires",
+    "scope",
+    "resource",
+    "application__client_id",
+)
 #: The column of the raw look-up that carries the token row's primary key.
 _TOKEN_PK: Final = "bearer_auth_token_pk"
 

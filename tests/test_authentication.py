@@ -27,12 +27,12 @@ from bearer_auth.jwt import user_subject
 from bearer_auth.signals import token_rejected
 from tests.factories import ApplicationFactory, UserFactory
 from tests.issuing import claims_of, forge, issue_access_token, raw_token, store_live_token
+from tests.security.probes import BARE_CHALLENGE
 from tests.views import WhoAmIView
 
 pytestmark = pytest.mark.django_db
 
 WHOAMI = "/test-api/whoami/"
-BARE_CHALLENGE = 'Bearer realm="api"'
 INVALID_TOKEN = 'Bearer realm="api", error="invalid_token"'
 
 

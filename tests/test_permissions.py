@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 
 from tests.issuing import issue_access_token
+from tests.security.probes import BARE_CHALLENGE, RESOURCE_METADATA
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +43,7 @@ def test_has_scope_refuses_missing_or_near_miss_scopes(
     assert response["WWW-Authenticate"] == (
         'Bearer realm="api", error="insufficient_scope", '
         'error_description="The access token does not carry the scope this request needs.", '
-        'scope="notes:read profile"'
+        'scope="notes:read profile", ' + RESOURCE_METADATA
     )
     assert response.json()["error"] == "insufficient_scope"
 
@@ -50,7 +51,7 @@ def test_has_scope_refuses_missing_or_near_miss_scopes(
 def test_has_scope_without_token_is_401_with_bare_challenge(client: Client) -> None:
     response = call(client, "get", "/test-api/scoped/", None)
     assert response.status_code == 401
-    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert response["WWW-Authenticate"] == BARE_CHALLENGE
 
 
 def test_read_write_scope_follows_the_method(client: Client, user: Any) -> None:

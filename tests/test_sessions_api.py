@@ -28,6 +28,7 @@ from tests.first_party import (
     sign_in,
 )
 from tests.issuing import issue_access_token
+from tests.security.probes import BARE_CHALLENGE
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +59,7 @@ def test_me_describes_the_signed_in_user(user, password):
 def test_me_without_a_token_is_401_with_a_bare_challenge():
     response = APIClient().get(ME_URL)
     assert response.status_code == 401
-    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert response["WWW-Authenticate"] == BARE_CHALLENGE
 
 
 def test_sessions_lists_active_sign_ins_and_marks_the_current_one(user, password):

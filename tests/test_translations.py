@@ -19,6 +19,7 @@ from bearer_auth.exceptions import InvalidToken
 from tests.issuing import issue_access_token
 from tests.oauth_client import signed_in_browser
 from tests.oidc_support import make_oidc_application
+from tests.security.probes import RESOURCE_METADATA
 
 PACKAGE = Path(__file__).resolve().parent.parent / "bearer_auth"
 LOCALE = PACKAGE / "locale" / "fr" / "LC_MESSAGES"
@@ -137,7 +138,7 @@ def test_resource_server_error_in_french(user: Any) -> None:
     # stays English while the body is translated.
     assert response["WWW-Authenticate"] == (
         'Bearer realm="api", error="invalid_token", '
-        'error_description="The access token was revoked."'
+        'error_description="The access token was revoked.", ' + RESOURCE_METADATA
     )
 
 

@@ -29,17 +29,22 @@ from bearer_auth.settings import bearer_settings
 logger = logging.getLogger(__name__)
 
 
-def lock_code(code: str, *, application: Any) -> bool:
-    """Lock ``code``'s grant row until the caller's transaction ends; ``False`` when it is gone.
+def lock_code(code: str, *, application: Any) -> list[str] | None:
+    """Lock ``code``'s grant row until the caller's transaction ends; ``None`` when it is gone.
 
-    The token endpoint calls this first (``validate_code``), so every later
-    lookup of the grant in the same exchange (PKCE challenge, redirect URI,
-    RFC 8707 resources) finds the row: a racing exchange waits here until the
-    winner has committed, then finds no row. (SQLite has no row locks; its
-    transactions are serialized as a whole, see docs/deployment.md.)
+    Returns the grant's RFC 8707 resources (DOT's ``resource`` column; an empty
+    list for none), read by the same statement. The token endpoint calls this
+    first (``validate_code``), so every later lookup of the grant in the same
+    exchange (PKCE challenge, redirect URI, RFC 8707 resources) finds the row:
+    a racing exchange waits here until the winner has committed, then finds
+    no row. (SQLite has no row locks; its transactions are serialized as a
+    whole, see docs/deployment.md.)
     """
     with transaction.atomic(using=router.db_for_write(get_grant_model()), savepoint=False):
-        return bool(_grants(code, application).select_for_update().exists())
+        rows = _grants(code, application).select_for_update().values_list("resource", flat=True)
+        for resources in rows[:1]:
+            return list(resources or [])
+        return None
 
 
 def spend_code(code: str, *, application: Any, issued: dict[str, Any] | None) -> bool:

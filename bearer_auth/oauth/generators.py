@@ -42,4 +42,6 @@ def generate_access_token(request: Request) -> str:
         scope=" ".join(request.scopes or ()),
         lifetime=timedelta(seconds=request.expires_in),
         request=request,
+        # RFC 8707: chosen by bearer_auth.oauth.resource_indicators.
+        resource=getattr(request, "bearer_resource", None),
     ).token

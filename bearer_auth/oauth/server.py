@@ -17,6 +17,10 @@ from oauthlib.oauth2 import (
 from oauthlib.openid.connect.core.grant_types import AuthorizationCodeGrant
 
 from bearer_auth.oauth.generators import access_token_expires_in
+from bearer_auth.oauth.resource_indicators import (
+    check_authorization_resource,
+    choose_token_resource,
+)
 
 
 class Server(
@@ -36,7 +40,8 @@ class Server(
     ``openid`` in the granted scope it adds an ID token (the validator signs
     it, :mod:`bearer_auth.oidc.validator`); without, it is the plain OAuth
     grant, with no extra query (oauthlib's dispatcher, which picks a grant by
-    reading the code's scope first, is not used).
+    reading the code's scope first, is not used). Each grant checks RFC 8707's
+    ``resource`` (:mod:`bearer_auth.oauth.resource_indicators`).
     DOT passes its ``ACCESS_TOKEN_EXPIRE_SECONDS`` (10 hours by default) as
     ``token_expires_in``: the lifetime is bearer_auth's (``BEARER_AUTH`` and
     the client's policy) instead, and DOT's device-flow arguments have no
@@ -51,9 +56,14 @@ class Server(
         refresh_token_generator: Any = None,
         **kwargs: Any,
     ) -> None:
-        self.auth_grant = AuthorizationCodeGrant(request_validator)
-        self.credentials_grant = ClientCredentialsGrant(request_validator)
-        self.refresh_grant = RefreshTokenGrant(request_validator)
+        # RFC 8707: the resource is checked before consent and chosen before
+        # the token is minted (oauthlib's custom validators).
+        token_checks = {"post_token": [choose_token_resource]}
+        self.auth_grant = AuthorizationCodeGrant(
+            request_validator, post_auth=[check_authorization_resource], **token_checks
+        )
+        self.credentials_grant = ClientCredentialsGrant(request_validator, **token_checks)
+        self.refresh_grant = RefreshTokenGrant(request_validator, **token_checks)
         self.bearer = BearerToken(
             request_validator, token_generator, access_token_expires_in, refresh_token_generator
         )

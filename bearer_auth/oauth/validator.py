@@ -170,7 +170,11 @@ class OAuth2Validator(OpenIDConnectValidatorMixin, oauth2_validators.OAuth2Valid
         of racing exchanges of one code, the losers wait here for the winner
         and then find no code (``invalid_grant``).
         """
-        if lock_code(code, application=client) and super().validate_code(
+        resources = lock_code(code, application=client)
+        # The RFC 8707 resources of the grant, for the token's aud
+        # (bearer_auth.oauth.resource_indicators.choose_token_resource).
+        request.bearer_granted_resources = resources
+        if resources is not None and super().validate_code(
             client_id, token_checksum(code), client, request, *args, **kwargs
         ):
             # An ID token is signed by the active key: a client that registered

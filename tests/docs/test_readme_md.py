@@ -114,10 +114,16 @@ def test_protecting_settings_pass_bearer_auth_checks(protected: dict[str, Any]) 
     assert required <= set(protected["OAUTH2_PROVIDER"]["SCOPES"])
 
 
+#: The README's issuer: every challenge names its RFC 9728 metadata.
+RESOURCE_METADATA = (
+    'resource_metadata="https://auth.example.com/.well-known/oauth-protected-resource"'
+)
+
+
 def insufficient_scope(scope: str) -> str:
     return (
         'Bearer realm="api", error="insufficient_scope", error_description="The access token '
-        f'does not carry the scope this request needs.", scope="{scope}"'
+        f'does not carry the scope this request needs.", scope="{scope}", {RESOURCE_METADATA}'
     )
 
 
@@ -152,7 +158,7 @@ def test_note_list_needs_the_read_or_write_scope(
 def test_note_list_needs_a_token(protected: dict[str, Any]) -> None:
     response = _call(protected["NoteList"], "get", None)
     assert response.status_code == 401
-    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert response["WWW-Authenticate"] == f'Bearer realm="api", {RESOURCE_METADATA}'
 
 
 @pytest.mark.django_db

@@ -13,6 +13,7 @@ from bearer_auth.services import sign_out_everywhere
 from tests.issuing import issue_access_token
 from tests.oauth_client import client_credentials_token, make_application
 from tests.oidc_support import make_oidc_application, oidc_tokens
+from tests.security.probes import BARE_CHALLENGE, RESOURCE_METADATA
 
 pytestmark = pytest.mark.django_db
 
@@ -89,7 +90,7 @@ def test_a_token_without_openid_is_insufficient_scope(user: Any) -> None:
     assert response.status_code == 403
     assert response.json()["error"] == "insufficient_scope"
     assert response["WWW-Authenticate"].startswith('Bearer realm="api", error="insufficient_scope"')
-    assert response["WWW-Authenticate"].endswith('scope="openid"')
+    assert response["WWW-Authenticate"].endswith(f'scope="openid", {RESOURCE_METADATA}')
 
 
 @pytest.mark.usefixtures("oidc")
@@ -97,7 +98,7 @@ def test_no_token_gets_the_bare_challenge() -> None:
     for method in ("get", "post"):
         response = _get(None, method=method)
         assert response.status_code == 401
-        assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+        assert response["WWW-Authenticate"] == BARE_CHALLENGE
 
 
 @pytest.mark.usefixtures("oidc")
@@ -106,7 +107,7 @@ def test_a_token_in_the_form_body_is_not_accepted(user: Any) -> None:
     token = issue_access_token(user, scope="openid")
     response = Client().post(URL, {"access_token": token})
     assert response.status_code == 401
-    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert response["WWW-Authenticate"] == BARE_CHALLENGE
 
 
 @pytest.mark.usefixtures("oidc")

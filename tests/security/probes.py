@@ -12,7 +12,9 @@ from tests.issuing import b64url
 
 WHOAMI = "/test-api/whoami/"
 SCOPED = "/test-api/scoped/"
-BARE_CHALLENGE = 'Bearer realm="api"'
+#: RFC 9728 §5.1: every challenge names the default resource's metadata.
+RESOURCE_METADATA = 'resource_metadata="https://issuer.test/.well-known/oauth-protected-resource"'
+BARE_CHALLENGE = f'Bearer realm="api", {RESOURCE_METADATA}'
 INVALID_TOKEN_CHALLENGE = 'Bearer realm="api", error="invalid_token"'
 
 

@@ -24,7 +24,7 @@ from oauth2_provider.models import get_access_token_model
 from bearer_auth.jwt import token_checksum
 from tests.factories import UserFactory
 from tests.issuing import claims_of, forge, issue_access_token
-from tests.security.probes import SCOPED, assert_invalid_token, call
+from tests.security.probes import RESOURCE_METADATA, SCOPED, assert_invalid_token, call
 
 pytestmark = pytest.mark.django_db
 
@@ -249,7 +249,7 @@ def test_scope_near_misses_get_insufficient_scope(
     assert response["WWW-Authenticate"] == (
         'Bearer realm="api", error="insufficient_scope", '
         'error_description="The access token does not carry the scope this request needs.", '
-        'scope="notes:read profile"'
+        'scope="notes:read profile", ' + RESOURCE_METADATA
     )
     exact = forge(token, user=user, claims={"scope": "profile notes:read"})
     assert client.get(SCOPED, HTTP_AUTHORIZATION=f"Bearer {exact}").status_code == 200

@@ -98,11 +98,19 @@ def test_redirect_uri_smuggled_into_the_consent_post_issues_no_code(browser: Cli
 def test_urls_in_an_authorization_request_are_never_fetched(
     browser: Client, no_outbound: NetworkGuard, extra: dict[str, str]
 ) -> None:
-    """No JAR/PAR, no client metadata documents, no dynamic registration: no SSRF."""
+    """No JAR/PAR, no client metadata documents, no dynamic registration: no SSRF.
+
+    An unknown RFC 8707 resource is refused before anything is fetched:
+    ``invalid_target``, sent to the client's own redirect URI.
+    """
     application = make_application()
     params = {**authorization_params(application), **extra}
     response = browser.get("/o/authorize/", params)
-    assert response.status_code in {200, 400}
+    if "resource" in extra:
+        assert response.status_code == 302
+        assert "error=invalid_target" in response["Location"]
+    else:
+        assert response.status_code in {200, 400}
     _assert_no_redirect_elsewhere(response)
     if "client_id" in extra:
         assert response.status_code == 400
