@@ -636,3 +636,86 @@ def _resource_problem(uri: Any, options: Any) -> str | None:
     ):
         return "has 'scopes' that is not a list of strings"
     return None
+
+
+@register(Tags.security)
+def check_client_registration(
+    app_configs: Sequence[Any] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Validate the four dynamic client registration settings (RFC 7591)."""
+    from bearer_auth.oauth.client_registration import POLICIES, RegistrationThrottle
+
+    messages: list[CheckMessage] = []
+    policy = bearer_settings.CLIENT_REGISTRATION
+    if policy not in POLICIES:
+        messages.append(
+            Error(
+                f"BEARER_AUTH['CLIENT_REGISTRATION'] is {policy!r}, which is not supported.",
+                hint=f"Set BEARER_AUTH['CLIENT_REGISTRATION'] to one of: {', '.join(POLICIES)}.",
+                id="bearer_auth.E017",
+            )
+        )
+    messages += _check_registration_scopes(policy)
+    rate = bearer_settings.REGISTRATION_THROTTLE_RATE
+    try:
+        # DRF parses the rate when the throttle is made (None: unthrottled).
+        throttle = RegistrationThrottle("check") if isinstance(rate, str) else None
+        valid_rate = throttle is not None and throttle.parse_rate(rate)[1] is not None
+    except (ValueError, KeyError, IndexError):
+        valid_rate = False
+    if not valid_rate:
+        messages.append(
+            Error(
+                f"BEARER_AUTH['REGISTRATION_THROTTLE_RATE'] is {rate!r}, not a rate.",
+                hint='Set BEARER_AUTH["REGISTRATION_THROTTLE_RATE"] to a rate such as '
+                '"10/hour" (DRF\'s "<count>/<second|minute|hour|day>").',
+                id="bearer_auth.E019",
+            )
+        )
+    if not isinstance(bearer_settings.REGISTRATION_REQUIRES_APPROVAL, bool):
+        messages.append(
+            Error(
+                "BEARER_AUTH['REGISTRATION_REQUIRES_APPROVAL'] must be True or False.",
+                hint='Set BEARER_AUTH["REGISTRATION_REQUIRES_APPROVAL"] = False (or True).',
+                id="bearer_auth.E020",
+            )
+        )
+    return messages
+
+
+def _check_registration_scopes(policy: Any) -> list[CheckMessage]:
+    value = bearer_settings.REGISTRATION_SCOPES
+    if value is not None and not (
+        isinstance(value, (list, tuple)) and all(isinstance(scope, str) for scope in value)
+    ):
+        return [
+            Error(
+                "BEARER_AUTH['REGISTRATION_SCOPES'] must be None or a list of scope names.",
+                hint='Set BEARER_AUTH["REGISTRATION_SCOPES"] = None (OAUTH2_PROVIDER'
+                '["DEFAULT_SCOPES"]) or a list such as ["notes:read", "notes:write"].',
+                id="bearer_auth.E018",
+            )
+        ]
+    from bearer_auth.oauth.client_registration import CLOSED, registrable_scopes
+
+    defined = set(oauth2_settings.SCOPES)
+    unknown = sorted(set(value or ()) - defined)
+    if unknown:
+        return [
+            Error(
+                f"BEARER_AUTH['REGISTRATION_SCOPES'] names scopes the server does not define: "
+                f"{', '.join(unknown)}.",
+                hint='Define them in OAUTH2_PROVIDER["SCOPES"] or remove them from '
+                'BEARER_AUTH["REGISTRATION_SCOPES"].',
+                id="bearer_auth.E018",
+            )
+        ]
+    if policy != CLOSED and not registrable_scopes():
+        return [
+            Error(
+                "Client registration is on but no scope can be registered.",
+                hint='List scopes in BEARER_AUTH["REGISTRATION_SCOPES"].',
+                id="bearer_auth.E018",
+            )
+        ]
+    return []

@@ -834,3 +834,21 @@ def test_initial_access_tokens_are_listed_never_shown_and_revocable(
     row.refresh_from_db()
     assert row.revoked is not None
     assert_error(register(token=token), 401, "invalid_token")
+
+
+def test_the_mcp_sdk_s_registration_is_accepted_and_its_answer_parses(settings: Any) -> None:
+    auth = pytest.importorskip("mcp.shared.auth")
+    registration(settings, "open")
+    sent = auth.OAuthClientMetadata(
+        redirect_uris=["http://localhost:3030/callback"],
+        client_name="An MCP client",
+        scope="notes:read notes:write",
+    ).model_dump(by_alias=True, mode="json", exclude_none=True)
+
+    response = register(sent)
+
+    registered(response)
+    information = auth.OAuthClientInformationFull.model_validate(response.json())
+    assert information.token_endpoint_auth_method == "none"
+    assert information.client_secret is None
+    assert information.scope == "notes:read notes:write"

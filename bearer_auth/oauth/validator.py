@@ -81,11 +81,33 @@ class OAuth2Validator(OpenIDConnectValidatorMixin, oauth2_validators.OAuth2Valid
         Its failures at the endpoint then count against its own budget, not
         its IP's (:class:`bearer_auth.views.oauth.ThrottledOAuthMixin`).
         """
-        authenticated = bool(super().authenticate_client(request, *args, **kwargs))
+        authenticated = bool(super().authenticate_client(request, *args, **kwargs)) and _usable(
+            request
+        )
         client = getattr(request, "client", None)
         if authenticated and client is not None and client.client_type == CLIENT_CONFIDENTIAL:
             client_authenticated(client.client_id)
         return authenticated
+
+    def validate_client_id(
+        self, client_id: str, request: Request, *args: Any, **kwargs: Any
+    ) -> bool:
+        """DOT's lookup; a registered client not approved or disabled is unknown here.
+
+        At ``/o/authorize/`` that is DOT's error page for an unknown client,
+        never a redirect (:func:`bearer_auth.policy.client_refusal`).
+        """
+        return bool(super().validate_client_id(client_id, request, *args, **kwargs)) and _usable(
+            request
+        )
+
+    def authenticate_client_id(
+        self, client_id: str, request: Request, *args: Any, **kwargs: Any
+    ) -> bool:
+        """A public client at ``/o/token/``: refused (``invalid_client``) when not usable."""
+        return bool(
+            super().authenticate_client_id(client_id, request, *args, **kwargs)
+        ) and _usable(request)
 
     def get_default_scopes(
         self, client_id: str, request: Request, *args: Any, **kwargs: Any
@@ -255,6 +277,12 @@ class OAuth2Validator(OpenIDConnectValidatorMixin, oauth2_validators.OAuth2Valid
             id_token=getattr(request, "bearer_id_token", None),
         )
         request.bearer_issued = {"access_token_id": access_token_id, "token_family": str(family)}
+
+
+def _usable(request: Request) -> bool:
+    """Whether the client the request names may be used (approved, not disabled)."""
+    client = getattr(request, "client", None)
+    return client is not None and policy.client_refusal(client) is None
 
 
 @contextmanager
