@@ -8,6 +8,7 @@ from bearer_auth.views.well_known import (
     AuthorizationServerMetadataView,
     JWKSView,
     OpenIDConfigurationView,
+    ProtectedResourceMetadataView,
 )
 
 app_name = "bearer_auth_well_known"
@@ -21,4 +22,15 @@ urlpatterns: list[URLPattern | URLResolver] = [
     ),
     # Served while OAUTH2_PROVIDER["OIDC_ENABLED"] is on (404 otherwise).
     path("openid-configuration", OpenIDConfigurationView.as_view(), name="openid-configuration"),
+    # RFC 9728 §3.1: a resource identifier's path follows the well-known name.
+    path(
+        "oauth-protected-resource",
+        ProtectedResourceMetadataView.as_view(),
+        name="oauth-protected-resource",
+    ),
+    path(
+        "oauth-protected-resource/<path:resource_path>",
+        ProtectedResourceMetadataView.as_view(),
+        name="oauth-protected-resource",
+    ),
 ]

@@ -52,11 +52,16 @@ def issue_access_token(
     scope: str = "read",
     application: Any = None,
     lifetime: timedelta | None = None,
+    resource: str | None = None,
 ) -> str:
-    """Mint a JWT access token and store its row, as a token endpoint would."""
+    """Mint a JWT access token (for ``resource``: its ``aud``) and store its row."""
     application = application or ApplicationFactory()
     minted = mint_access_token(
-        user=user, client_id=application.client_id, scope=scope, lifetime=lifetime
+        user=user,
+        client_id=application.client_id,
+        scope=scope,
+        lifetime=lifetime,
+        resource=resource,
     )
     store_token(
         minted.token, user=user, application=application, scope=scope, expires=minted.expires_at

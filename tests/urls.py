@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from bearer_auth.views.login import LoginView, ThrottledAdminAuthenticationForm
-from tests.views import ReadWriteView, ScopedView, WhoAmIView
+from tests.views import ReadWriteView, ResourceView, ScopedView, WhoAmIView
 
 # The admin's password form shares the sign-in budgets of /auth/token/.
 admin.site.login_form = ThrottledAdminAuthenticationForm
@@ -21,5 +21,6 @@ urlpatterns = [
     path("test-api/whoami/", WhoAmIView.as_view(), name="whoami"),
     path("test-api/scoped/", ScopedView.as_view(), name="scoped"),
     path("test-api/read-write/", ReadWriteView.as_view(), name="read-write"),
+    path("test-api/other-resource/", ResourceView.as_view(), name="other-resource"),
     path("o/", include("bearer_auth.oauth_urls")),
 ]

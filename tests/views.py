@@ -9,7 +9,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from bearer_auth.authentication import BearerTokenAuthentication
 from bearer_auth.permissions import HasReadWriteScope, HasScope
+
+#: The resource ``ResourceView`` protects (tests add it to ``RESOURCES``).
+OTHER_RESOURCE = "https://issuer.test/mcp"
 
 
 def _describe(request: Request) -> dict[str, Any]:
@@ -47,3 +51,14 @@ class ReadWriteView(APIView):
 
     def post(self, request: Request) -> Response:
         return Response(_describe(request), status=201)
+
+
+class ResourceView(APIView):
+    """A view of another resource than the default one: it accepts tokens for it alone."""
+
+    authentication_classes = [BearerTokenAuthentication.for_resource(OTHER_RESOURCE)]
+    permission_classes = [HasScope]
+    required_scopes = ["notes:read"]
+
+    def get(self, request: Request) -> Response:
+        return Response(_describe(request))

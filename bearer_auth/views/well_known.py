@@ -24,17 +24,18 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.utils.decorators import method_decorator
 from django.views import View
 from oauth2_provider.settings import oauth2_settings
-from oauth2_provider.views import OAuthServerMetadataView
+from oauth2_provider.views import OAuthProtectedResourceMetadataView, OAuthServerMetadataView
 
 from bearer_auth.jwt import signing_algorithm
 from bearer_auth.keys import public_jwks
 from bearer_auth.oidc.claims import claims_supported
+from bearer_auth.resources import ProtectedResource, resource_at_metadata_path
 from bearer_auth.settings import bearer_settings
 from bearer_auth.views.oauth import DatabaseOutageMixin
 from bearer_auth.views.oidc import OpenIDConnectOnlyMixin
@@ -108,6 +109,14 @@ class AuthorizationServerMetadataView(DatabaseOutageMixin, OAuthServerMetadataVi
                 for method in data["introspection_endpoint_auth_methods_supported"]
                 if method != "none"
             ]
+        if bearer_settings.CLIENT_REGISTRATION in ("open", "initial_access_token"):
+            # RFC 7591 §3 (bearer_auth.views.client_registration); DOT's own
+            # DCR_ENABLED and views are not used.
+            data["registration_endpoint"] = _on_origin_of(
+                data["issuer"], reverse("oauth2_provider:dcr-register")
+            )
+        else:
+            data.pop("registration_endpoint", None)
         if oauth2_settings.OIDC_ENABLED:
             data.update(_openid_metadata(data["issuer"]))
         return data
@@ -152,6 +161,66 @@ class OpenIDConfigurationView(OpenIDConnectOnlyMixin, AuthorizationServerMetadat
     and scopes, built by the same code), served while
     ``OAUTH2_PROVIDER["OIDC_ENABLED"]`` is on; a 404 otherwise.
     """
+
+
+@method_decorator(login_not_required, name="dispatch")
+class ProtectedResourceMetadataView(OAuthProtectedResourceMetadataView):  # type: ignore[misc]
+    """``GET /.well-known/oauth-protected-resource[/<path>]``: RFC 9728 metadata.
+
+    One document per resource this server issues tokens for
+    (:mod:`bearer_auth.resources`): the default resource (``AUDIENCE``, else
+    the issuer) and each of ``RESOURCES``, found by the path of its
+    identifier (RFC 9728 §3.1: ``https://api.example.com/mcp`` →
+    ``/.well-known/oauth-protected-resource/mcp``); any other path is a 404.
+    DOT's view writes the document from the ``get_*`` methods it documents
+    for overriding: ``resource`` is the identifier (the ``aud`` its tokens
+    carry, which clients compare with the URL they called, RFC 9728 §3.3),
+    ``authorization_servers`` this server's issuer, ``scopes_supported`` the
+    resource's ``scopes`` (else every scope), ``bearer_methods_supported``
+    ``["header"]`` (tokens in the body or query are never read).
+
+    Public (also under Django's ``LoginRequiredMiddleware``), readable from any
+    origin, cacheable for :data:`METADATA_MAX_AGE_SECONDS`; built from settings
+    alone, without the database.
+    """
+
+    http_method_names = ["get", "head", "options"]
+    protected_resource: ProtectedResource
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        suffix = kwargs.get("resource_path", "")
+        found = resource_at_metadata_path(f"/{suffix}" if suffix else "", host=request.get_host())
+        if found is None:
+            raise Http404("No protected resource has its metadata here.")
+        self.protected_resource = found
+        response: JsonResponse = super().get(request, *args, **kwargs)
+        patch_cache_control(response, public=True, max_age=METADATA_MAX_AGE_SECONDS)
+        return response
+
+    def get_resource(self, request: HttpRequest) -> str:
+        return self.protected_resource.uri
+
+    def get_authorization_servers(self, request: HttpRequest) -> list[str]:
+        return [str(oauth2_settings.OIDC_ISS_ENDPOINT)]
+
+    def get_scopes_supported(self) -> list[str]:
+        scopes = self.protected_resource.scopes
+        return list(scopes) if scopes is not None else list(super().get_scopes_supported())
+
+    def get_bearer_methods_supported(self) -> list[str]:
+        return ["header"]
+
+    def get_resource_name(self) -> str:
+        return self.protected_resource.name
+
+    def get_resource_documentation(self) -> str:
+        return self.protected_resource.documentation
+
+    def get_resource_policy_uri(self) -> str:
+        return ""
+
+    def get_resource_tos_uri(self) -> str:
+        return ""
 
 
 def _on_origin_of(url: str, path: str) -> str:
