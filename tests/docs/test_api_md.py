@@ -210,3 +210,29 @@ def test_the_editor_authentication_wants_the_role_and_the_group(alice: Any) -> N
     left = call(view, with_role)
     assert left.status_code == 401
     assert json.loads(left.content)["error"] == "invalid_token"
+
+
+RESOURCE_VIEWS = sample(PAGE, "resource-views")
+RESOURCE_CHALLENGE = sample(PAGE, "resource-challenge")
+
+
+def test_the_resource_view_accepts_its_resources_tokens_alone(settings: Any, alice: Any) -> None:
+    configured = snippet(RESOURCE_VIEWS.block, "# settings.py").settings()
+    settings.BEARER_AUTH = configured["BEARER_AUTH"]
+    settings.OAUTH2_PROVIDER = oauth2_provider_settings(
+        settings.BEARER_AUTH,
+        SCOPES=settings.OAUTH2_PROVIDER["SCOPES"],
+        DEFAULT_SCOPES=settings.OAUTH2_PROVIDER["DEFAULT_SCOPES"],
+    )
+    assert [message.id for message in checks.run_checks() if message.id.startswith("bearer")] == []
+    view = snippet(RESOURCE_VIEWS.block, "# mcp_api/views.py").run()["AgentNotesView"].as_view()
+    resource = "https://auth.example.com/mcp"
+    for_it = issue_access_token(alice, scope="notes:read", resource=resource)
+    assert call(view, for_it).status_code == 200
+    for_default = issue_access_token(alice, scope="notes:read")
+    refused = call(view, for_default)
+    assert refused.status_code == 401
+    [shown] = RESOURCE_CHALLENGE.block.text.strip().splitlines()
+    assert f"WWW-Authenticate: {refused['WWW-Authenticate']}" == shown
+    assert call(WhoAmIView.as_view(), for_it).status_code == 401
+    assert call(WhoAmIView.as_view(), for_default).status_code == 200
