@@ -118,6 +118,8 @@ def test_the_exchange_cannot_widen_the_grant(
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_target"
     assert not get_access_token_model().objects.exists()
+    # Refused before the code was spent: the exchange the grant allows still works.
+    assert exchange(application, code, verifier).status_code == 200
 
 
 def test_the_exchange_of_a_code_for_a_resource_no_longer_configured_is_refused(
