@@ -304,6 +304,14 @@ class BearerTokenAuthentication(BaseAuthentication):
             return AnonymousUser()
         return checked_user(user, claims)
 
+    def accepts_resources(self, resources: list[str]) -> bool:
+        """Whether an opaque token for ``resources`` (its row's RFC 8707 column) is accepted here.
+
+        An opaque token has no ``aud``; it is accepted by :attr:`resource`'s
+        views when the token was issued for it (empty: the default resource).
+        """
+        return (self.resource or audience()) in resources
+
     def get_stateless_user(self, claims: dict[str, Any]) -> Any:
         """Return stateless mode's ``request.user``, built from the verified ``claims``."""
         return ClaimsUser(claims)  # type: ignore[arg-type]
@@ -316,7 +324,7 @@ class BearerTokenAuthentication(BaseAuthentication):
         if row.is_expired():
             raise TokenExpired
         # No aud to compare: the row's RFC 8707 resources stand in for it.
-        if (self.resource or audience()) not in (row.resource or [audience()]):
+        if not self.accepts_resources(row.resource or [audience()]):
             raise InvalidToken
         return self.get_user(row, None), OpaqueBearerToken({}, row)
 
@@ -375,12 +383,13 @@ def is_b64token(credentials: str) -> bool:
     )
 
 
-def authenticate_token(token: str) -> tuple[Any, BearerToken]:
+def authenticate_token(token: str, *, resource: str | None = None) -> tuple[Any, BearerToken]:
     """Check ``token`` as :class:`BearerTokenAuthentication` does; return ``(user, BearerToken)``.
 
-    For callers that hold a token rather than a request (token introspection).
+    For callers that hold a token rather than a request. ``resource``: the
+    resource it must be for (default: the default resource).
     """
-    return BearerTokenAuthentication().authenticate_credentials(token)
+    return BearerTokenAuthentication(resource=resource).authenticate_credentials(token)
 
 
 def accepts_opaque_tokens() -> bool:

@@ -261,6 +261,24 @@ def decode_access_token(token: str, *, resource: str | None = None) -> dict[str,
     return claims
 
 
+def unverified_audience(token: str) -> str | None:
+    """Return the ``aud`` a JWT names, WITHOUT verifying anything; ``None`` if it names none.
+
+    Only for choosing the resource to verify the token for
+    (:func:`decode_access_token`'s ``resource``), where any resource this
+    server issues tokens for will do (token introspection); the token is then
+    verified in full.
+    """
+    if len(token) > MAX_TOKEN_LENGTH:
+        return None
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except _DECODE_ERRORS:
+        return None
+    value = claims.get("aud") if isinstance(claims, dict) else None
+    return value if isinstance(value, str) else None
+
+
 @lru_cache(maxsize=_HEADER_CACHE_SIZE)
 def _checked_kid(header_segment: str) -> str:
     """Parse and check a JOSE header segment; return its ``kid``.

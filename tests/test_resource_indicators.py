@@ -317,3 +317,39 @@ def test_opaque_tokens_are_checked_against_their_rows_resource(
     for_default = _tokens_for(browser, application)["access_token"]
     assert _get(DEFAULT_URL, for_default).status_code == 200
     assert _get(OTHER_URL, for_default).status_code == 401
+
+
+# Introspection
+
+
+def _introspect(token: str) -> dict[str, Any]:
+    caller = make_application(grant_type="client-credentials")
+    response = Client().post(
+        "/o/introspect/", {"token": token}, HTTP_AUTHORIZATION=basic_auth(caller.client_id)
+    )
+    assert response.status_code == 200, response.content
+    return dict(response.json())
+
+
+def test_a_token_for_any_configured_resource_introspects_as_active(user: Any) -> None:
+    for resource, aud in ((OTHER_RESOURCE, OTHER_RESOURCE), (None, DEFAULT_RESOURCE)):
+        answer = _introspect(issue_access_token(user, scope="notes:read", resource=resource))
+        assert answer["active"] is True
+        assert answer["aud"] == aud
+
+
+def test_a_token_for_an_unconfigured_resource_is_inactive(user: Any, settings: Any) -> None:
+    token = issue_access_token(user, scope="notes:read", resource=OTHER_RESOURCE)
+    settings.BEARER_AUTH = {**settings.BEARER_AUTH, "RESOURCES": {}}
+    assert _introspect(token) == {"active": False}
+
+
+def test_an_opaque_token_for_a_resource_introspects_as_active(
+    browser: Client, settings: Any
+) -> None:
+    settings.BEARER_AUTH = {**settings.BEARER_AUTH, "ACCESS_TOKEN_FORMAT": "opaque"}
+    application = make_application()
+    token = _tokens_for(browser, application, resource=OTHER_RESOURCE)["access_token"]
+    assert _introspect(token)["active"] is True
+    settings.BEARER_AUTH = {**settings.BEARER_AUTH, "RESOURCES": {}}
+    assert _introspect(token) == {"active": False}

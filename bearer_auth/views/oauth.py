@@ -52,7 +52,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from bearer_auth.authentication import authenticate_token
+from bearer_auth.authentication import BearerTokenAuthentication
 from bearer_auth.exceptions import (
     BearerAuthError,
     InvalidClient,
@@ -61,11 +61,17 @@ from bearer_auth.exceptions import (
     ServiceUnavailable,
     SlowDown,
 )
-from bearer_auth.jwt import token_checksum, user_subject
+from bearer_auth.jwt import (
+    decode_access_token,
+    token_checksum,
+    unverified_audience,
+    user_subject,
+)
 from bearer_auth.middleware import frame_ancestors_none
 from bearer_auth.oauth import check_code_request
 from bearer_auth.parameters import repeated_parameter
 from bearer_auth.policy import is_loopback_redirect_uri
+from bearer_auth.resources import find_resource
 from bearer_auth.services.rotation import request_arrived
 from bearer_auth.settings import bearer_settings
 from bearer_auth.throttling import (
@@ -444,8 +450,8 @@ class IntrospectTokenView(
 ):
     """``/o/introspect/`` (RFC 7662): POST only, for an authenticated caller.
 
-    A token is active exactly when the API would accept it
-    (:func:`bearer_auth.authentication.authenticate_token`); anything else
+    A token is active exactly when the API it is for would accept it
+    (:class:`IntrospectedTokenAuthentication`); anything else
     is ``{"active": false}`` and nothing more. Inactive answers count as
     failures for the throttle, so token scanning is throttled.
     """
@@ -506,10 +512,28 @@ class IntrospectTokenView(
         return response.status_code == 200 and json.loads(response.content) == {"active": False}
 
 
+class IntrospectedTokenAuthentication(BearerTokenAuthentication):
+    """Introspection's check: :class:`BearerTokenAuthentication`'s, for any resource.
+
+    A token is active when the API it was issued for would accept it: the
+    default resource's, or one of ``RESOURCES`` (RFC 8707), named by its
+    ``aud`` (read unverified only to choose which resource to verify it for)
+    or, for an opaque token, by its row's ``resource`` column.
+    """
+
+    def get_validated_token(self, raw_token: str) -> dict[str, Any]:
+        named = unverified_audience(raw_token)
+        resource = named if named is not None and find_resource(named) is not None else None
+        return decode_access_token(raw_token, resource=resource)
+
+    def accepts_resources(self, resources: list[str]) -> bool:
+        return all(find_resource(resource) is not None for resource in resources)
+
+
 def introspect(token: str) -> dict[str, Any]:
     """Return the RFC 7662 answer for ``token``: its facts when active, else only ``active``."""
     try:
-        user, bearer = authenticate_token(token)
+        user, bearer = IntrospectedTokenAuthentication().authenticate_credentials(token)
     except InvalidToken:
         return {"active": False}
     data: dict[str, Any] = {
