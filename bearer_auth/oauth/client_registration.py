@@ -223,7 +223,9 @@ def parse_metadata(data: dict[str, Any], *, policy: str) -> ClientMetadata:
                 'token_endpoint_auth_method must be "none".'
             )
         )
-    grant_types = _grant_types(_strings(values, "grant_types", [AUTHORIZATION_CODE]), policy)
+    grant_types = _registered_grant_types(
+        _strings(values, "grant_types", [AUTHORIZATION_CODE]), policy
+    )
     if grant_types == [CLIENT_CREDENTIALS] and method == "none":
         raise InvalidClientMetadata(_("Client credentials are for confidential clients only."))
     code_flow = AUTHORIZATION_CODE in grant_types
@@ -269,7 +271,7 @@ def _strings(values: dict[str, Any], name: str, default: list[str]) -> list[str]
     return list(dict.fromkeys(value))
 
 
-def _grant_types(requested: list[str], policy: str) -> list[str]:
+def _registered_grant_types(requested: list[str], policy: str) -> list[str]:
     """What the client may use: code (DOT always adds refresh), or client credentials."""
     if set(requested) <= {AUTHORIZATION_CODE, REFRESH_TOKEN} and AUTHORIZATION_CODE in requested:
         # DOT issues a refresh token with every code exchange: registered as such.
