@@ -36,10 +36,11 @@ $(TOX):
 	$(TOX_VENV)/bin/python -m pip install --quiet --upgrade pip "tox>=4.30,<5"
 
 ## demo: create .venv, migrate SQLite, create the demo superuser, serve on 127.0.0.1:8000
+## with uvicorn: the Django project and its MCP server at /mcp (demo_project/asgi.py)
 demo: $(VENV)/.installed-demo
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py demo_setup
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(BIN)/python manage.py demo_setup --port $(PORT)
+	$(BIN)/python -m uvicorn demo_project.asgi:application --host $(HOST) --port $(PORT)
 
 ## test: the whole suite: tox.ini's environments (lint, types, every Python × Django on
 ## SQLite; PostgreSQL and Redis when DATABASE_URL is set or CI=true), two at a time

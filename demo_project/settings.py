@@ -57,6 +57,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "demo_project.urls"
 WSGI_APPLICATION = "demo_project.wsgi.application"
+ASGI_APPLICATION = "demo_project.asgi.application"
 
 TEMPLATES = [
     {
@@ -130,15 +131,33 @@ LOGGING = {
     "loggers": {"oauthlib": {"level": "INFO"}},
 }
 
+# `make demo PORT=8001` serves on that port: the default issuer follows it.
+issuer = os.environ.get("BEARER_AUTH_ISSUER", f"http://127.0.0.1:{os.environ.get('PORT') or 8000}")
+# The demo's MCP server (demo_project.mcp_server), served at /mcp on the same
+# origin: its resource identifier, the `aud` of the tokens it accepts.
+MCP_RESOURCE = f"{issuer.rstrip('/')}/mcp" if issuer else ""
+
 BEARER_AUTH = {
-    # `make demo PORT=8001` serves on that port: the default issuer follows it.
-    "ISSUER": os.environ.get(
-        "BEARER_AUTH_ISSUER", f"http://127.0.0.1:{os.environ.get('PORT') or 8000}"
-    ),
+    "ISSUER": issuer,
     # A plain sign-in at /auth/token/ gets what the demo's API needs.
     "DEFAULT_SCOPES": ["read", "write", "notes:read", "notes:write"],
     # "strict" (default) or "stateless": the notes API works in both.
     "VERIFY_MODE": os.environ.get("BEARER_AUTH_VERIFY_MODE", "strict"),
+    # The MCP server is a protected resource of its own (RFC 9728 metadata at
+    # /.well-known/oauth-protected-resource/mcp): a client asks for tokens for
+    # it with RFC 8707's `resource`, and only those are accepted there.
+    "RESOURCES": {
+        MCP_RESOURCE: {
+            "name": "bearer_auth demo notes (MCP)",
+            "scopes": ["notes:read", "notes:write"],
+        },
+    }
+    if MCP_RESOURCE
+    else {},
+    # MCP clients register themselves (RFC 7591) at /o/register/: public
+    # clients only, PKCE, loopback or HTTPS redirect URIs, the notes' scopes.
+    "CLIENT_REGISTRATION": "open",
+    "REGISTRATION_SCOPES": ["notes:read", "notes:write"],
 }
 
 OAUTH2_PROVIDER = oauth2_provider_settings(

@@ -77,6 +77,15 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  discovery:     http://127.0.0.1:{port}/.well-known/openid-configuration"
         )
+        self.stdout.write(
+            self.style.SUCCESS(
+                "MCP server (the notes as tools list_notes and add_note; "
+                "MCP clients register themselves):"
+            )
+        )
+        # Its resource identifier follows the issuer (PORT, BEARER_AUTH_ISSUER), as
+        # OpenID Connect's discovery does: `make demo PORT=...` sets both.
+        self.stdout.write(f"  URL:           http://127.0.0.1:{port}/mcp")
 
     def _set_up_superuser(self) -> tuple[str, str]:
         email = os.environ.get("DJANGO_SUPERUSER_EMAIL") or "admin@example.com"
