@@ -29,6 +29,7 @@ try:
     from mcp.server.auth.settings import AuthSettings
     from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE
     from pydantic import ConfigDict, Field
+    from pydantic_core import from_json
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 except ImportError as exc:  # pragma: no cover - tests/test_mcp.py runs it in a subprocess
     raise ImportError(
@@ -279,8 +280,9 @@ def replay(body: bytes, trailing: Message | None, receive: Receive) -> Receive:
 def called_tools(body: bytes) -> Iterator[str]:
     """The tool names of the ``tools/call`` requests in a JSON-RPC message or batch."""
     try:
-        message = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        # The SDK's own parser: what it reads is what is checked here.
+        message = from_json(body)
+    except ValueError:
         return  # the app answers a parse error
     for request in message if isinstance(message, list) else [message]:
         if not isinstance(request, dict) or request.get("method") != "tools/call":

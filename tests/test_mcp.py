@@ -311,6 +311,9 @@ def test_called_tools_reads_requests_and_batches_and_ignores_the_rest() -> None:
     assert list(called_tools(json.dumps(batch).encode())) == ["list_notes", "add_note"]
     for body in (b"{", b"\xff", b"[1, 2]", b'{"method": "tools/call", "params": []}', b"null"):
         assert list(called_tools(body)) == []
+    # Read as the SDK reads it: the last of two names is the one it calls.
+    twice = b'{"method": "tools/call", "params": {"name": "list_notes", "name": "add_note"}}'
+    assert list(called_tools(twice)) == ["add_note"]
 
 
 def test_a_batch_with_one_tool_lacking_its_scope_is_refused() -> None:
