@@ -568,16 +568,100 @@ def test_a_client_deletes_its_registration(settings: Any, user: Any) -> None:
     assert_error(Client().get(created["registration_client_uri"], **auth), 401, "invalid_token")
 
 
-def test_update_is_not_offered(settings: Any) -> None:
+def put(created: dict[str, Any], metadata: Any, token: str | None = None) -> Any:
+    return Client().put(
+        created["registration_client_uri"],
+        json.dumps(metadata) if not isinstance(metadata, str) else metadata,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token or created['registration_access_token']}",
+    )
+
+
+def test_a_client_updates_its_registration(settings: Any) -> None:
     registration(settings, "open")
     created = register().json()
-    response = Client().put(
+    new_uri = "https://client.example/new-callback"
+    metadata = {
+        **PUBLIC_CLIENT,
+        "client_id": created["client_id"],
+        "redirect_uris": [new_uri],
+        "scope": "notes:read notes:write",
+        "client_name": "Renamed",
+    }
+
+    response = put(created, metadata)
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["redirect_uris"] == [new_uri]
+    assert body["scope"] == "notes:read notes:write"
+    assert body["client_name"] == "Renamed"
+    assert body["registration_access_token"] == created["registration_access_token"]
+    application = get_application_model().objects.get(client_id=created["client_id"])
+    assert application.redirect_uris == new_uri
+    assert application.name == "Renamed"
+    policy = ApplicationPolicy.objects.get(application=application)
+    assert policy.allowed_scopes == "notes:read notes:write"
+    assert ClientRegistration.objects.get().metadata["redirect_uris"] == [new_uri]
+    read = Client().get(
         created["registration_client_uri"],
-        json.dumps(PUBLIC_CLIENT),
-        content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {created['registration_access_token']}",
     )
-    assert response.status_code == 405
+    assert read.json() == body
+
+
+def test_an_update_is_checked_like_a_registration(settings: Any) -> None:
+    registration(settings, "open")
+    created = register().json()
+    mine = {**PUBLIC_CLIENT, "client_id": created["client_id"]}
+    for metadata, error in (
+        ({**mine, "redirect_uris": ["http://client.example/cb"]}, "invalid_redirect_uri"),
+        ({**mine, "scope": "write"}, "invalid_client_metadata"),
+        ({**mine, "token_endpoint_auth_method": "client_secret_basic"}, "invalid_client_metadata"),
+        ({**mine, "client_id": "another"}, "invalid_client_metadata"),
+        (
+            {key: value for key, value in mine.items() if key != "client_id"},
+            "invalid_client_metadata",
+        ),
+        ({**mine, "registration_access_token": "x"}, "invalid_client_metadata"),
+        ({**mine, "client_id_issued_at": 1}, "invalid_client_metadata"),
+        ({**mine, "client_secret": "a secret it never had"}, "invalid_client_metadata"),
+        ("not json", "invalid_client_metadata"),
+    ):
+        assert_error(put(created, metadata), 400, error)
+    assert_error(put(created, mine, token="wrong"), 401, "invalid_token")
+    assert_error(put(created, "not json", token="wrong"), 401, "invalid_token")
+    # Nothing changed.
+    application = get_application_model().objects.get(client_id=created["client_id"])
+    assert application.redirect_uris == LOOPBACK
+    assert ApplicationPolicy.objects.get(application=application).allowed_scopes == "notes:read"
+
+
+def test_a_confidential_client_s_update_may_repeat_its_secret_not_change_its_type(
+    settings: Any,
+) -> None:
+    registration(settings, "initial_access_token")
+    _row, token = issue_initial_access_token(lifetime=timedelta(hours=1))
+    created = register({"redirect_uris": ["https://client.example/cb"]}, token=token).json()
+    mine = {
+        "client_id": created["client_id"],
+        "redirect_uris": ["https://client.example/other"],
+        "token_endpoint_auth_method": "client_secret_post",
+    }
+    response = put(created, {**mine, "client_secret": created["client_secret"]})
+    assert response.status_code == 200, response.content
+    assert response.json()["token_endpoint_auth_method"] == "client_secret_post"
+    assert "client_secret" not in response.json()
+    assert_error(
+        put(created, {**mine, "token_endpoint_auth_method": "none"}),
+        400,
+        "invalid_client_metadata",
+    )
+    assert_error(
+        put(created, {**mine, "grant_types": ["client_credentials"], "redirect_uris": []}),
+        400,
+        "invalid_client_metadata",
+    )
 
 
 def test_the_registration_access_token_is_no_api_token(settings: Any) -> None:

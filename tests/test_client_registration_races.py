@@ -63,3 +63,25 @@ def test_the_throttle_holds_under_parallel_open_registrations(settings: Any) -> 
 
     assert sorted(response.status_code for response in responses) == [201] * 3 + [429] * 7
     assert get_application_model().objects.count() == 3
+
+
+def test_racing_updates_leave_the_application_and_its_metadata_in_step(settings: Any) -> None:
+    settings.BEARER_AUTH = {**settings.BEARER_AUTH, "CLIENT_REGISTRATION": "open"}
+    created = Client().post("/o/register/", json.dumps(METADATA), content_type="application/json")
+    info = created.json()
+
+    def update(number: int) -> Any:
+        body = {**METADATA, "client_id": info["client_id"]}
+        body["redirect_uris"] = [f"http://127.0.0.1/callback{number}"]
+        return Client().put(
+            info["registration_client_uri"],
+            json.dumps(body),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {info['registration_access_token']}",
+        )
+
+    responses = run_together(*[lambda number=number: update(number) for number in range(8)])
+
+    assert [response.status_code for response in responses] == [200] * 8
+    registration = ClientRegistration.objects.select_related("application").get()
+    assert registration.metadata["redirect_uris"] == [registration.application.redirect_uris]

@@ -1,4 +1,4 @@
-"""Dynamic client registration (RFC 7591) and its management (RFC 7592 read and delete).
+"""Dynamic client registration (RFC 7591) and its management (RFC 7592 read, update, delete).
 
 ``BEARER_AUTH["CLIENT_REGISTRATION"]`` chooses who may register:
 
@@ -29,10 +29,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Final
 
+from django.contrib.auth.hashers import check_password
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import router, transaction
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.generators import generate_client_secret
 from oauth2_provider.models import AbstractApplication, get_application_model
@@ -499,6 +501,83 @@ def delete_registration(registration: ClientRegistration) -> None:
     with transaction.atomic(using=router.db_for_write(type(application))):
         # DOT's tokens, grants and bearer_auth's sessions go with it (CASCADE).
         type(application).objects.filter(pk=application.pk).delete()
+
+
+#: What a client may not send in an update (RFC 7592 §2.2): the server's own values.
+SERVER_FIELDS: Final = (
+    "registration_access_token",
+    "registration_client_uri",
+    "client_secret_expires_at",
+    "client_id_issued_at",
+)
+
+
+def update_registration(
+    client_id: str, registration_access_token: str | None, body: bytes
+) -> ClientRegistration:
+    """Replace a client's metadata (RFC 7592 §2.2); return its registration, updated.
+
+    The token is checked first (401). ``body``, the request's JSON, carries
+    the client's full metadata, checked as a new registration under the
+    policy it registered with; what is omitted takes
+    its default. The body's ``client_id`` must be the client's, a
+    ``client_secret`` (if sent) its current one, and the server's own fields
+    are refused. The client type and grant cannot change (they decide how
+    the client authenticates): ``invalid_client_metadata``. The registration
+    row is locked: of racing updates, each applies in turn.
+    """
+    with transaction.atomic(using=router.db_for_write(ClientRegistration)):
+        found = find_registration(client_id, registration_access_token)
+        registration: ClientRegistration = (
+            ClientRegistration.objects.select_for_update()
+            .select_related("application")
+            .get(pk=found.pk)
+        )
+        application = registration.application
+        data = parse_body(body)
+        if data.get("client_id") != client_id:
+            raise InvalidClientMetadata(_("client_id must be the client's own client_id."))
+        sent_server_fields = sorted(name for name in SERVER_FIELDS if name in data)
+        if sent_server_fields:
+            raise InvalidClientMetadata(
+                _("These fields are the server's, not the client's: %(fields)s.")
+                % {"fields": ", ".join(sent_server_fields)}
+            )
+        secret = data.get("client_secret")
+        if secret is not None and not (
+            isinstance(secret, str)
+            and application.client_type == AbstractApplication.CLIENT_CONFIDENTIAL
+            and _secret_matches(application, secret)
+        ):
+            raise InvalidClientMetadata(_("client_secret is not the client's secret."))
+        metadata = parse_metadata(data, policy=registration.policy)
+        confidential = application.client_type == AbstractApplication.CLIENT_CONFIDENTIAL
+        if (
+            metadata.confidential != confidential
+            or metadata.dot_grant_type != application.authorization_grant_type
+        ):
+            raise InvalidClientMetadata(
+                _(
+                    "token_endpoint_auth_method and grant_types cannot change between public "
+                    "and confidential or between grants: register a new client."
+                )
+            )
+        application.name = metadata.client_name
+        application.redirect_uris = " ".join(metadata.redirect_uris)
+        application.save(update_fields=["name", "redirect_uris", "updated"])
+        ApplicationPolicy.objects.update_or_create(
+            application=application, defaults={"allowed_scopes": " ".join(metadata.scope)}
+        )
+        registration.metadata = metadata.as_response()
+        registration.save(update_fields=["metadata"])
+    return registration
+
+
+def _secret_matches(application: Any, secret: str) -> bool:
+    """Whether ``secret`` is ``application``'s client secret (DOT stores its hash)."""
+    if application.hash_client_secret:
+        return bool(check_password(secret, application.client_secret))
+    return bool(constant_time_compare(secret, application.client_secret))
 
 
 # The administrator's decisions (the admin's actions).

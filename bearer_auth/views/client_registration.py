@@ -1,4 +1,4 @@
-"""``/o/register/`` (RFC 7591) and ``/o/register/<client_id>/`` (RFC 7592 read and delete).
+"""``/o/register/`` (RFC 7591) and ``/o/register/<client_id>/`` (RFC 7592 read, update, delete).
 
 The endpoints exist only while ``BEARER_AUTH["CLIENT_REGISTRATION"]`` is not
 ``"closed"`` (404 otherwise). What is checked and stored is
@@ -33,6 +33,7 @@ from bearer_auth.oauth.client_registration import (
     parse_body,
     register_client,
     registration_policy,
+    update_registration,
 )
 from bearer_auth.throttling import client_ip
 from bearer_auth.views.oauth import error_response
@@ -99,17 +100,29 @@ class ClientRegistrationView(RegistrationEndpointView):
 
 
 class ClientConfigurationView(RegistrationEndpointView):
-    """``/o/register/<client_id>/``: RFC 7592 read (GET) and delete (DELETE), by its token.
+    """``/o/register/<client_id>/``: RFC 7592 read (GET), update (PUT), delete (DELETE).
 
-    Update (PUT) is not offered: 405.
+    Each needs the client's registration access token (``Authorization:
+    Bearer``). An update answers the client information as a read does.
     """
 
-    http_method_names = ["get", "delete", "options"]
+    http_method_names = ["get", "put", "delete", "options"]
 
     def get(self, request: HttpRequest, client_id: str) -> HttpResponse:
         token = _presented_token(request)
         registration = find_registration(client_id, token)
         assert token is not None  # noqa: S101  find_registration refuses None
+        body = client_information(
+            registration,
+            registration_access_token=token,
+            registration_client_uri=_management_uri(request, client_id),
+        )
+        return JsonResponse(body)
+
+    def put(self, request: HttpRequest, client_id: str) -> HttpResponse:
+        token = _presented_token(request)
+        registration = update_registration(client_id, token, request.body)
+        assert token is not None  # noqa: S101  update_registration refuses None
         body = client_information(
             registration,
             registration_access_token=token,
