@@ -18,6 +18,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.contrib.auth import get_user_model
 
 pytest.importorskip("mcp", reason="bearer_auth.mcp needs the mcp extra")
 
@@ -430,3 +432,55 @@ def test_bearer_auth_imports_without_the_mcp_extra() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "ImportError: bearer_auth.mcp needs the mcp extra" in result.stdout
+
+
+def test_with_mcp_gives_each_mcp_request_a_thread_of_its_own() -> None:
+    """Two MCP requests' thread-sensitive code runs in two threads, as Django's handler does.
+
+    The first request's query waits for the second's: in asgiref's one shared
+    thread (no ThreadSensitiveContext) the second would queue behind it.
+    """
+    second_ran = threading.Event()
+    threads: dict[str, int] = {}
+
+    def work(path: str) -> None:
+        threads[path] = threading.get_ident()
+        if path == "/mcp/first":
+            assert second_ran.wait(timeout=5), "the second request's code never ran"
+        else:
+            second_ran.set()
+
+    async def mcp_app(scope: Any, receive: Any, send: Any) -> None:
+        await sync_to_async(work, thread_sensitive=True)(scope["path"])
+
+    application = with_mcp(None, mcp_app)
+
+    async def main() -> None:
+        first = asyncio.create_task(application({"type": "http", "path": "/mcp/first"}, None, None))  # type: ignore[arg-type]
+        await asyncio.sleep(0.1)
+        await application({"type": "http", "path": "/mcp/second"}, None, None)  # type: ignore[arg-type]
+        await first
+
+    asyncio.run(main())
+    assert threads["/mcp/first"] != threads["/mcp/second"]
+
+
+def test_current_user_is_the_row_in_stateless_mode(settings: Any) -> None:
+    settings.BEARER_AUTH = {**settings.BEARER_AUTH, "VERIFY_MODE": "stateless"}
+    user = UserFactory()
+    token = issue(user, scope="notes:read")
+    gone = issue(UserFactory(), scope="notes:read")
+
+    async def scenario(client: httpx2.AsyncClient, calls: list[Any]) -> Any:
+        for bearer in (token, gone):
+            headers = await open_session(client, bearer)
+            if bearer == gone:
+                await sync_to_async(get_user_model().objects.exclude(pk=user.pk).delete)()
+            response = await client.post("/mcp", headers=headers, json=call("list_notes"))
+            assert response.status_code == 200
+        return calls
+
+    calls = run_with_app(scenario)
+    # The user's row (not the claims user); None once the token's user is gone.
+    assert calls == [("list_notes", user), ("list_notes", None)]
+    assert type(calls[0][1]) is get_user_model()
