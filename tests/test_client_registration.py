@@ -936,3 +936,17 @@ def test_the_mcp_sdk_s_registration_is_accepted_and_its_answer_parses(settings: 
     assert information.token_endpoint_auth_method == "none"
     assert information.client_secret is None
     assert information.scope == "notes:read notes:write"
+
+
+def test_the_applications_page_filters_registered_clients(
+    settings: Any, admin_browser: Client
+) -> None:
+    from tests.oauth_client import make_application
+
+    registration(settings, "open")
+    registered(register({**PUBLIC_CLIENT, "client_name": "Self-registered"}))
+    make_application(name="Made by hand")
+    url = reverse("admin:oauth2_provider_application_changelist")
+    page = admin_browser.get(url, {"registration_source__exact": "dcr"}).content.decode()
+    assert "Self-registered" in page
+    assert "Made by hand" not in page

@@ -304,7 +304,9 @@ class ApplicationAdmin(ActionPermissionMixin, admin.ModelAdmin):  # type: ignore
     form = ApplicationAdminForm
     inlines = (ApplicationPolicyInline,)
     list_display = ("name", "client_id", "client_type", "grant_type", "created")
-    list_filter = ("client_type", GrantTypeFilter, "skip_authorization")
+    # registration_source: "Dynamic Client Registration" for clients that
+    # registered themselves (their page: Client registrations).
+    list_filter = ("client_type", GrantTypeFilter, "skip_authorization", "registration_source")
     search_fields = ("name", "client_id")
     raw_id_fields = ("user",)
     actions = ("regenerate_secret",)
