@@ -48,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--postgres-url", default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL)
     )
-    parser.add_argument("--only", default="", help="phases: auth,signin,refresh,oidc,http,scale")
+    parser.add_argument(
+        "--only", default="", help="phases: auth,signin,refresh,oidc,mcp,http,scale"
+    )
     parser.add_argument(
         "--cases",
         default="",

@@ -84,14 +84,24 @@ def create_fixtures() -> Fixtures:
 
 
 def store_access_token(
-    token: str, *, user: Any, application: Any, expires: datetime | None = None
+    token: str,
+    *,
+    user: Any,
+    application: Any,
+    expires: datetime | None = None,
+    resource: str | None = None,
 ) -> str:
-    """Save DOT's row for ``token``, hashed with DOT's ``set_token_value``; return ``token``."""
+    """Save DOT's row for ``token``, hashed with DOT's ``set_token_value``; return ``token``.
+
+    ``resource``: the RFC 8707 resource the token was issued for, in the
+    row's ``resource`` as DOT saves it.
+    """
     row = get_access_token_model()(
         user=user,
         application=application,
         scope=SCOPE,
         expires=expires or timezone.now() + _LIFETIME,
+        resource=[resource] if resource else [],
     )
     set_token_value(row, token)
     row.save()

@@ -8,7 +8,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +23,23 @@ PACKAGES = {
     "djangorestframework-simplejwt": "simplejwt",
     "cryptography": "cryptography",
     "gunicorn": "gunicorn",
+    "mcp": "mcp",
+    "asgiref": "asgiref",
 }
 
 
 def installed_versions() -> dict[str, str]:
-    """The installed version of each of :data:`PACKAGES`, in the running interpreter."""
-    return {name: version(name) for name in PACKAGES}
+    """The installed version of each of :data:`PACKAGES`, in the running interpreter.
+
+    The ``mcp`` SDK is an optional extra: "not installed" when it is not.
+    """
+    found = {}
+    for name in PACKAGES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    return found
 
 
 def run_label(result: Mapping[str, Any]) -> str:
@@ -119,6 +130,7 @@ HTTP = "gunicorn (2 sync workers) + wrk on 127.0.0.1, requests/s"
 SIGN_IN = "Sign-in, per request"
 REFRESH = "Refresh with rotation, per request"
 OIDC = "OpenID Connect, per request"
+MCP = "MCP tool call's token check (RFC 8707 resource), strict RS256, per call"
 SCALE = "Scale: stored sessions (token families)"
 
 RATIOS: tuple[Ratio, ...] = (
@@ -214,6 +226,15 @@ RATIOS: tuple[Ratio, ...] = (
           kind="queries"),
     Ratio(OIDC, "UserInfo queries (strict mode)", "oidc/userinfo", None, 1, kind="queries"),
     Ratio(OIDC, "`/auth/me/` queries (strict mode)", "oidc/me", None, kind="queries"),
+    Ratio(MCP, "`authenticate()` for a resource ÷ for the default resource",
+          "mcp/bearer-strict-resource", "mcp/bearer-strict", 1.05),
+    Ratio(MCP, "`BearerTokenVerifier.verify_token` (MCP SDK) ÷ `authenticate()`, default resource",
+          "mcp/verifier", "mcp/bearer-strict", 1.05),
+    Ratio(MCP, "an empty coroutine on the same event loop ÷ `authenticate()`, default resource",
+          "mcp/loop", "mcp/bearer-strict"),
+    Ratio(MCP, "an empty thread-sensitive `sync_to_async` hop, the same way ÷ `authenticate()`, "
+          "default resource", "mcp/hop", "mcp/bearer-strict"),
+    Ratio(MCP, "`verify_token` queries (strict mode)", "mcp/verifier", None, 1, kind="queries"),
     Ratio(SCALE, "authenticate, large ÷ small", "scale/authenticate-large",
           "scale/authenticate-small", 1.2),
     Ratio(SCALE, "refresh, large ÷ small", "scale/refresh-large", "scale/refresh-small", 1.2),
@@ -493,6 +514,26 @@ METHOD = """
   their views alone. `bench/settings.py` turns OpenID Connect on (DOT's
   `OIDC_ENABLED`, the `openid`, `profile` and `email` scopes); no other case
   asks for `openid`.
+- **MCP** (`bench/mcp.py`): what the token check of an MCP tool call costs
+  beside strict `authenticate()` of today, RS256, one token per case presented
+  again and again. `authenticate()` of a token of the default resource (the
+  `auth` phase's case, again, so the three pair up in the same repeats); the
+  same class with `resource=` the benchmark's MCP server
+  (`BEARER_AUTH["RESOURCES"]`), sent a token minted for it (`aud` is the
+  resource, and DOT's row names it): the audience comparison alone, judged
+  ≤ 1.05x; and `bearer_auth.mcp.BearerTokenVerifier(resource).verify_token`,
+  what the `mcp` SDK calls for a tool call's token, judged ≤ 1.05x too: the
+  same check with strict mode's query sent to asgiref's thread-sensitive
+  thread (`sync_to_async`, whose database connection is persistent like the
+  main thread's) and back, and the SDK's `AccessToken`. Each call is one
+  `run_until_complete` on one event loop that lives as long as the phase;
+  its query is counted in that thread. Two more cases show where the
+  difference goes: an empty coroutine run the same way (what driving a call
+  from outside the loop costs, which a server does not pay) and an empty
+  thread-sensitive `sync_to_async` hop run the same way (the loop and the
+  hop, without the check). A server's own `ThreadSensitiveContext` per
+  request (`bearer_auth.mcp.with_mcp`, Django's ASGI handler) is not in
+  these cases.
 - **Instructions** (`--instructions`, optional): the in-process cases once
   more, in a worker under valgrind's callgrind that counts only each case's
   calls; see the section above when it is there.

@@ -109,6 +109,8 @@ BEARER_AUTH = {
     "SIGN_IN_THROTTLE_RATES": {"account": "1000000/min", "ip": "1000000/min"},
     "REFRESH_THROTTLE_RATE": "1000000/s",
     "DEFAULT_SCOPES": ["read", "write"],
+    # The MCP server of the ``mcp`` phase (bench.mcp.RESOURCE): its tokens' aud.
+    "RESOURCES": {"https://bench.example/mcp": {"name": "Benchmark MCP server"}},
 }
 
 if os.environ.get("BENCH_VERIFIED_TOKEN_CACHE_SIZE"):  # unset or empty: the default

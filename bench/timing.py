@@ -56,6 +56,16 @@ class Case:
     database: str = "default"
     #: Timed inside every timed call; measured as ``f"{name}:{probe.name}"``.
     probe: Probe | None = None
+    #: Captures one call's statements where the case sends them; ``None``:
+    #: ``database``'s connection in the calling thread (a case whose queries
+    #: run in another thread, such as ``sync_to_async``'s, captures them there).
+    queries: Callable[[], AbstractContextManager[CaptureQueriesContext]] | None = None
+
+    def capture_queries(self) -> AbstractContextManager[CaptureQueriesContext]:
+        """A context capturing the statements of the calls made while it is entered."""
+        if self.queries is not None:
+            return self.queries()
+        return CaptureQueriesContext(connections[self.database])
 
     @property
     def probe_name(self) -> str | None:
@@ -108,7 +118,7 @@ def run_interleaved(
     for case in cases:
         with case.context():
             checked(case)  # warm: key caches, imports, psycopg's prepared statements if on
-            with CaptureQueriesContext(connections[case.database]) as captured:
+            with case.capture_queries() as captured:
                 checked(case)
             queries[case.name] = statement_count(captured.captured_queries)
             once = min(_timed(case) for _ in range(3))

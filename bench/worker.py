@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         "signin",
         "refresh",
         "oidc",
+        "mcp",
         "http",
         "scale",
     }
@@ -136,6 +137,7 @@ def run(
         "signin": plan.slow_repeats,
         "refresh": plan.repeats,
         "oidc": plan.repeats,
+        "mcp": plan.repeats,
     }
     for phase, build in in_process_phases(data).items():
         group = [case for case in build() if selected(case.name)] if phase in phases else []
@@ -177,13 +179,14 @@ def count(
 
 def in_process_phases(data: Any) -> dict[str, Callable[[], list[Any]]]:
     """The in-process phases and their cases (built when called): timed or counted."""
-    from bench import cases, oidc
+    from bench import cases, mcp, oidc
 
     return {
         "auth": lambda: cases.authenticate_cases(data) + cases.client_cases(data),
         "signin": lambda: cases.sign_in_cases(data),
         "refresh": lambda: cases.refresh_cases(data),
         "oidc": lambda: oidc.oidc_cases(data),
+        "mcp": lambda: mcp.mcp_cases(data),
     }
 
 
