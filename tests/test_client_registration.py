@@ -138,7 +138,7 @@ def test_open_registers_a_public_client(settings: Any) -> None:
         "client_name": "An MCP client",
         "client_uri": "https://client.example/",
         "registration_access_token": body["registration_access_token"],
-        "registration_client_uri": f"http://testserver/o/register/{application.client_id}/",
+        "registration_client_uri": f"https://issuer.test/o/register/{application.client_id}/",
     }
     assert abs(body["client_id_issued_at"] - timezone.now().timestamp()) < 60
     assert application.registration_source == "dcr"

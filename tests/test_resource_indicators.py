@@ -8,7 +8,11 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+from oauth2_provider.models import (
+    get_access_token_model,
+    get_application_model,
+    get_refresh_token_model,
+)
 
 from bearer_auth.authentication import BearerTokenAuthentication
 from bearer_auth.exceptions import InvalidToken
@@ -353,3 +357,38 @@ def test_an_opaque_token_for_a_resource_introspects_as_active(
     assert _introspect(token)["active"] is True
     settings.BEARER_AUTH = {**settings.BEARER_AUTH, "RESOURCES": {}}
     assert _introspect(token) == {"active": False}
+
+
+# The consent page
+
+
+def test_the_consent_page_names_the_resource_the_access_is_for(browser: Client) -> None:
+    application = make_application()
+    page = browser.get("/o/authorize/", authorization_params(application, resource=OTHER_RESOURCE))
+    assert page.status_code == 200
+    assert "The access is for <strong>Notes (MCP)</strong> only." in page.content.decode()
+    plain = browser.get("/o/authorize/", authorization_params(application))
+    assert "The access is for" not in plain.content.decode()
+
+
+def test_the_consent_page_says_when_a_client_registered_itself(
+    browser: Client, settings: Any
+) -> None:
+    settings.BEARER_AUTH = {
+        **settings.BEARER_AUTH,
+        "CLIENT_REGISTRATION": "open",
+        "REGISTRATION_SCOPES": ["notes:read"],
+    }
+    answer = Client().post(
+        "/o/register/",
+        {"redirect_uris": ["http://127.0.0.1:9/callback"], "client_name": "Totally Your Bank"},
+        content_type="application/json",
+    )
+    assert answer.status_code == 201, answer.content
+    registered = get_application_model().objects.get(client_id=answer.json()["client_id"])
+    page = browser.get(
+        "/o/authorize/", authorization_params(registered, scope="notes:read")
+    ).content.decode()
+    assert "Totally Your Bank registered itself" in page
+    made_here = browser.get("/o/authorize/", authorization_params(make_application())).content
+    assert b"registered itself" not in made_here

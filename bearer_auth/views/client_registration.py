@@ -20,6 +20,7 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
+from oauth2_provider.settings import oauth2_settings
 
 from bearer_auth.exceptions import BearerAuthError, ServiceUnavailable
 from bearer_auth.oauth.client_registration import (
@@ -37,6 +38,7 @@ from bearer_auth.oauth.client_registration import (
 )
 from bearer_auth.throttling import client_ip
 from bearer_auth.views.oauth import error_response
+from bearer_auth.views.well_known import on_origin_of
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +48,10 @@ def _presented_token(request: HttpRequest) -> str | None:
 
 
 def _management_uri(request: HttpRequest, client_id: str) -> str:
-    return request.build_absolute_uri(
-        reverse("oauth2_provider:dcr-register-management", args=[client_id])
+    """RFC 7592's ``registration_client_uri``: on the issuer's origin, like every endpoint URL."""
+    return on_origin_of(
+        str(oauth2_settings.OIDC_ISS_ENDPOINT),
+        reverse("oauth2_provider:dcr-register-management", args=[client_id]),
     )
 
 

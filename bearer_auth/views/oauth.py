@@ -71,7 +71,7 @@ from bearer_auth.middleware import frame_ancestors_none
 from bearer_auth.oauth import check_code_request
 from bearer_auth.parameters import repeated_parameter
 from bearer_auth.policy import is_loopback_redirect_uri
-from bearer_auth.resources import find_resource
+from bearer_auth.resources import default_resource, find_resource
 from bearer_auth.services.rotation import request_arrived
 from bearer_auth.settings import bearer_settings
 from bearer_auth.throttling import (
@@ -197,6 +197,17 @@ class AuthorizationView(
         context: dict[str, Any] = super().get_context_data(**kwargs)
         context["scope_items"] = list(
             zip(context.get("scopes", ()), context.get("scopes_descriptions", ()), strict=True)
+        )
+        application = context.get("application")
+        # A client that registered itself (RFC 7591) chose its own name: the
+        # page says so, since nobody running this site vouched for it.
+        context["self_registered"] = application is not None and (
+            application.registration_source == application.RegistrationSource.DCR
+        )
+        # RFC 8707: the API the token will be for, when it is not the default one.
+        requested = find_resource(str(context.get("resource") or ""))
+        context["requested_resource"] = (
+            requested if requested is not None and requested.uri != default_resource().uri else None
         )
         return context
 

@@ -101,7 +101,7 @@ class AuthorizationServerMetadataView(DatabaseOutageMixin, OAuthServerMetadataVi
     def metadata(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """Return the metadata document served by this view and by the OpenID Connect one."""
         data: dict[str, Any] = json.loads(super().get(request, *args, **kwargs).content)
-        data["jwks_uri"] = _on_origin_of(data["issuer"], reverse("bearer_auth_well_known:jwks"))
+        data["jwks_uri"] = on_origin_of(data["issuer"], reverse("bearer_auth_well_known:jwks"))
         if "introspection_endpoint" in data:
             # Introspection always needs an authenticated caller (RFC 7662 §2.1).
             data["introspection_endpoint_auth_methods_supported"] = [
@@ -112,7 +112,7 @@ class AuthorizationServerMetadataView(DatabaseOutageMixin, OAuthServerMetadataVi
         if bearer_settings.CLIENT_REGISTRATION in ("open", "initial_access_token"):
             # RFC 7591 §3 (bearer_auth.views.client_registration); DOT's own
             # DCR_ENABLED and views are not used.
-            data["registration_endpoint"] = _on_origin_of(
+            data["registration_endpoint"] = on_origin_of(
                 data["issuer"], reverse("oauth2_provider:dcr-register")
             )
         else:
@@ -137,8 +137,8 @@ def _openid_metadata(issuer: str) -> dict[str, Any]:
     defaults would claim support.
     """
     return {
-        "userinfo_endpoint": _on_origin_of(issuer, reverse("oauth2_provider:user-info")),
-        "end_session_endpoint": _on_origin_of(
+        "userinfo_endpoint": on_origin_of(issuer, reverse("oauth2_provider:user-info")),
+        "end_session_endpoint": on_origin_of(
             issuer, reverse("oauth2_provider:rp-initiated-logout")
         ),
         "subject_types_supported": ["public"],
@@ -223,7 +223,7 @@ class ProtectedResourceMetadataView(OAuthProtectedResourceMetadataView):  # type
         return ""
 
 
-def _on_origin_of(url: str, path: str) -> str:
+def on_origin_of(url: str, path: str) -> str:
     """Return the absolute URL of ``path`` (already script-prefixed) on the origin of ``url``.
 
     DOT builds its endpoint URLs this way on the origin of ``OIDC_ISS_ENDPOINT``.
