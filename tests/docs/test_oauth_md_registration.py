@@ -21,6 +21,7 @@ def test_an_open_registration_answers_what_the_page_shows(settings: Any) -> None
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "issuer.example"]
     settings.BEARER_AUTH = {
         **settings.BEARER_AUTH,
+        "ISSUER": "https://issuer.example",
         "CLIENT_REGISTRATION": "open",
         "REGISTRATION_SCOPES": ["notes:read", "notes:write"],
     }
@@ -30,6 +31,11 @@ def test_an_open_registration_answers_what_the_page_shows(settings: Any) -> None
         for name in ("redirect_uris", "grant_types", "response_types", "scope", "client_name")
     }
     metadata["token_endpoint_auth_method"] = shown["token_endpoint_auth_method"]
+    # registration_client_uri is on the issuer's origin (DOT's OIDC_ISS_ENDPOINT).
+    settings.OAUTH2_PROVIDER = {
+        **settings.OAUTH2_PROVIDER,
+        "OIDC_ISS_ENDPOINT": settings.BEARER_AUTH["ISSUER"],
+    }
     response = Client().post(
         "/o/register/",
         json.dumps(metadata),
