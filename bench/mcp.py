@@ -24,6 +24,10 @@ authentication case does:
   way, ``sync_to_async`` of a function that does nothing: the loop and the
   hop to asgiref's thread and back without the check, the part of
   ``mcp/verifier`` that ``authenticate()`` does not pay.
+  ``mcp/bearer-strict-resource-hop`` awaits ``authenticate()`` for the
+  resource through that same hop: what the check costs a sync view that
+  Django's ASGI handler runs (it runs sync code so, in a thread), beside which
+  the verifier adds only its own work.
 
 The verifier's query runs on asgiref's thread-sensitive thread, on that
 thread's database connection (persistent, as the main thread's is); its
@@ -41,8 +45,10 @@ from typing import Any
 import jwt
 from asgiref.sync import sync_to_async
 from django.db import connections
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from oauth2_provider.models import get_application_model
+from rest_framework.request import Request
 
 from bearer_auth.authentication import BearerTokenAuthentication
 from bearer_auth.jwt import mint_access_token
@@ -85,21 +91,34 @@ def cases_for(tokens: Tokens) -> list[Case]:
     ratios then read "not measured", a missed target under ``--check``).
     """
     resource_token = tokens.resource
+    user_pk = tokens.user.pk
+    loop = asyncio.new_event_loop()
+    on_executor = _captured_on_executor(loop)
+    resource_authentication = BearerTokenAuthentication(resource=RESOURCE)
+    request = Request(RequestFactory().get("/mcp", HTTP_AUTHORIZATION=f"Bearer {resource_token}"))
+    authenticate_there = sync_to_async(resource_authentication.authenticate, thread_sensitive=True)
+    hop = sync_to_async(_nothing, thread_sensitive=True)
+
+    def authenticated(result: Any) -> bool:
+        return result is not None and getattr(result[0], "pk", None) == user_pk
+
     cases = [
         _authenticate("mcp/bearer-strict", BearerTokenAuthentication(), tokens.default),
-        _authenticate(
-            "mcp/bearer-strict-resource",
-            BearerTokenAuthentication(resource=RESOURCE),
-            resource_token,
+        _authenticate("mcp/bearer-strict-resource", resource_authentication, resource_token),
+        Case(
+            "mcp/bearer-strict-resource-hop",
+            lambda: loop.run_until_complete(authenticate_there(request)),
+            authenticated,
+            queries=on_executor,
         ),
+        Case("mcp/loop", lambda: loop.run_until_complete(_nothing_async())),
+        Case("mcp/hop", lambda: loop.run_until_complete(hop())),
     ]
     try:
         from bearer_auth.mcp import BearerTokenVerifier
     except ImportError:
         return cases
-    loop = asyncio.new_event_loop()
     verifier = BearerTokenVerifier(RESOURCE)
-    user_pk = tokens.user.pk
 
     def verify() -> Any:
         return loop.run_until_complete(verifier.verify_token(resource_token))
@@ -111,19 +130,14 @@ def cases_for(tokens: Tokens) -> list[Case]:
             and getattr(access.user, "pk", None) == user_pk
         )
 
-    async def nothing() -> None:
-        return None
-
-    hop = sync_to_async(_nothing, thread_sensitive=True)
-    return [
-        *cases,
-        Case("mcp/verifier", verify, accepted, queries=_captured_on_executor(loop)),
-        Case("mcp/loop", lambda: loop.run_until_complete(nothing())),
-        Case("mcp/hop", lambda: loop.run_until_complete(hop())),
-    ]
+    return [*cases, Case("mcp/verifier", verify, accepted, queries=on_executor)]
 
 
 def _nothing() -> None:
+    return None
+
+
+async def _nothing_async() -> None:
     return None
 
 

@@ -234,6 +234,8 @@ RATIOS: tuple[Ratio, ...] = (
           "mcp/loop", "mcp/bearer-strict"),
     Ratio(MCP, "an empty thread-sensitive `sync_to_async` hop, the same way ÷ `authenticate()`, "
           "default resource", "mcp/hop", "mcp/bearer-strict"),
+    Ratio(MCP, "`verify_token` ÷ `authenticate()` for the resource awaited through the same hop",
+          "mcp/verifier", "mcp/bearer-strict-resource-hop"),
     Ratio(MCP, "`verify_token` queries (strict mode)", "mcp/verifier", None, 1, kind="queries"),
     Ratio(SCALE, "authenticate, large ÷ small", "scale/authenticate-large",
           "scale/authenticate-small", 1.2),
@@ -531,9 +533,12 @@ METHOD = """
   difference goes: an empty coroutine run the same way (what driving a call
   from outside the loop costs, which a server does not pay) and an empty
   thread-sensitive `sync_to_async` hop run the same way (the loop and the
-  hop, without the check). A server's own `ThreadSensitiveContext` per
-  request (`bearer_auth.mcp.with_mcp`, Django's ASGI handler) is not in
-  these cases.
+  hop, without the check); and `authenticate()` for the resource awaited
+  through that hop, as a sync view served by Django's ASGI handler pays it,
+  which the verifier is also divided by. A server's own
+  `ThreadSensitiveContext` per request (`bearer_auth.mcp.with_mcp`, Django's
+  ASGI handler: a new thread, and so a new database connection, per request)
+  is not in these cases.
 - **Instructions** (`--instructions`, optional): the in-process cases once
   more, in a worker under valgrind's callgrind that counts only each case's
   calls; see the section above when it is there.

@@ -18,6 +18,7 @@ import os
 import sys
 from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as installed_version
 from types import SimpleNamespace
 from typing import Any
 
@@ -116,16 +117,19 @@ def test_every_check_is_strict_modes_one_statement_the_verifiers_counted_in_its_
     assert counts == {
         "mcp/bearer-strict": 1,
         "mcp/bearer-strict-resource": 1,
-        "mcp/verifier": 1,
+        "mcp/bearer-strict-resource-hop": 1,
         "mcp/loop": 0,
         "mcp/hop": 0,
+        "mcp/verifier": 1,
     }
     # The same statement: the token's row with its user, by the token's digest.
-    [strict], [verifier] = found["mcp/bearer-strict-resource"], found["mcp/verifier"]
+    [strict] = found["mcp/bearer-strict-resource"]
     table = get_access_token_model()._meta.db_table
     assert f'FROM "{table}"' in strict["sql"]
     shape = strict["sql"].split(" WHERE ")[0]
-    assert verifier["sql"].split(" WHERE ")[0] == shape
+    for name in ("mcp/bearer-strict-resource-hop", "mcp/verifier"):
+        [there] = found[name]
+        assert there["sql"].split(" WHERE ")[0] == shape, name
 
 
 def test_the_verifier_case_fails_the_run_when_the_token_is_refused(tokens: Tokens) -> None:
@@ -142,7 +146,13 @@ def test_without_the_mcp_package_only_the_verifiers_cases_are_left_out(
     tokens: Tokens, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "bearer_auth.mcp", None)  # import raises ImportError
-    assert list(_by_name(tokens)) == ["mcp/bearer-strict", "mcp/bearer-strict-resource"]
+    assert list(_by_name(tokens)) == [
+        "mcp/bearer-strict",
+        "mcp/bearer-strict-resource",
+        "mcp/bearer-strict-resource-hop",
+        "mcp/loop",
+        "mcp/hop",
+    ]
 
 
 def _case(median: float) -> dict[str, Any]:
@@ -160,6 +170,7 @@ def test_a_missed_mcp_target_is_a_miss_as_every_target_is() -> None:
         "mcp/bearer-strict": _case(100),
         "mcp/bearer-strict-resource": _case(104),
         "mcp/verifier": _case(104),
+        "mcp/bearer-strict-resource-hop": _case(130),
         "mcp/loop": _case(10),
         "mcp/hop": _case(30),
     }
@@ -174,14 +185,12 @@ def test_a_missed_mcp_target_is_a_miss_as_every_target_is() -> None:
 def test_a_run_without_the_mcp_package_names_it_not_installed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    found = report.version
-
     def version(name: str) -> str:
         if name == "mcp":
             raise PackageNotFoundError(name)
-        return found(name)
+        return installed_version(name)
 
     monkeypatch.setattr(report, "version", version)
     versions = report.installed_versions()
     assert versions["mcp"] == "not installed"
-    assert versions["Django"] == found("Django")
+    assert versions["Django"] == installed_version("Django")
