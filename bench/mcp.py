@@ -4,9 +4,9 @@ An MCP server built with the official ``mcp`` SDK asks
 :class:`bearer_auth.mcp.BearerTokenVerifier` for every request's token; the
 verifier runs :class:`~bearer_auth.authentication.BearerTokenAuthentication`
 for the server's RFC 8707 resource, strict mode's one query off the event
-loop (asgiref's ``sync_to_async``, thread-sensitive). Three cases, strict
-mode, RS256, one token each presented again and again as every
-authentication case does:
+loop (asgiref's ``sync_to_async``, thread-sensitive). Three judged cases,
+and three that show where the difference goes; strict mode, RS256, one token
+each presented again and again as every authentication case does:
 
 - ``mcp/bearer-strict``: ``BearerTokenAuthentication().authenticate()`` of a
   token of the default resource: today's cost (``auth/bearer-strict-RS256``
@@ -25,9 +25,9 @@ authentication case does:
   hop to asgiref's thread and back without the check, the part of
   ``mcp/verifier`` that ``authenticate()`` does not pay.
   ``mcp/bearer-strict-resource-hop`` awaits ``authenticate()`` for the
-  resource through that same hop: what the check costs a sync view that
-  Django's ASGI handler runs (it runs sync code so, in a thread), beside which
-  the verifier adds only its own work.
+  resource through that same hop: what the check costs a sync view served by
+  Django's ASGI handler, which runs sync code in a thread the same way;
+  beside it the verifier adds only its own work.
 
 The verifier's query runs on asgiref's thread-sensitive thread, on that
 thread's database connection (persistent, as the main thread's is); its
@@ -87,8 +87,8 @@ def issue_tokens(fixtures: Fixtures) -> Tokens:
 def cases_for(tokens: Tokens) -> list[Case]:
     """The phase's cases, presenting ``tokens``.
 
-    Without the ``mcp`` package the verifier's cases are left out (their
-    ratios then read "not measured", a missed target under ``--check``).
+    Without the ``mcp`` package ``mcp/verifier`` is left out (its ratios then
+    read "not measured", a missed target under ``--check``).
     """
     resource_token = tokens.resource
     user_pk = tokens.user.pk
