@@ -129,7 +129,7 @@ def run_gunicorn_demo(
 
 
 def stop_process_group(process: subprocess.Popen[bytes]) -> None:
-    """End the whole process group (make, runserver and its autoreloader child)."""
+    """End the whole process group (make and the server it started)."""
     with suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
     try:

@@ -34,6 +34,12 @@ DEPENDENCIES = (
     "oauthlib",
     "jwt",
     "cryptography",
+    # bearer_auth.mcp (the mcp extra)
+    "mcp",
+    "starlette",
+    "pydantic",
+    "pydantic_core",
+    "asgiref",
 )
 #: Underscore names that are public API: Django's documented ``Model._meta`` and
 #: ``Model._default_manager``.

@@ -2,7 +2,7 @@
 
 The demo client calls the server it runs in over HTTP (token endpoint, JWKS,
 notes API) while that server is busy with the browser's request: this works
-under the README's threaded ``runserver`` and under gunicorn with two workers.
+under the README's ``make demo`` (uvicorn) and under gunicorn with two workers.
 """
 
 from __future__ import annotations
