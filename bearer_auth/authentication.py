@@ -360,6 +360,16 @@ def database_user(request: Request) -> Any:
     user: Any = request.user
     if not isinstance(user, ClaimsUser):
         return user
+    return claims_user_row(user)
+
+
+def claims_user_row(user: ClaimsUser) -> Any:
+    """Return the user model's row of a stateless-mode ``user``, checked as strict mode checks it.
+
+    One query (:func:`bearer_auth.jwt.user_by_subject`). Raises
+    :class:`TokenRevoked` when the user is gone or may no longer use the
+    token, DRF's ``PermissionDenied`` for a client-credentials token.
+    """
     if user.token.get("sub") == user.token.get("client_id"):
         raise PermissionDenied
     found = user_by_subject(user.id)

@@ -22,6 +22,7 @@ from typing import Any
 
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.core.signals import request_finished, request_started
+from rest_framework.exceptions import PermissionDenied
 
 try:
     from mcp.server.auth.middleware.auth_context import get_access_token
@@ -40,10 +41,10 @@ from bearer_auth.authentication import (
     BearerToken,
     BearerTokenAuthentication,
     ClaimsUser,
-    checked_user,
+    claims_user_row,
 )
 from bearer_auth.exceptions import BearerAuthError, InsufficientScope
-from bearer_auth.jwt import issuer, looks_like_jwt, user_by_subject
+from bearer_auth.jwt import issuer, looks_like_jwt
 from bearer_auth.resources import find_resource
 from bearer_auth.settings import bearer_settings
 
@@ -313,19 +314,9 @@ async def current_user() -> Any:
     user = access.user
     if not isinstance(user, ClaimsUser):
         return user if getattr(user, "is_authenticated", False) else None
-    claims = access.claims or {}
-    if claims.get("sub") == claims.get("client_id"):
-        return None
-    return await sync_to_async(_stateless_row, thread_sensitive=True)(user.id, claims)
-
-
-def _stateless_row(subject: str, claims: Mapping[str, Any]) -> Any:
-    found = user_by_subject(subject)
-    if found is None:
-        return None
     try:
-        return checked_user(found, claims)
-    except BearerAuthError:
+        return await sync_to_async(claims_user_row, thread_sensitive=True)(user)
+    except (BearerAuthError, PermissionDenied):
         return None
 
 
