@@ -13,9 +13,8 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import connections
 
-from bearer_auth.jwt import mint_access_token
-from tests.factories import ApplicationFactory, UserFactory
-from tests.issuing import store_token
+from tests.factories import UserFactory
+from tests.issuing import issue_access_token
 
 
 @pytest.fixture
@@ -38,19 +37,12 @@ def issue(
     lifetime: timedelta | None = None,
 ) -> str:
     """A JWT access token for ``resource`` (``None``: the default audience), with its row."""
-    user = user if user is not None else UserFactory()
-    application = ApplicationFactory()
-    minted = mint_access_token(
-        user=user,
-        client_id=application.client_id,
+    return issue_access_token(
+        user if user is not None else UserFactory(),
         scope=scope,
         lifetime=lifetime,
         resource=resource,
     )
-    store_token(
-        minted.token, user=user, application=application, scope=scope, expires=minted.expires_at
-    )
-    return minted.token
 
 
 @asynccontextmanager
