@@ -178,3 +178,26 @@ def test_public_client_code_is_bound_to_its_verifier(user: Any) -> None:
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
     assert victim_code != attacker_code
+
+
+def test_urls_in_a_registration_are_stored_never_fetched(
+    settings: Any, no_outbound: NetworkGuard
+) -> None:
+    """RFC 7591 metadata URLs (jwks_uri, logo_uri, client_uri...) are never fetched: no SSRF."""
+    settings.BEARER_AUTH = {
+        **settings.BEARER_AUTH,
+        "CLIENT_REGISTRATION": "open",
+        "REGISTRATION_SCOPES": ["read"],
+    }
+    metadata = {
+        "redirect_uris": ["https://attacker.example/callback"],
+        "client_uri": "https://attacker.example/",
+        "logo_uri": "https://attacker.example/logo.png",
+        "jwks_uri": "https://attacker.example/jwks",
+        "policy_uri": "https://attacker.example/policy",
+        "tos_uri": "https://attacker.example/tos",
+        "sector_identifier_uri": "https://attacker.example/sector.json",
+        "software_statement": "eyJhbGciOiJub25lIn0.eyJqd2tzX3VyaSI6Imh0dHBzOi8vYXR0YWNrZXIifQ.",
+    }
+    response = Client().post("/o/register/", metadata, content_type="application/json")
+    assert response.status_code == 201, response.content
