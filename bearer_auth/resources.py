@@ -44,11 +44,6 @@ class ProtectedResource:
     #: ``resource_documentation``; empty: left out.
     documentation: str = ""
 
-    @property
-    def metadata_url(self) -> str | None:
-        """The URL of this resource's RFC 9728 metadata document (:func:`metadata_url`)."""
-        return metadata_url(self.uri)
-
 
 def default_resource() -> ProtectedResource:
     """The resource of tokens issued without ``resource``: ``AUDIENCE``, else the issuer."""

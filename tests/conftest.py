@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 from collections.abc import Iterator
@@ -23,6 +24,10 @@ def _missing(reason: str) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if CI and importlib.util.find_spec("mcp") is None:
+        # The MCP tests skip without the mcp extra on a laptop; under CI the
+        # test extra installs it, and its absence fails the run.
+        raise pytest.UsageError("CI=true: the mcp package (the test extra) is missing")
     config.addinivalue_line(
         "markers", "custom_user_model: needs AUTH_USER_MODEL = bearer_auth.User"
     )

@@ -14,7 +14,6 @@ Without the ``mcp`` package the verifier's tests are skipped, except under
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError
@@ -38,14 +37,6 @@ from bench.timing import Case, CaseFailed, checked, statement_count
 from tests.factories import ApplicationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the verifier queries from another thread
-
-CI = os.environ.get("CI", "").lower() == "true"
-
-
-def needs_mcp() -> None:
-    """Skip without the ``mcp`` package, unless under CI (where the ``test`` extra has it)."""
-    if not CI:
-        pytest.importorskip("mcp", reason="the verifier's cases need the mcp extra")
 
 
 @pytest.fixture(autouse=True)
@@ -110,7 +101,7 @@ def test_each_authenticate_case_accepts_its_token_and_the_other_class_refuses_it
 def test_every_check_is_strict_modes_one_statement_the_verifiers_counted_in_its_thread(
     tokens: Tokens,
 ) -> None:
-    needs_mcp()
+    pytest.importorskip("mcp", reason="the verifier's cases need the mcp extra")
     cases = _by_name(tokens)
     found = {name: _statements(case) for name, case in cases.items()}
     counts = {name: statement_count(queries) for name, queries in found.items()}
@@ -133,7 +124,7 @@ def test_every_check_is_strict_modes_one_statement_the_verifiers_counted_in_its_
 
 
 def test_the_verifier_case_fails_the_run_when_the_token_is_refused(tokens: Tokens) -> None:
-    needs_mcp()
+    pytest.importorskip("mcp", reason="the verifier's cases need the mcp extra")
     verifier = _by_name(tokens)["mcp/verifier"]
     access = checked(verifier)
     assert (access.resource, access.user.pk) == (RESOURCE, tokens.user.pk)

@@ -23,6 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider.settings import oauth2_settings
 
 from bearer_auth.exceptions import BearerAuthError, ServiceUnavailable
+from bearer_auth.models import ClientRegistration
 from bearer_auth.oauth.client_registration import (
     CLOSED,
     OPEN,
@@ -45,6 +46,20 @@ logger = logging.getLogger(__name__)
 
 def _presented_token(request: HttpRequest) -> str | None:
     return bearer_credential(request.headers.get("Authorization", ""))
+
+
+def _information(
+    request: HttpRequest, client_id: str, registration: ClientRegistration, token: str | None
+) -> JsonResponse:
+    """RFC 7592 §3's answer to a read or an update, with the token the client presented."""
+    assert token is not None  # noqa: S101  find_registration and update_registration refuse None
+    return JsonResponse(
+        client_information(
+            registration,
+            registration_access_token=token,
+            registration_client_uri=_management_uri(request, client_id),
+        )
+    )
 
 
 def _management_uri(request: HttpRequest, client_id: str) -> str:
@@ -115,24 +130,12 @@ class ClientConfigurationView(RegistrationEndpointView):
     def get(self, request: HttpRequest, client_id: str) -> HttpResponse:
         token = _presented_token(request)
         registration = find_registration(client_id, token)
-        assert token is not None  # noqa: S101  find_registration refuses None
-        body = client_information(
-            registration,
-            registration_access_token=token,
-            registration_client_uri=_management_uri(request, client_id),
-        )
-        return JsonResponse(body)
+        return _information(request, client_id, registration, token)
 
     def put(self, request: HttpRequest, client_id: str) -> HttpResponse:
         token = _presented_token(request)
         registration = update_registration(client_id, token, request.body)
-        assert token is not None  # noqa: S101  update_registration refuses None
-        body = client_information(
-            registration,
-            registration_access_token=token,
-            registration_client_uri=_management_uri(request, client_id),
-        )
-        return JsonResponse(body)
+        return _information(request, client_id, registration, token)
 
     def delete(self, request: HttpRequest, client_id: str) -> HttpResponse:
         delete_registration(find_registration(client_id, _presented_token(request)))
