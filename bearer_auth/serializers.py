@@ -59,3 +59,31 @@ class RevokeSerializer(serializers.Serializer[Any]):
 
     token = StringField(max_length=MAX_TOKEN_LENGTH)
     token_type_hint = StringField(max_length=64, required=False, allow_blank=True)
+
+
+class CookieRefreshSerializer(serializers.Serializer[Any]):
+    """Cookie mode's refresh: an optional narrower ``scope``; the token is the cookie's only."""
+
+    scope = StringField(max_length=MAX_SCOPE_LENGTH, required=False, allow_blank=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        refuse_token_in_body(self.initial_data, "refresh_token")
+        return attrs
+
+
+class CookieRevokeSerializer(serializers.Serializer[Any]):
+    """Cookie mode's sign-out: the refresh cookie's session; no ``token`` in the body."""
+
+    token_type_hint = StringField(max_length=64, required=False, allow_blank=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        refuse_token_in_body(self.initial_data, "token")
+        return attrs
+
+
+def refuse_token_in_body(data: Any, field: str) -> None:
+    """Refuse a token in the body of a cookie-mode request: the cookie is its one source."""
+    if field in data:
+        raise serializers.ValidationError(
+            {field: [_("In cookie mode the refresh token is read from its cookie only.")]}
+        )

@@ -59,6 +59,19 @@ DEFAULTS: Final[dict[str, Any]] = {
     "FIRST_PARTY_SCOPES": None,
     # Failed password checks (every password form) per account and per IP.
     "SIGN_IN_THROTTLE_RATES": {"account": "5/min", "ip": "30/min"},
+    # Browser apps (bearer_auth.browser, docs/browser-apps.md): where the
+    # first-party endpoints put the refresh token. "request": in the body,
+    # unless the request sends ``Refresh-Token-Delivery: cookie``; then in an
+    # HttpOnly cookie. "cookie": always the cookie (requests without the
+    # header are refused). "body": never the cookie.
+    "REFRESH_TOKEN_DELIVERY": "request",
+    # Origins ("https://app.example.com") of browser apps that may use the
+    # refresh cookie, besides the API's own origin.
+    "BROWSER_APP_ORIGINS": [],
+    # The refresh cookie: the browser sees "__Host-" + the name while the path
+    # is "/", "__Secure-" + the name for another path.
+    "REFRESH_COOKIE_NAME": "bearer_refresh",
+    "REFRESH_COOKIE_PATH": "/",
     # Failed refreshes and first-party revocations per client IP.
     "REFRESH_THROTTLE_RATE": "60/min",
     # OAuth endpoints (/o/token/, /o/revoke_token/, /o/introspect/): failed

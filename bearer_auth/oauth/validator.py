@@ -267,7 +267,8 @@ class OAuth2Validator(OpenIDConnectValidatorMixin, oauth2_validators.OAuth2Valid
         if not token.get("refresh_token"):
             return
         family, access_token_id = stored_family(token["refresh_token"])
-        start_session(
+        # The session's end is the refresh cookie's (bearer_auth.browser).
+        request.bearer_session = start_session(
             family,
             user=request.user,
             application=request.client,

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
 
 from django.core.signals import setting_changed
@@ -48,26 +49,35 @@ class TokenPair:
     expires_in: int
     scope: str
     token_type: str = "Bearer"
+    #: When the session the pair belongs to ends (its absolute lifetime):
+    #: the refresh cookie's lifetime. ``None`` for a family without a session.
+    session_expires: datetime | None = None
 
     @classmethod
-    def from_token(cls, token: Mapping[str, Any]) -> TokenPair:
+    def from_token(
+        cls, token: Mapping[str, Any], *, session_expires: datetime | None = None
+    ) -> TokenPair:
         """Build the pair from oauthlib's token dictionary."""
         return cls(
             access_token=str(token["access_token"]),
             refresh_token=str(token["refresh_token"]),
             expires_in=int(token["expires_in"]),
             scope=str(token.get("scope", "")),
+            session_expires=session_expires,
         )
 
-    def as_response(self) -> dict[str, Any]:
-        """Return the JSON body of the token response."""
-        return {
+    def as_response(self, *, refresh_token: bool = True) -> dict[str, Any]:
+        """Return the JSON body of the token response; without the refresh token in cookie mode."""
+        body: dict[str, Any] = {
             "access_token": self.access_token,
             "token_type": self.token_type,
             "expires_in": self.expires_in,
             "refresh_token": self.refresh_token,
             "scope": self.scope,
         }
+        if not refresh_token:
+            del body["refresh_token"]
+        return body
 
 
 def first_party_application() -> Any:

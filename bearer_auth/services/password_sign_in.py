@@ -79,4 +79,5 @@ def sign_in(
         with transaction.atomic(using=router.db_for_write(get_access_token_model())):
             token = issue_new_family(minting)
             user_logged_in.send(sender=type(user), request=request, user=user)
-    return TokenPair.from_token(token)
+    session = getattr(minting, "bearer_session", None)
+    return TokenPair.from_token(token, session_expires=session and session.expires)

@@ -30,6 +30,7 @@ import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -79,23 +80,36 @@ _REWRITTEN_ACCESS_TOKEN_FIELDS: Final = (
     "source_refresh_token",
     "updated",
 )
-# When the running refresh request arrived (set by request_arrived()).
-_arrival: ContextVar[datetime | None] = ContextVar("bearer_auth_refresh_arrival", default=None)
+
+
+@dataclass
+class RefreshRequest:
+    """The running refresh request: when it arrived, and the session it rotated."""
+
+    arrived: datetime
+    #: Set by :func:`rotate`: the end of the session whose family was rotated.
+    session_expires: datetime | None = None
+
+
+# The running refresh request (set by request_arrived()).
+_running: ContextVar[RefreshRequest | None] = ContextVar("bearer_auth_refresh", default=None)
 
 
 @contextmanager
-def request_arrived(at: datetime) -> Iterator[None]:
+def request_arrived(at: datetime) -> Iterator[RefreshRequest]:
     """Tell :func:`check_presented_token` when the running token request arrived.
 
     ``/o/token/`` (``bearer_auth.views.oauth.TokenView``) and :func:`refresh`
     wrap each request in it; without it the request counts as arrived when
-    the token is checked.
+    the token is checked. What it yields learns, from :func:`rotate`, when
+    the rotated session ends.
     """
-    marker = _arrival.set(at)
+    running = RefreshRequest(arrived=at)
+    marker = _running.set(running)
     try:
-        yield
+        yield running
     finally:
-        _arrival.reset(marker)
+        _running.reset(marker)
 
 
 def refresh(
@@ -126,7 +140,7 @@ def refresh(
     database = router.db_for_write(get_refresh_token_model())
     with (
         token_store(),
-        request_arrived(requested_at or timezone.now()),
+        request_arrived(requested_at or timezone.now()) as running,
         transaction.atomic(using=database),
     ):
         _headers, response, status = oauth_server().create_token_response(
@@ -135,7 +149,7 @@ def refresh(
     answer = json.loads(response)
     if status != 200:
         raise _ERRORS.get(answer.get("error"), InvalidGrant)()
-    return TokenPair.from_token(answer)
+    return TokenPair.from_token(answer, session_expires=running.session_expires)
 
 
 def check_presented_token(raw_token: str, *, client: Any, request: Request) -> bool:
@@ -214,6 +228,9 @@ def rotate(token: Mapping[str, Any], request: Request) -> None:
     session = getattr(request, "bearer_session", None)
     if session is not None:
         touch_session(session, ClientInfo.from_meta(request.headers), now=now)
+        running = _running.get()
+        if running is not None:
+            running.session_expires = session.expires
 
 
 def _locked_presented_token(checksum: str) -> Any:
@@ -241,7 +258,8 @@ def _replayed(spent: Any) -> bool:
     family's live token is its direct successor. An older generation, or a
     token revoked otherwise, is a replay however recent.
     """
-    arrived = _arrival.get() or timezone.now()
+    running = _running.get()
+    arrived = running.arrived if running is not None else timezone.now()
     if spent.revoked < arrived - bearer_settings.REFRESH_REUSE_INTERVAL:
         return True
     just_rotated = get_access_token_model().objects.filter(source_refresh_token=spent.pk).exists()

@@ -20,7 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bearer_auth import services
+from bearer_auth import browser, services
 from bearer_auth.authentication import BearerTokenAuthentication
 from bearer_auth.exceptions import InvalidToken
 from bearer_auth.jwt import user_subject
@@ -89,7 +89,11 @@ class SessionsView(AccountView):
 
     def delete(self, request: Request) -> Response:
         services.sign_out_everywhere(request.user)  # type: ignore[arg-type]
-        return Response(status=204)
+        response = Response(status=204)
+        if browser.refresh_cookie(request) is not None:
+            # A browser app in cookie mode: its refresh cookie is now worth nothing.
+            browser.clear_refresh_cookie(response, request)
+        return response
 
 
 class SessionDetailView(AccountView):

@@ -25,10 +25,17 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from bearer_auth import services
-from bearer_auth.exceptions import BearerAuthError, InvalidRequest, SlowDown
+from bearer_auth import browser, services
+from bearer_auth.exceptions import BearerAuthError, InvalidGrant, InvalidRequest, SlowDown
 from bearer_auth.parameters import repeated_parameter
-from bearer_auth.serializers import RefreshSerializer, RevokeSerializer, SignInSerializer
+from bearer_auth.serializers import (
+    CookieRefreshSerializer,
+    CookieRevokeSerializer,
+    RefreshSerializer,
+    RevokeSerializer,
+    SignInSerializer,
+)
+from bearer_auth.services import TokenPair
 from bearer_auth.settings import bearer_settings
 from bearer_auth.throttling import FailureThrottle, ip_ident
 
@@ -82,11 +89,22 @@ class TokenEndpointView(APIView):
             raise InvalidRequest(_describe(serializer.errors))
         return dict(serializer.validated_data)
 
+    def token_response(self, request: Request, pair: TokenPair, *, cookie: bool) -> Response:
+        """The RFC 6749 §5.1 answer; in cookie mode the refresh token is a cookie, not in it."""
+        response = Response(pair.as_response(refresh_token=not cookie))
+        if cookie:
+            browser.set_refresh_cookie(
+                response, request, pair.refresh_token, expires=pair.session_expires
+            )
+        return response
+
 
 class SignInView(TokenEndpointView):
     """``POST /auth/token/``: email (or ``username``) and password for a token pair."""
 
     def post(self, request: Request) -> Response:
+        # An origin that may not use cookie mode is refused before any password hashing.
+        cookie = browser.cookie_mode(request)
         data = self.validated(request, SignInSerializer)
         # The DRF request goes to authenticate(), as DRF's own BasicAuthentication
         # does; the sign-in budgets are claimed around it (services.sign_in).
@@ -96,7 +114,7 @@ class SignInView(TokenEndpointView):
             password=data["password"],
             scope=data.get("scope") or None,
         )
-        return Response(pair.as_response())
+        return self.token_response(request, pair, cookie=cookie)
 
 
 class FailureThrottledView(TokenEndpointView):
@@ -138,14 +156,24 @@ class RefreshView(FailureThrottledView):
         super().initial(request, *args, **kwargs)
 
     def post(self, request: Request) -> Response:
-        data = self.validated(request, RefreshSerializer)
+        cookie = browser.cookie_mode(request)
+        if cookie:
+            data = self.validated(request, CookieRefreshSerializer)
+            raw_token = browser.refresh_cookie(request)
+            if raw_token is None:
+                raise InvalidGrant(_("No refresh cookie was sent."))
+        else:
+            data = self.validated(request, RefreshSerializer)
+            raw_token = data["refresh_token"]
+        # A refused refresh leaves the cookie alone: a second tab that lost a
+        # race to rotate it must not delete the winner's successor.
         pair = services.refresh(
-            data["refresh_token"],
+            raw_token,
             scope=data.get("scope") or None,
             meta=request.META,
             requested_at=self.requested_at,
         )
-        return Response(pair.as_response())
+        return self.token_response(request, pair, cookie=cookie)
 
 
 class RevokeView(FailureThrottledView):
@@ -158,9 +186,17 @@ class RevokeView(FailureThrottledView):
     revoked_something = True
 
     def post(self, request: Request) -> Response:
-        data = self.validated(request, RevokeSerializer)
-        self.revoked_something = services.revoke(data["token"])
-        return Response(status=200)
+        if not browser.cookie_mode(request):
+            data = self.validated(request, RevokeSerializer)
+            self.revoked_something = services.revoke(data["token"])
+            return Response(status=200)
+        # Cookie mode's sign-out: the cookie's session ends and the cookie goes.
+        self.validated(request, CookieRevokeSerializer)
+        raw_token = browser.refresh_cookie(request)
+        self.revoked_something = raw_token is not None and services.revoke(raw_token)
+        response = Response(status=200)
+        browser.clear_refresh_cookie(response, request)
+        return response
 
     def failed(self, response: Response) -> bool:
         return super().failed(response) or (
