@@ -7,6 +7,7 @@ Ids are stable: ``bearer_auth.E0xx`` (errors) and ``bearer_auth.W0xx``
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, Final
@@ -719,3 +720,142 @@ def _check_registration_scopes(policy: Any) -> list[CheckMessage]:
             )
         ]
     return []
+
+
+@register(Tags.security)
+def check_browser_apps(app_configs: Sequence[Any] | None, **kwargs: Any) -> list[CheckMessage]:
+    """Cookie mode's settings, and django-cors-headers' for the browser apps on other origins."""
+    from bearer_auth.browser import DELIVERIES, normalized_origin
+
+    messages: list[CheckMessage] = []
+    delivery = bearer_settings.REFRESH_TOKEN_DELIVERY
+    if delivery not in DELIVERIES:
+        messages.append(
+            Error(
+                f"BEARER_AUTH['REFRESH_TOKEN_DELIVERY'] is {delivery!r}, which is not supported.",
+                hint="Set BEARER_AUTH['REFRESH_TOKEN_DELIVERY'] to one of: "
+                f"{', '.join(DELIVERIES)}.",
+                id="bearer_auth.E021",
+            )
+        )
+    origins = bearer_settings.BROWSER_APP_ORIGINS
+    if isinstance(origins, str) or not isinstance(origins, (list, tuple)):
+        origins_problem = "is not a list"
+    else:
+        wrong = [origin for origin in origins if normalized_origin(origin) is None]
+        origins_problem = f"has entries that are not origins: {wrong!r}" if wrong else ""
+    if origins_problem:
+        messages.append(
+            Error(
+                f"BEARER_AUTH['BROWSER_APP_ORIGINS'] {origins_problem}.",
+                hint='Set BEARER_AUTH["BROWSER_APP_ORIGINS"] to a list of origins such as '
+                '["https://app.example.com"]: scheme, host and port only, no path or "*".',
+                id="bearer_auth.E022",
+            )
+        )
+    messages += _check_refresh_cookie()
+    if delivery != "body" and not origins_problem:
+        # An app on the API's own origin needs no CORS.
+        issuer_url = urlsplit(str(bearer_settings.ISSUER or ""))
+        own = normalized_origin(f"{issuer_url.scheme}://{issuer_url.netloc}")
+        others = [origin for origin in origins if normalized_origin(origin) != own]
+        if others:
+            messages += _check_cors(others)
+    return messages
+
+
+def _check_refresh_cookie() -> list[CheckMessage]:
+    name = bearer_settings.REFRESH_COOKIE_NAME
+    path = bearer_settings.REFRESH_COOKIE_PATH
+    messages: list[CheckMessage] = []
+    if (
+        not isinstance(name, str)
+        or not name
+        or not set(name) <= _COOKIE_NAME_CHARACTERS
+        or name.lower().startswith(("__host-", "__secure-"))
+    ):
+        messages.append(
+            Error(
+                f"BEARER_AUTH['REFRESH_COOKIE_NAME'] is {name!r}, not a cookie name.",
+                hint='Set BEARER_AUTH["REFRESH_COOKIE_NAME"] to letters, digits, "-" and "_" '
+                'only, such as "bearer_refresh"; bearer_auth adds the __Host- or __Secure- '
+                "prefix itself.",
+                id="bearer_auth.E023",
+            )
+        )
+    if not isinstance(path, str) or not path.startswith("/") or not set(path) <= _PATH_CHARACTERS:
+        messages.append(
+            Error(
+                f"BEARER_AUTH['REFRESH_COOKIE_PATH'] is {path!r}, not a cookie path.",
+                hint='Set BEARER_AUTH["REFRESH_COOKIE_PATH"] = "/" (the __Host- prefix) or a '
+                'path covering the refresh and revocation endpoints, such as "/auth/token/".',
+                id="bearer_auth.E023",
+            )
+        )
+    return messages
+
+
+def _check_cors(origins: Sequence[str]) -> list[CheckMessage]:
+    """django-cors-headers must let each browser app on another origin send cookie-mode requests.
+
+    Reads django-cors-headers' documented settings; same-origin apps need none of it.
+    """
+    hint = (
+        'Install django-cors-headers ("corsheaders" in INSTALLED_APPS, its CorsMiddleware '
+        "high in MIDDLEWARE) and set CORS_ALLOWED_ORIGINS to these origins, "
+        "CORS_ALLOW_CREDENTIALS = True and CORS_ALLOW_HEADERS = "
+        '(*corsheaders.defaults.default_headers, "refresh-token-delivery") '
+        "(docs/browser-apps.md)."
+    )
+    if not apps.is_installed("corsheaders"):
+        return [
+            Warning(
+                "BEARER_AUTH['BROWSER_APP_ORIGINS'] names other origins, but "
+                "django-cors-headers is not installed: browsers will refuse their requests.",
+                hint=hint,
+                id="bearer_auth.W010",
+            )
+        ]
+    from corsheaders.defaults import default_headers
+
+    problems: list[str] = []
+    if getattr(settings, "CORS_ALLOW_ALL_ORIGINS", False) and getattr(
+        settings, "CORS_ALLOW_CREDENTIALS", False
+    ):
+        problems.append(
+            "CORS_ALLOW_ALL_ORIGINS with CORS_ALLOW_CREDENTIALS lets every site make "
+            "credentialed requests"
+        )
+    allowed = {origin.rstrip("/") for origin in getattr(settings, "CORS_ALLOWED_ORIGINS", ())}
+    patterns = getattr(settings, "CORS_ALLOWED_ORIGIN_REGEXES", ())
+    missing = [
+        origin
+        for origin in origins
+        if origin.rstrip("/") not in allowed
+        and not any(re.match(pattern, origin.rstrip("/")) for pattern in patterns)
+    ]
+    if missing:
+        problems.append(f"CORS_ALLOWED_ORIGINS does not allow {missing!r}")
+    if not getattr(settings, "CORS_ALLOW_CREDENTIALS", False):
+        problems.append("CORS_ALLOW_CREDENTIALS is not True")
+    allowed_headers = getattr(settings, "CORS_ALLOW_HEADERS", default_headers)
+    headers = {header.lower() for header in allowed_headers}
+    if "refresh-token-delivery" not in headers:
+        problems.append("CORS_ALLOW_HEADERS does not list refresh-token-delivery")
+    return [
+        Warning(
+            f"Cookie mode across origins: {problem}.",
+            hint=hint,
+            id="bearer_auth.W010",
+        )
+        for problem in problems
+    ]
+
+
+# RFC 6265 §4.1.1: a cookie name is an RFC 2616 token; bearer_auth takes a safe subset.
+_COOKIE_NAME_CHARACTERS: Final = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."
+)
+_PATH_CHARACTERS: Final = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~/%"
+)

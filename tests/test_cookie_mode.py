@@ -1,4 +1,4 @@
-"""Cookie mode (``bearer_auth.browser``): the refresh token in an HttpOnly cookie, and its CSRF rule.
+"""Cookie mode (``bearer_auth.browser``): the refresh token in an HttpOnly cookie; its CSRF rule.
 
 Every request here is what a browser app sends with ``fetch()``: the
 ``Refresh-Token-Delivery: cookie`` header and an ``Origin``. The browser
@@ -50,7 +50,7 @@ def app_origin(settings: Any) -> None:
 def cookie_sign_in(
     user: Any, password: str, client: APIClient | None = None, **headers: str
 ) -> tuple[APIClient, Any]:
-    """Sign in over https in cookie mode; return the client (its jar holds the cookie) and answer."""
+    """Sign in over https in cookie mode: the client (its jar holds the cookie) and the answer."""
     client = client or APIClient()
     response = client.post(
         TOKEN_URL,
@@ -166,7 +166,7 @@ def test_a_refresh_token_in_the_body_is_refused_in_cookie_mode(user: Any, passwo
 def test_a_cookie_refresh_can_never_answer_the_refresh_token_in_the_body(
     user: Any, password: str
 ) -> None:
-    """An XSS that asks for body mode with the cookie alone gets nothing: no header, no cookie read."""
+    """A script asking for body mode with the cookie alone gets nothing: the cookie is not read."""
     client, signed_in = cookie_sign_in(user, password)
     token = refresh_cookie(signed_in).value
 

@@ -51,7 +51,7 @@ class JWKSView(DatabaseOutageMixin, View):
     """``GET /.well-known/jwks.json``: the public signing keys (RFC 7517 §5).
 
     Public, also under Django's ``LoginRequiredMiddleware`` (as DOT's metadata
-    view is). Cacheable for ``JWKS_MAX_AGE_SECONDS`` (default 60), never
+    view is), readable from any origin. Cacheable for ``JWKS_MAX_AGE_SECONDS`` (default 60), never
     longer than a retired key stays in the set, so a cached copy cannot
     outlive a key that still verifies tokens.
     """
@@ -60,6 +60,8 @@ class JWKSView(DatabaseOutageMixin, View):
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
         response = JsonResponse(public_jwks())
+        # Public keys: a browser app or validator on any origin may read them.
+        response["Access-Control-Allow-Origin"] = "*"
         patch_cache_control(response, public=True, max_age=_max_age())
         return response
 
