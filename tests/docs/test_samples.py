@@ -26,7 +26,11 @@ from tests.docs.replay import (
 from tests.processes import ROOT
 
 #: Test modules outside tests/docs/ that claim blocks.
-CLAIMING_MODULES = ("tests.test_quickstart", "tests.test_migrating")
+CLAIMING_MODULES = (
+    "tests.test_quickstart",
+    "tests.test_migrating",
+    "tests.browser.test_browser_apps_md",
+)
 
 #: The blocks that are not run, by page and first line: diagrams and crontab
 #: lines for a server. Adding one means changing this list on purpose.
