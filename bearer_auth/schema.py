@@ -111,7 +111,10 @@ def _token_body() -> serializers.Serializer[Any]:
             "access_token": serializers.CharField(help_text="RFC 9068 JWT (typ at+jwt)."),
             "token_type": serializers.ChoiceField(choices=["Bearer"]),
             "expires_in": serializers.IntegerField(help_text="Seconds."),
-            "refresh_token": serializers.CharField(help_text="Opaque; single use."),
+            "refresh_token": serializers.CharField(
+                required=False,
+                help_text="Opaque; single use. Not in cookie mode: it is the refresh cookie.",
+            ),
             "scope": serializers.CharField(help_text="Space-separated granted scopes."),
         },
     )
@@ -142,6 +145,29 @@ _RETRY_AFTER: Final = OpenApiParameter(
     OpenApiParameter.HEADER,
     response=[429],
     description="Seconds to wait before the next attempt.",
+)
+#: Cookie mode (bearer_auth.browser, docs/browser-apps.md), on the three token endpoints.
+_DELIVERY: Final = OpenApiParameter(
+    "Refresh-Token-Delivery",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    enum=["cookie"],
+    description=(
+        "Cookie mode, for browser apps (send with credentials): the refresh token is "
+        "set, read and cleared as an HttpOnly `__Host-bearer_refresh` cookie and is "
+        "never in a body; refresh and revocation then take an empty body. The "
+        "request's `Origin` must be the API's own or in `BROWSER_APP_ORIGINS`."
+    ),
+)
+_SET_COOKIE: Final = OpenApiParameter(
+    "Set-Cookie",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    response=[200],
+    description=(
+        "Cookie mode only: `__Host-bearer_refresh=…; HttpOnly; Secure; SameSite=Strict; "
+        "Path=/; Max-Age=<the session's lifetime>` (cleared with `Max-Age=0` by revocation)."
+    ),
 )
 _TOKEN_ERRORS: Final = ("invalid_request", "invalid_grant", "invalid_scope")
 _SLOW_DOWN: Final = ("slow_down",)
@@ -269,7 +295,9 @@ class _Operation:
             details["request"] = None  # no body (UserInfo's POST included)
         else:
             responses[429] = _error("SlowDown", _SLOW_DOWN, "Throttled: see Retry-After.")
-            details.update(request=self.request, auth=[], parameters=[_RETRY_AFTER])
+            details.update(
+                request=self.request, auth=[], parameters=[_RETRY_AFTER, _DELIVERY, _SET_COOKIE]
+            )
         return extend_schema(
             tags=[_TAG],
             operation_id=self.operation_id,
@@ -301,7 +329,9 @@ _OPERATIONS: Final = (
         summary="Rotate a refresh token",
         description=(
             "Returns a new access token and a NEW refresh token; the old one "
-            "stops working. Replaying a rotated token revokes the whole sign-in."
+            "stops working. Replaying a rotated token revokes the whole sign-in. "
+            "In cookie mode the body is empty (or a narrower `scope`): the refresh "
+            "token is the cookie's."
         ),
         request=RefreshSerializer,
         responses=_issued,
@@ -313,7 +343,8 @@ _OPERATIONS: Final = (
         summary="Revoke a token (RFC 7009)",
         description=(
             "Revokes the sign-in a refresh or access token belongs to. Unknown "
-            "tokens are answered 200 too."
+            "tokens are answered 200 too. In cookie mode the body is empty: the "
+            "refresh cookie's sign-in is revoked and the cookie cleared."
         ),
         request=RevokeSerializer,
         responses=lambda: {

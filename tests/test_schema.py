@@ -226,3 +226,20 @@ def test_userinfo_is_documented_with_its_scope_and_errors() -> None:
         assert operation["security"] == [{"bearerAuth": ["openid"]}]
         assert "requestBody" not in operation
         assert set(operation["responses"]) == {"200", "400", "401", "403", "404", "503"}
+
+
+@pytest.mark.usefixtures("spectacular")
+def test_token_endpoints_document_cookie_mode() -> None:
+    schema = _schema("3.1.0")
+    for path in ("/auth/token/", "/auth/token/refresh/", "/auth/token/revoke/"):
+        operation = schema["paths"][path]["post"]
+        [delivery] = [
+            parameter
+            for parameter in operation["parameters"]
+            if parameter["name"] == "Refresh-Token-Delivery"
+        ]
+        assert delivery["in"] == "header"
+        assert delivery["schema"]["enum"] == ["cookie"]
+        assert "Set-Cookie" in operation["responses"]["200"]["headers"]
+    token_response = schema["components"]["schemas"]["TokenResponse"]
+    assert "refresh_token" not in token_response["required"]
