@@ -23,7 +23,6 @@ to call it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Final
 from urllib.parse import urlsplit
@@ -84,12 +83,12 @@ def origin_allowed(request: HttpRequest) -> bool:
     return origin == own or origin in allowed_origins()
 
 
-def allowed_origins(values: Iterable[str] | None = None) -> frozenset[str]:
-    """``BROWSER_APP_ORIGINS`` (or ``values``), normalized; entries that are no origin are left out.
+def allowed_origins() -> frozenset[str]:
+    """``BROWSER_APP_ORIGINS``, normalized; entries that are no origin are left out.
 
     ``bearer_auth.E022`` reports those.
     """
-    found = (normalized_origin(value) for value in (values or bearer_settings.BROWSER_APP_ORIGINS))
+    found = (normalized_origin(value) for value in bearer_settings.BROWSER_APP_ORIGINS)
     return frozenset(origin for origin in found if origin is not None)
 
 
