@@ -6,6 +6,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The demo single-page app's port: the next one.
+SPA_PORT ?= $(shell echo $$(($(PORT) + 1)))
 TOX_VENV ?= .tox/.runner
 TOX := $(TOX_VENV)/bin/tox
 # Two environments at a time, one per core of the CI machine.
@@ -36,11 +38,13 @@ $(TOX):
 	$(TOX_VENV)/bin/python -m pip install --quiet --upgrade pip "tox>=4.30,<5"
 
 ## demo: create .venv, migrate SQLite, create the demo superuser, serve on 127.0.0.1:8000
-## with uvicorn: the Django project and its MCP server at /mcp (demo_project/asgi.py)
+## with uvicorn: the Django project and its MCP server at /mcp (demo_project/asgi.py), and
+## the demo single-page app on 127.0.0.1:8001 (SPA_PORT, default PORT + 1), in one process
+## (demo_project/serve.py)
 demo: $(VENV)/.installed-demo
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py demo_setup --port $(PORT)
-	$(BIN)/python -m uvicorn demo_project.asgi:application --host $(HOST) --port $(PORT)
+	$(BIN)/python manage.py demo_setup --port $(PORT) --spa-port $(SPA_PORT)
+	$(BIN)/python -m demo_project.serve --host $(HOST) --port $(PORT) --spa-port $(SPA_PORT)
 
 ## test: the whole suite: tox.ini's environments (lint, types, every Python × Django on
 ## SQLite; PostgreSQL and Redis when DATABASE_URL is set or CI=true), two at a time

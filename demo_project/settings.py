@@ -3,9 +3,11 @@
 Embedded defaults: a SQLite file and Django's database cache (a table in the
 same database, shared by every process). ``DATABASE_URL`` (PostgreSQL) and
 ``REDIS_URL`` switch to the real services; ``DEBUG``,
-``SECRET_KEY``, ``ALLOWED_HOSTS`` and ``BEARER_AUTH_ISSUER`` come from the
-environment. The insecure defaults are deliberate: ``check --deploy`` flags
-them until the environment provides real values.
+``SECRET_KEY``, ``ALLOWED_HOSTS``, ``BEARER_AUTH_ISSUER``, ``PORT`` (the API's
+port) and ``SPA_PORT`` (the demo single-page app's, ``demo_project/spa``;
+default ``PORT`` + 1) come from the environment. The insecure defaults are
+deliberate: ``check --deploy`` flags them until the environment provides real
+values.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from corsheaders.defaults import default_headers
 
 from bearer_auth.oidc.claims import OIDC_SCOPES
 from bearer_auth.settings import oauth2_provider_settings
@@ -33,6 +36,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -44,6 +48,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: it answers the SPA's preflights and adds CORS headers to every answer, errors too.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "bearer_auth.middleware.BearerAuthHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -131,11 +137,25 @@ LOGGING = {
     "loggers": {"oauthlib": {"level": "INFO"}},
 }
 
-# `make demo PORT=8001` serves on that port: the default issuer follows it.
-issuer = os.environ.get("BEARER_AUTH_ISSUER", f"http://127.0.0.1:{os.environ.get('PORT') or 8000}")
+# `make demo PORT=9000` serves on that port: the default issuer follows it.
+DEMO_PORT = int(os.environ.get("PORT") or 8000)
+issuer = os.environ.get("BEARER_AUTH_ISSUER", f"http://127.0.0.1:{DEMO_PORT}")
 # The demo's MCP server (demo_project.mcp_server), served at /mcp on the same
 # origin: its resource identifier, the `aud` of the tokens it accepts.
 MCP_RESOURCE = f"{issuer.rstrip('/')}/mcp" if issuer else ""
+
+# The demo single-page app (demo_project/spa), served by `make demo` on SPA_PORT
+# (default: the next port) of the same host: another origin of the same site as the API.
+DEMO_SPA_PORT = int(os.environ.get("SPA_PORT") or DEMO_PORT + 1)
+DEMO_SPA_ORIGIN = f"http://127.0.0.1:{DEMO_SPA_PORT}"
+
+# django-cors-headers: the SPA, and only it, may call the API's first-party
+# endpoints and the notes API with credentials (the refresh cookie) and the
+# cookie mode's request header.
+CORS_ALLOWED_ORIGINS = [DEMO_SPA_ORIGIN]
+CORS_ALLOW_CREDENTIALS = True
+CORS_ALLOW_HEADERS = (*default_headers, "refresh-token-delivery")
+CORS_URLS_REGEX = r"^/(auth|api)/"
 
 BEARER_AUTH = {
     "ISSUER": issuer,
@@ -158,6 +178,8 @@ BEARER_AUTH = {
     # clients only, PKCE, loopback or HTTPS redirect URIs, the notes' scopes.
     "CLIENT_REGISTRATION": "open",
     "REGISTRATION_SCOPES": ["notes:read", "notes:write"],
+    # The demo SPA signs in in cookie mode from its own origin (docs/demo.md).
+    "BROWSER_APP_ORIGINS": [DEMO_SPA_ORIGIN],
 }
 
 OAUTH2_PROVIDER = oauth2_provider_settings(

@@ -12,17 +12,24 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def free_ports(count: int) -> list[int]:
+    """``count`` different free ports (each socket stays bound until all are chosen)."""
+    with ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_ports(1)[0]
 
 
 def venv_dir() -> str:
@@ -36,6 +43,8 @@ class DemoServer:
     email: str
     password: str
     output: Path
+    #: The demo single-page app's origin with ``/`` (``make demo`` only; gunicorn serves no SPA).
+    spa_url: str | None = None
 
 
 def wait_for_server(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
@@ -79,12 +88,22 @@ def _printed_server(port: int, log: Path) -> DemoServer:
 
 @contextmanager
 def run_make_demo(tmp_path: Path, *, env: dict[str, str] | None = None) -> Iterator[DemoServer]:
-    """Run ``make demo`` on a fresh SQLite file and yield the printed superuser."""
-    port = free_port()
+    """Run ``make demo`` on a fresh SQLite file and yield the printed superuser.
+
+    The API and the single-page app each get a free port.
+    """
+    port, spa_port = free_ports(2)
     log = tmp_path / "demo.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            ["make", "--no-print-directory", "demo", f"VENV={venv_dir()}", f"PORT={port}"],
+            [
+                "make",
+                "--no-print-directory",
+                "demo",
+                f"VENV={venv_dir()}",
+                f"PORT={port}",
+                f"SPA_PORT={spa_port}",
+            ],
             cwd=ROOT,
             env=child_env(tmp_path, env),
             stdout=sink,
@@ -93,7 +112,9 @@ def run_make_demo(tmp_path: Path, *, env: dict[str, str] | None = None) -> Itera
         )
     try:
         wait_for_server(f"http://127.0.0.1:{port}/", process, log, timeout=180)
-        yield _printed_server(port, log)
+        spa_url = f"http://127.0.0.1:{spa_port}/"
+        wait_for_server(spa_url, process, log, timeout=30)
+        yield replace(_printed_server(port, log), spa_url=spa_url)
     finally:
         stop_process_group(process)
 

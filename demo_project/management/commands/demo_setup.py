@@ -46,8 +46,15 @@ class Command(BaseCommand):
             help="The port the demo serves on, for the printed URLs and the redirect URIs "
             "(default: $PORT, else 8000).",
         )
+        parser.add_argument(
+            "--spa-port",
+            type=int,
+            default=int(os.environ["SPA_PORT"]) if os.environ.get("SPA_PORT") else None,
+            help="The port of the demo single-page app, for its printed URL "
+            "(default: $SPA_PORT, else the port after --port).",
+        )
 
-    def handle(self, *args: Any, port: int, **options: Any) -> None:
+    def handle(self, *args: Any, port: int, spa_port: int | None, **options: Any) -> None:
         # The embedded default cache (settings.CACHES) is a table; nothing to
         # do for Redis. Idempotent: an existing table is kept.
         call_command("createcachetable", verbosity=0)
@@ -86,6 +93,13 @@ class Command(BaseCommand):
         # Its resource identifier follows the issuer (PORT, BEARER_AUTH_ISSUER), as
         # OpenID Connect's discovery does: `make demo PORT=...` sets both.
         self.stdout.write(f"  URL:           http://127.0.0.1:{port}/mcp")
+        self.stdout.write(
+            self.style.SUCCESS(
+                "Single-page app on its own origin (cookie mode: the refresh token in an "
+                "HttpOnly cookie):"
+            )
+        )
+        self.stdout.write(f"  URL:           http://127.0.0.1:{spa_port or port + 1}/")
 
     def _set_up_superuser(self) -> tuple[str, str]:
         email = os.environ.get("DJANGO_SUPERUSER_EMAIL") or "admin@example.com"
