@@ -56,7 +56,11 @@ def test_the_gunicorn_commands_serve_the_demo(tmp_path: Path) -> None:
         assert result.returncode == 0, result.stderr
         printed = result.stdout
 
-    shown = [line.replace(":8000/", f":{port}/") for line in DEMO_SETUP_OUTPUT.block.lines()]
+    # The single-page app's port is the next one.
+    shown = [
+        line.replace(":8000/", f":{port}/").replace(":8001/", f":{port + 1}/")
+        for line in DEMO_SETUP_OUTPUT.block.lines()
+    ]
     random = {line.split()[-1] for line in shown if re.match(r"\s+(password|client_id):", line)}
     assert_text_like(shown, printed.splitlines(), random=random)
     email = re.search(r"email:\s+(\S+)", printed)
