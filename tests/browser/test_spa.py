@@ -488,6 +488,13 @@ def test_two_tabs_refreshing_at_the_same_moment_both_stay_signed_in(
         no_error(page)
     assert family_state(demo, family) == (rotations_before + 2, False)
 
+    # Signing out in one tab signs the other out too (the BroadcastChannel).
+    first.get_by_role("button", name="Sign out").click()
+    expect_signed_out(first)
+    expect_signed_out(second)
+    expect(second.locator("#log")).to_contain_text("Signed out in another tab.")
+    assert family_state(demo, family) == (rotations_before + 2, True)
+
 
 def test_an_injected_script_can_use_the_access_token_but_not_reach_the_refresh_token(
     chromium: Any, demo: DemoServer, attacker: Attacker
