@@ -39,6 +39,11 @@ from bench.timing import Case, Probe
 _ORM_PK_SQL = "SELECT {columns} FROM {table} WHERE {pk} = %s"
 
 
+def _ok(response: Any) -> bool:
+    """The default check of a request case: answered 200."""
+    return response.status_code == 200  # type: ignore[no-any-return]
+
+
 def bearer_auth_with(**changes: Any) -> Callable[[], AbstractContextManager[None]]:
     """A context factory: ``BEARER_AUTH`` with ``changes`` for the duration."""
 
@@ -266,7 +271,14 @@ def refresh_cases(fixtures: Fixtures) -> list[Case]:
     ]
 
 
-def bearer_refresh_case(name: str, client: Client, refresh_token: str) -> Case:
+def bearer_refresh_case(
+    name: str,
+    client: Client,
+    refresh_token: str,
+    *,
+    check: Callable[[Any], bool] = _ok,
+    secure: bool = False,
+) -> Case:
     """bearer_auth's ``/auth/token/refresh/``, chained from ``refresh_token``."""
     return _chain(
         client,
@@ -275,12 +287,14 @@ def bearer_refresh_case(name: str, client: Client, refresh_token: str) -> Case:
         refresh_token,
         field="refresh_token",
         data=lambda token: {"refresh_token": token},
+        check=check,
+        secure=secure,
     )
 
 
-def sign_in_refresh_token(fixtures: Fixtures) -> str:
+def sign_in_refresh_token(fixtures: Fixtures, *, secure: bool = False) -> str:
     """Sign in through ``/auth/token/`` once and return the refresh token."""
-    return _sign_in(Client(), fixtures)
+    return _sign_in(Client(), fixtures, secure=secure)
 
 
 # Building blocks.
@@ -333,17 +347,23 @@ def _post(
     *,
     max_batch: int,
     probe: Probe | None = None,
+    check: Callable[[Any], bool] = _ok,
+    secure: bool = False,
+    headers: dict[str, str] | None = None,
 ) -> Case:
-    def call() -> Any:
-        return client.post(path, data, content_type="application/json")
+    """A JSON ``POST`` of ``data``; ``headers`` as ``request.META`` keys (``HTTP_…``)."""
+    extra = headers or {}
 
-    return Case(
-        name,
-        call,
-        lambda response: response.status_code == 200,
-        max_batch=max_batch,
-        probe=probe,
-    )
+    def call() -> Any:
+        return client.post(
+            path,
+            data,
+            content_type="application/json",
+            secure=secure,
+            **extra,  # type: ignore[arg-type]
+        )
+
+    return Case(name, call, check, max_batch=max_batch, probe=probe)
 
 
 def _chain(
@@ -355,27 +375,32 @@ def _chain(
     field: str,
     data: Callable[[str], dict[str, Any]],
     form: bool = False,
+    check: Callable[[Any], bool] = _ok,
+    secure: bool = False,
 ) -> Case:
     """A refresh case: each call presents the refresh token the previous call received."""
     current = [first]
 
     def call() -> Any:
         if form:
-            response = client.post(path, data(current[0]))
+            response = client.post(path, data(current[0]), secure=secure)
         else:
-            response = client.post(path, data(current[0]), content_type="application/json")
+            response = client.post(
+                path, data(current[0]), content_type="application/json", secure=secure
+            )
         if response.status_code == 200:
             current[0] = json.loads(response.content)[field]
         return response
 
-    return Case(name, call, lambda response: response.status_code == 200)
+    return Case(name, call, check)
 
 
-def _sign_in(client: Client, fixtures: Fixtures) -> str:
+def _sign_in(client: Client, fixtures: Fixtures, *, secure: bool = False) -> str:
     response = client.post(
         "/auth/token/",
         {"email": fixtures.user.email, "password": PASSWORD},
         content_type="application/json",
+        secure=secure,
     )
     if response.status_code != 200:
         raise RuntimeError(

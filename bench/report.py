@@ -65,7 +65,14 @@ class Ratio:
     """One row of the table: ``numerator ÷ denominator`` of two cases' medians.
 
     ``kind`` is ``"time"`` (µs per call), ``"rate"`` (requests/s) or
-    ``"queries"`` (the numerator's query count; no denominator).
+    ``"queries"`` (the numerator's query count, less the denominator's when
+    there is one: the statements one case adds to the other).
+
+    ``probe`` (time only) names a :class:`bench.timing.Probe` both cases
+    carry: each repeat's sample of a case is first divided by its probe's
+    sample of the same batch (``"per"``: the machine's speed of that batch
+    cancels out) or has it taken off (``"less"``: the work around the probed
+    call alone), then the two cases are divided as usual.
     """
 
     section: str
@@ -75,21 +82,46 @@ class Ratio:
     target: float | None = None
     at_most: bool = True
     kind: str = "time"
+    probe: str | None = None
+    #: ``"per"`` or ``"less"``: what the probe's sample does to its case's (see above).
+    probe_use: str = "per"
 
     def value(self, measurements: Mapping[str, Any]) -> float | None:
         top = measurements.get(self.numerator)
         if top is None:
             return None
         if self.kind == "queries":
-            return float(top["queries"])
+            if self.denominator is None:
+                return float(top["queries"])
+            bottom = measurements.get(self.denominator)
+            return None if bottom is None else float(top["queries"] - bottom["queries"])
         bottom = measurements.get(self.denominator or "")
         if bottom is None or not bottom["median"]:
             return None
-        return paired_ratio(top, bottom)
+        if self.probe is None:
+            return paired_ratio(top, bottom)
+        sides = [self._net(name, measurements) for name in (self.numerator, self.denominator)]
+        if sides[0] is None or sides[1] is None:
+            return None
+        return paired_ratio({"samples": sides[0]}, {"samples": sides[1]})
+
+    def _net(self, name: str | None, measurements: Mapping[str, Any]) -> list[float] | None:
+        """``name``'s samples, each divided by (or less) its probe's in the same batch."""
+        case, probed = measurements.get(name or ""), measurements.get(f"{name}:{self.probe}")
+        if case is None or probed is None:
+            return None
+        pairs = zip(case["samples"], probed["samples"], strict=True)
+        if self.probe_use == "less":
+            return [whole - part for whole, part in pairs]
+        return [whole / part for whole, part in pairs]
 
     def instruction_ratio(self, counts: Mapping[str, float]) -> float | None:
-        """``numerator ÷ denominator`` of instructions per call; ``None`` if either is missing."""
-        if self.kind != "time":
+        """``numerator ÷ denominator`` of instructions per call; ``None`` if either is missing.
+
+        Counts are not timed, so a probe's part of them is not known: a ratio
+        that takes its probe off has none.
+        """
+        if self.kind != "time" or (self.probe is not None and self.probe_use == "less"):
             return None
         top, bottom = counts.get(self.numerator), counts.get(self.denominator or "")
         if top is None or not bottom:

@@ -60,6 +60,41 @@ def test_missed_and_unmeasured_targets_are_reported() -> None:
     assert refresh in [miss.ratio for miss in misses([{"database": "x", "measurements": {}}])]
 
 
+def test_a_probe_ratio_divides_or_lessens_each_side_by_its_own_probe_first() -> None:
+    # Two repeats; the probed call ran at two speeds, unlike in the two cases of a repeat.
+    measurements = {
+        "a": _case(330, 495),  # 300 or 450 probed, 30 or 45 around it
+        "a:p": _case(300, 450),
+        "b": _case(460, 310),  # 450 or 300 probed, 10 around it
+        "b:p": _case(450, 300),
+    }
+    per = Ratio("s", "x", "a", "b", probe="p")
+    # (330/300) / (460/450) and (495/450) / (310/300): the speeds cancel.
+    assert per.value(measurements) == pytest.approx(
+        ((330 / 300) / (460 / 450) + (495 / 450) / (310 / 300)) / 2
+    )
+    less = Ratio("s", "x", "a", "b", probe="p", probe_use="less")
+    assert less.value(measurements) == pytest.approx((30 / 10 + 45 / 10) / 2)
+    assert Ratio("s", "x", "a", "b").value(measurements) == pytest.approx(
+        (330 / 460 + 495 / 310) / 2
+    )
+    # A case measured without its probe has no such ratio.
+    assert per.value({name: value for name, value in measurements.items() if name != "b:p"}) is None
+    # Instructions are not timed: no probe part to take off, the plain ratio to divide by.
+    assert less.instruction_ratio({"a": 3.0, "b": 2.0}) is None
+    assert per.instruction_ratio({"a": 3.0, "b": 2.0}) == pytest.approx(1.5)
+
+
+def test_a_query_row_with_a_denominator_counts_the_statements_one_case_adds() -> None:
+    added = Ratio("s", "x", "a", "b", 0, kind="queries")
+    assert added.value({"a": _case(1, queries=8), "b": _case(1, queries=8)}) == 0
+    assert added.met(0.0) is True
+    assert added.value({"a": _case(1, queries=9), "b": _case(1, queries=8)}) == 1
+    assert added.met(1.0) is False
+    assert added.value({"a": _case(1, queries=9)}) is None
+    assert added.target_text == "≤ 0"
+
+
 def _sign_in(
     ratio: float, own: tuple[float, ...], separate: tuple[float, ...]
 ) -> dict[str, dict[str, object]]:
