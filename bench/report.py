@@ -163,6 +163,7 @@ SIGN_IN = "Sign-in, per request"
 REFRESH = "Refresh with rotation, per request"
 OIDC = "OpenID Connect, per request"
 MCP = "MCP tool call's token check (RFC 8707 resource), strict RS256, per call"
+COOKIE = "Cookie mode for browser apps (the refresh token in an HttpOnly cookie), per request"
 SCALE = "Scale: stored sessions (token families)"
 
 RATIOS: tuple[Ratio, ...] = (
@@ -269,6 +270,17 @@ RATIOS: tuple[Ratio, ...] = (
     Ratio(MCP, "`verify_token` ÷ `authenticate()` for the resource awaited through the same hop",
           "mcp/verifier", "mcp/bearer-strict-resource-hop"),
     Ratio(MCP, "`verify_token` queries (strict mode)", "mcp/verifier", None, 1, kind="queries"),
+    Ratio(COOKIE, "sign-in, cookie ÷ body mode, each ÷ the `check_password` inside it",
+          "signin/bearer-cookie", "signin/bearer-body", 1.05, probe="check-password"),
+    Ratio(COOKIE, "sign-in less the `check_password` inside it, cookie ÷ body mode",
+          "signin/bearer-cookie", "signin/bearer-body", probe="check-password",
+          probe_use="less"),
+    Ratio(COOKIE, "refresh, cookie ÷ body mode", "refresh/bearer-cookie", "refresh/bearer-body",
+          1.05),
+    Ratio(COOKIE, "queries a cookie-mode sign-in adds to body mode's", "signin/bearer-cookie",
+          "signin/bearer-body", 0, kind="queries"),
+    Ratio(COOKIE, "queries a cookie-mode refresh adds to body mode's", "refresh/bearer-cookie",
+          "refresh/bearer-body", 0, kind="queries"),
     Ratio(SCALE, "authenticate, large ÷ small", "scale/authenticate-large",
           "scale/authenticate-small", 1.2),
     Ratio(SCALE, "refresh, large ÷ small", "scale/refresh-large", "scale/refresh-small", 1.2),
@@ -469,7 +481,8 @@ METHOD = """
   over repeats, of the two cases' ratio within that repeat (both ran in it,
   seconds apart), so a slow spell of the machine weighs on both sides of each
   repeat's ratio instead of on whichever case it happened to hit. Sign-in runs
-  61 repeats of one call each (the other phases 31 batches).
+  61 repeats of one call each, and so does the cookie-mode phase, whose
+  sign-ins are one call a batch too (the other phases 31 batches).
 - **Sign-in ÷ the password check inside it.** This machine's CPU switches
   between two speeds several times a minute (the same PBKDF2 hash takes about
   315 or 465 ms), so a sign-in and a separate `check_password` call, within
@@ -571,6 +584,25 @@ METHOD = """
   `ThreadSensitiveContext` per request (`bearer_auth.mcp.with_mcp`, Django's
   ASGI handler: a new thread, and so a new database connection, per request)
   is not in these cases.
+- **Cookie mode** (`bench/cookie.py`): bearer_auth's first-party sign-in
+  and refresh as a browser app sends them in cookie mode (the
+  `Refresh-Token-Delivery: cookie` header and the API's own `Origin`; the
+  refresh token in the `__Host-bearer_refresh` cookie, which the test
+  client's cookie jar sends back as a browser does), beside the same
+  requests in body mode: all four over https, each from a client of its
+  own, in a phase of their own so that each pair runs in the same repeats
+  (61, as sign-in's). Each answer is checked for its mode: a cookie-mode
+  answer that is not 200, carries `refresh_token` in its body, or sets no
+  new `HttpOnly`, `Secure`, `SameSite=Strict` cookie fails the run, as does
+  a body-mode answer that sets a cookie. The sign-ins are judged as sign-in
+  is, each ÷ the `check_password` inside it, so that the machine's speed
+  cancels; the sign-ins less their check, cookie ÷ body, is the part cookie
+  mode could change (a few percent of a sign-in, so its ratio moves more
+  between runs; no target). The `queries … adds` rows are the cookie-mode
+  case's statements less the body-mode case's: 0 is the promise that cookie
+  mode adds no query. What an app on another origin adds (an origin of
+  `BROWSER_APP_ORIGINS` instead of the API's own, django-cors-headers) is
+  not in these cases.
 - **Instructions** (`--instructions`, optional): the in-process cases once
   more, in a worker under valgrind's callgrind that counts only each case's
   calls; see the section above when it is there.

@@ -98,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         "refresh",
         "oidc",
         "mcp",
+        "cookie",
         "http",
         "scale",
     }
@@ -138,6 +139,8 @@ def run(
         "refresh": plan.repeats,
         "oidc": plan.repeats,
         "mcp": plan.repeats,
+        # Sign-ins in it: as many repeats as the sign-in phase's.
+        "cookie": plan.slow_repeats,
     }
     for phase, build in in_process_phases(data).items():
         group = [case for case in build() if selected(case.name)] if phase in phases else []
@@ -179,7 +182,7 @@ def count(
 
 def in_process_phases(data: Any) -> dict[str, Callable[[], list[Any]]]:
     """The in-process phases and their cases (built when called): timed or counted."""
-    from bench import cases, mcp, oidc
+    from bench import cases, cookie, mcp, oidc
 
     return {
         "auth": lambda: cases.authenticate_cases(data) + cases.client_cases(data),
@@ -187,6 +190,7 @@ def in_process_phases(data: Any) -> dict[str, Callable[[], list[Any]]]:
         "refresh": lambda: cases.refresh_cases(data),
         "oidc": lambda: oidc.oidc_cases(data),
         "mcp": lambda: mcp.mcp_cases(data),
+        "cookie": lambda: cookie.cookie_cases(data),
     }
 
 

@@ -83,6 +83,12 @@ def test_short_benchmark_reports_every_ratio(tmp_path: Path) -> None:
         )
     )
     assert (openid, userinfo, me) == (plain + 1, 1, 1), (openid, plain, userinfo, me)
+    # Cookie mode (bench.cookie) sends the statements body mode does.
+    for label in (
+        "queries a cookie-mode sign-in adds to body mode's",
+        "queries a cookie-mode refresh adds to body mode's",
+    ):
+        assert rows[label].endswith(" | 0 ✓ |"), rows[label]
     # The run names its Django (and DRF, DOT, PyJWT, simplejwt...): see Runs.
     label = f"SQLite, Django {'.'.join(django.get_version().split('.')[:2])}"
     assert rows[label].startswith(
@@ -126,6 +132,32 @@ def test_cases_option_measures_only_the_named_cases(tmp_path: Path) -> None:
     assert "not measured" in rows["stateless ES256 ÷ PyJWT ES256 decode"]
     assert "`auth/dot`" not in rows
     assert "`client/none`" not in rows
+
+
+def test_the_cookie_phase_measures_cookie_mode_beside_body_mode(tmp_path: Path) -> None:
+    """``--only cookie``: sign-in and refresh in both modes, their ratios and statement rows."""
+    completed = run_short_bench(tmp_path, "--only", "cookie")
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    rows = report_rows(tmp_path)
+    for name in (
+        "signin/bearer-body",
+        "signin/bearer-body:check-password",
+        "signin/bearer-cookie",
+        "signin/bearer-cookie:check-password",
+        "refresh/bearer-body",
+        "refresh/bearer-cookie",
+    ):
+        assert "not measured" not in rows[f"`{name}`"], rows[f"`{name}`"]
+    for label in (
+        "sign-in, cookie ÷ body mode, each ÷ the `check_password` inside it",
+        "refresh, cookie ÷ body mode",
+    ):
+        assert rows[label].startswith(f"| {label} | ≤ 1.05x | "), rows[label]
+        assert rows[label].rstrip(" |✓✗").endswith("x"), rows[label]
+    assert rows["queries a cookie-mode refresh adds to body mode's"].endswith(" | ≤ 0 | 0 ✓ |")
+    # Only the cookie phase ran.
+    assert "`signin/bearer`" not in rows
+    assert "not measured" in rows["bearer_auth ÷ simplejwt rotate + blacklist"]
 
 
 @pytest.mark.valgrind
