@@ -37,9 +37,13 @@ def test_make_demo_prints_what_the_readme_shows(tmp_path: Path) -> None:
     assert exchange.command == "make demo"
     with run_make_demo(tmp_path) as demo:
         port = demo.base_url.rsplit(":", 1)[1]
+        spa_port = demo.spa_url.rstrip("/").rsplit(":", 1)[1]
         printed = demo.output.read_text().splitlines()
     password = next(line.split()[-1] for line in exchange.output if "password:" in line)
-    shown = [line.replace(":8000/", f":{port}/") for line in exchange.output]
+    shown = [
+        line.replace(":8001/", f":{spa_port}/").replace(":8000/", f":{port}/")
+        for line in exchange.output
+    ]
     assert_text_like(shown, printed, random={password})
 
 
