@@ -223,7 +223,10 @@ def test_sign_in_notes_silent_refresh_reload_and_sign_out(context: Any, demo: De
     # from expires_in (300 s), comes when the clock is moved past it.
     page.clock.install()
     assert demo.spa_url is not None
-    page.goto(demo.spa_url)
+    # The demo's landing page links the app.
+    page.goto(f"{demo.base_url}/")
+    page.get_by_role("link", name="Demo single-page app").click()
+    page.wait_for_url(demo.spa_url)
     sign_in(page, demo)
     add_note(page, "Groceries from the SPA")
     first = refresh_cookie(context, demo)
