@@ -60,6 +60,9 @@ class Case:
     #: ``database``'s connection in the calling thread (a case whose queries
     #: run in another thread, such as ``sync_to_async``'s, captures them there).
     queries: Callable[[], AbstractContextManager[CaptureQueriesContext]] | None = None
+    #: Repeats of this case per repeat of its phase (:func:`run_phase`): a
+    #: cheap case whose ratio is noisy gets more repeats than a slow one beside it.
+    repeat_factor: int = 1
 
     def capture_queries(self) -> AbstractContextManager[CaptureQueriesContext]:
         """A context capturing the statements of the calls made while it is entered."""
@@ -142,6 +145,22 @@ def run_interleaved(
             found[case.probe_name] = _measurement(
                 case.probe_name, samples[case.probe_name], 0, batches[case.name]
             )
+    return found
+
+
+def run_phase(
+    cases: Sequence[Case], *, repeats: int, batch_seconds: float
+) -> dict[str, Measurement]:
+    """:func:`run_interleaved` for each group of cases of one ``repeat_factor``, in turn.
+
+    A group runs ``repeats * repeat_factor`` times, interleaved within itself
+    only: no ratio may pair two cases of different factors.
+    """
+    factors = list(dict.fromkeys(case.repeat_factor for case in cases))
+    found: dict[str, Measurement] = {}
+    for factor in factors:
+        group = [case for case in cases if case.repeat_factor == factor]
+        found.update(run_interleaved(group, repeats=repeats * factor, batch_seconds=batch_seconds))
     return found
 
 

@@ -122,7 +122,7 @@ def run(
     data = _set_up()
     import django
 
-    from bench.timing import run_interleaved
+    from bench.timing import run_phase
 
     if "http" in phases:
         from bench import http
@@ -146,7 +146,7 @@ def run(
         group = [case for case in build() if selected(case.name)] if phase in phases else []
         if group:
             started = time.monotonic()
-            found = run_interleaved(group, repeats=repeats[phase], batch_seconds=plan.batch_seconds)
+            found = run_phase(group, repeats=repeats[phase], batch_seconds=plan.batch_seconds)
             measurements.update({key: value.as_dict() for key, value in found.items()})
             _log(f"{label}: {phase} done in {time.monotonic() - started:.0f}s")
     if "http" in phases:

@@ -93,6 +93,8 @@ def test_the_phase_pairs_each_cookie_mode_case_with_its_body_mode_case(
     # Sign-ins carry the password check's probe, as signin/bearer does: the
     # judged sign-in ratio divides each sign-in by its own check.
     assert [cases[name].probe for name in NAMES] == [CHECK_PASSWORD, CHECK_PASSWORD, None, None]
+    # The refresh pair, milliseconds each, runs more repeats than the sign-ins, and alike.
+    assert [cases[name].repeat_factor for name in NAMES] == [1, 1, 4, 4]
     judged = {ratio.label: ratio for ratio in RATIOS if ratio.section == COOKIE}
     for ratio in judged.values():
         assert {ratio.numerator, ratio.denominator} <= set(NAMES), ratio.label

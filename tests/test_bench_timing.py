@@ -141,6 +141,36 @@ def test_calls_that_add_up_to_one_probe_each_still_fail_the_run(clock: Clock) ->
         run_interleaved([case], repeats=1, batch_seconds=1.0)
 
 
+def test_a_phase_runs_each_repeat_factors_cases_interleaved_among_themselves(
+    clock: Clock,
+) -> None:
+    """Two slow cases run the phase's repeats; two quick ones, four times as many."""
+    order: list[str] = []
+
+    def spending(name: str, ns: int) -> Case:
+        def call() -> bool:
+            order.append(name)
+            return clock.spend(ns)
+
+        return Case(name, call, max_batch=1, repeat_factor=1 if ns > 1_000_000 else 4)
+
+    slow = [spending("signin/a", 9_000_000), spending("signin/b", 9_000_000)]
+    quick = [spending("refresh/a", 1_000), spending("refresh/b", 1_000)]
+    found = timing.run_phase([slow[0], quick[0], slow[1], quick[1]], repeats=2, batch_seconds=1.0)
+    assert {name: found[name].repeats for name in found} == {
+        "signin/a": 2,
+        "signin/b": 2,
+        "refresh/a": 8,
+        "refresh/b": 8,
+    }
+    # Each group in turn: the quick cases' batches alternate only with each other.
+    timed = [name for name in order if name.startswith("refresh/")]
+    assert order[-len(timed) :] == timed
+    # A batch is its warm-up call and one timed call; the order rotates each repeat.
+    batches = timed[-32:][::2]
+    assert batches == ["refresh/a", "refresh/b", "refresh/b", "refresh/a"] * 4
+
+
 def test_case_and_probe_names_must_not_collide(clock: Clock) -> None:
     hasher = Hasher(clock)
     probed = Case("signin/x", sign_in(hasher, clock, lambda: 1), probe=probe_of(hasher, clock))
