@@ -5,6 +5,10 @@ Every response carries ``Cache-Control: no-store`` and ``Pragma: no-cache``
 or Django refuse before a view runs (bad JSON, another media type, too many
 form fields, a body over :data:`MAX_BODY_BYTES`): DRF's ``{"detail": ...}``
 shape is never used here.
+
+A browser app may ask for cookie mode (``Refresh-Token-Delivery: cookie``,
+:mod:`bearer_auth.browser`): its refresh token is then set, read and cleared
+as an ``HttpOnly`` cookie, never in a body.
 """
 
 from __future__ import annotations
@@ -90,7 +94,7 @@ class TokenEndpointView(APIView):
         return dict(serializer.validated_data)
 
     def token_response(self, request: Request, pair: TokenPair, *, cookie: bool) -> Response:
-        """The RFC 6749 §5.1 answer; in cookie mode the refresh token is a cookie, not in it."""
+        """The RFC 6749 §5.1 answer; in cookie mode the refresh token is set as a cookie instead."""
         response = Response(pair.as_response(refresh_token=not cookie))
         if cookie:
             browser.set_refresh_cookie(
