@@ -113,5 +113,9 @@ def test_check_warns_when_the_middleware_is_missing(settings: Any) -> None:
 
 def test_the_demo_installs_the_middleware() -> None:
     demo_settings = importlib.import_module("demo_project.settings")
-    assert MIDDLEWARE in demo_settings.MIDDLEWARE
-    assert demo_settings.MIDDLEWARE.index(MIDDLEWARE) == 1
+    middleware = demo_settings.MIDDLEWARE
+    assert MIDDLEWARE in middleware
+    # Right after SecurityMiddleware (django-cors-headers' comes first: its
+    # preflight answers need no bearer headers).
+    security = middleware.index("django.middleware.security.SecurityMiddleware")
+    assert middleware.index(MIDDLEWARE) == security + 1
