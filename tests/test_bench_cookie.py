@@ -17,7 +17,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.http import JsonResponse
 
 from bench.cases import CHECK_PASSWORD
@@ -31,6 +30,7 @@ from bench.cookie import (
 from bench.fixtures import PASSWORD
 from bench.report import COOKIE, RATIOS, misses
 from bench.timing import Case, CaseFailed, checked, statement_count
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -55,8 +55,8 @@ def _sign_in_budgets(settings: Any) -> None:
 
 @pytest.fixture
 def fixtures() -> Any:
-    user = get_user_model().objects.create_user(email="bench@example.com", password=PASSWORD)
-    return SimpleNamespace(user=user)  # the one member the cases read
+    # The factory works with any AUTH_USER_MODEL (tox's auth.User pass runs this module too).
+    return SimpleNamespace(user=UserFactory(password=PASSWORD))  # the one member the cases read
 
 
 @pytest.fixture
