@@ -818,6 +818,8 @@ def _check_cors(origins: Sequence[str]) -> list[CheckMessage]:
         ]
     from corsheaders.defaults import default_headers
 
+    from bearer_auth.browser import normalized_origin
+
     problems: list[str] = []
     if getattr(settings, "CORS_ALLOW_ALL_ORIGINS", False) and getattr(
         settings, "CORS_ALLOW_CREDENTIALS", False
@@ -826,13 +828,15 @@ def _check_cors(origins: Sequence[str]) -> list[CheckMessage]:
             "CORS_ALLOW_ALL_ORIGINS with CORS_ALLOW_CREDENTIALS lets every site make "
             "credentialed requests"
         )
-    allowed = {origin.rstrip("/") for origin in getattr(settings, "CORS_ALLOWED_ORIGINS", ())}
+    allowed = {
+        normalized_origin(origin) for origin in getattr(settings, "CORS_ALLOWED_ORIGINS", ())
+    }
     patterns = getattr(settings, "CORS_ALLOWED_ORIGIN_REGEXES", ())
     missing = [
         origin
         for origin in origins
-        if origin.rstrip("/") not in allowed
-        and not any(re.match(pattern, origin.rstrip("/")) for pattern in patterns)
+        if normalized_origin(origin) not in allowed
+        and not any(re.match(pattern, str(normalized_origin(origin))) for pattern in patterns)
     ]
     if missing:
         problems.append(f"CORS_ALLOWED_ORIGINS does not allow {missing!r}")

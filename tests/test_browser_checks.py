@@ -131,6 +131,13 @@ def test_cors_settings_that_would_break_or_open_cookie_mode_are_w010(
     assert problem in message.msg
 
 
+def test_origins_are_compared_as_origins(with_bearer: Any, cors_installed: Any) -> None:
+    with_bearer(BROWSER_APP_ORIGINS=["HTTPS://App.Example.com:443"])
+    cors_installed.CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
+
+    assert check_browser_apps(None) == []
+
+
 def test_an_origin_matched_by_a_cors_regex_passes(with_bearer: Any, cors_installed: Any) -> None:
     with_bearer(BROWSER_APP_ORIGINS=[APP])
     cors_installed.CORS_ALLOWED_ORIGINS = []
