@@ -30,6 +30,7 @@ from bench.cookie import (
 from bench.fixtures import PASSWORD
 from bench.report import COOKIE, RATIOS, misses
 from bench.timing import Case, CaseFailed, checked, statement_count
+from tests.bench_support import measured, warm_statements
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -62,16 +63,6 @@ def fixtures() -> Any:
 @pytest.fixture
 def cases(fixtures: Any) -> dict[str, Case]:
     return {case.name: case for case in cookie_cases(fixtures)}
-
-
-def _statements(case: Case) -> list[dict[str, Any]]:
-    """One warm call's captured queries, as ``run_interleaved`` counts them."""
-    with case.context():
-        checked(case)
-        with case.capture_queries() as captured:
-            checked(case)
-    queries: list[dict[str, Any]] = captured.captured_queries
-    return queries
 
 
 def _kinds(queries: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -146,7 +137,7 @@ def test_cookie_mode_answers_no_refresh_token_and_rotates_the_cookie(
 
 
 def test_cookie_mode_sends_the_same_statements_as_body_mode(cases: dict[str, Case]) -> None:
-    found = {name: _kinds(_statements(cases[name])) for name in NAMES}
+    found = {name: _kinds(warm_statements(cases[name])) for name in NAMES}
     assert found["signin/bearer-cookie"] == found["signin/bearer-body"]
     assert found["refresh/bearer-cookie"] == found["refresh/bearer-body"]
     # What the report's "queries … adds" rows compare: the benchmark's counts.
@@ -212,17 +203,6 @@ def test_an_answer_that_is_not_its_modes_fails_the_case(cases: dict[str, Case]) 
     assert answer_problem(_answer(pair), cookie=False) is None
 
 
-def _case(*samples: float, queries: int = 8) -> dict[str, Any]:
-    ordered = sorted(samples)
-    return {
-        "median": ordered[len(ordered) // 2],
-        "low": ordered[0],
-        "high": ordered[-1],
-        "samples": list(samples),
-        "queries": queries,
-    }
-
-
 def _measured(cookie_work: float, *, added: int = 0) -> dict[str, Any]:
     """Three repeats; the hash ran at 300 or 450 ms, unlike in the two sign-ins of a repeat.
 
@@ -233,14 +213,14 @@ def _measured(cookie_work: float, *, added: int = 0) -> dict[str, Any]:
     body_hash, cookie_hash = (300, 450, 300), (450, 300, 300)
     scale = cookie_work / 10
     return {
-        "signin/bearer-body": _case(*(h * (1 + 10 / 300) for h in body_hash)),
-        "signin/bearer-body:check-password": _case(*body_hash, queries=0),
-        "signin/bearer-cookie": _case(
+        "signin/bearer-body": measured(*(h * (1 + 10 / 300) for h in body_hash), queries=8),
+        "signin/bearer-body:check-password": measured(*body_hash, queries=0),
+        "signin/bearer-cookie": measured(
             *(h * (1 + cookie_work / 300) for h in cookie_hash), queries=8 + added
         ),
-        "signin/bearer-cookie:check-password": _case(*cookie_hash, queries=0),
-        "refresh/bearer-body": _case(8, 8, 8, queries=7),
-        "refresh/bearer-cookie": _case(*(8 * scale,) * 3, queries=7 + added),
+        "signin/bearer-cookie:check-password": measured(*cookie_hash, queries=0),
+        "refresh/bearer-body": measured(8, 8, 8, queries=7),
+        "refresh/bearer-cookie": measured(*(8 * scale,) * 3, queries=7 + added),
     }
 
 

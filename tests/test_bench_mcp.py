@@ -34,6 +34,7 @@ from bench import report
 from bench.mcp import RESOURCE, Tokens, cases_for, issue_tokens
 from bench.report import MCP, RATIOS, misses
 from bench.timing import Case, CaseFailed, checked, statement_count
+from tests.bench_support import measured, warm_statements
 from tests.factories import ApplicationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the verifier queries from another thread
@@ -60,16 +61,6 @@ def tokens() -> Tokens:
 
 def _by_name(tokens: Tokens) -> dict[str, Case]:
     return {case.name: case for case in cases_for(tokens)}
-
-
-def _statements(case: Case) -> list[dict[str, Any]]:
-    """One warm call's captured queries, as ``run_interleaved`` counts them."""
-    with case.context():
-        checked(case)
-        with case.capture_queries() as captured:
-            checked(case)
-    queries: list[dict[str, Any]] = captured.captured_queries
-    return queries
 
 
 def test_the_two_tokens_differ_by_their_audience_alone(tokens: Tokens) -> None:
@@ -103,7 +94,7 @@ def test_every_check_is_strict_modes_one_statement_the_verifiers_counted_in_its_
 ) -> None:
     pytest.importorskip("mcp", reason="the verifier's cases need the mcp extra")
     cases = _by_name(tokens)
-    found = {name: _statements(case) for name, case in cases.items()}
+    found = {name: warm_statements(case) for name, case in cases.items()}
     counts = {name: statement_count(queries) for name, queries in found.items()}
     assert counts == {
         "mcp/bearer-strict": 1,
@@ -146,10 +137,6 @@ def test_without_the_mcp_package_only_the_verifiers_cases_are_left_out(
     ]
 
 
-def _case(median: float) -> dict[str, Any]:
-    return {"median": median, "low": median, "high": median, "samples": [median], "queries": 1}
-
-
 def test_a_missed_mcp_target_is_a_miss_as_every_target_is() -> None:
     by_label = {ratio.label: ratio for ratio in RATIOS if ratio.section == MCP}
     resource = by_label["`authenticate()` for a resource ÷ for the default resource"]
@@ -158,17 +145,17 @@ def test_a_missed_mcp_target_is_a_miss_as_every_target_is() -> None:
     ]
     assert (resource.target, verifier.target) == (1.05, 1.05)
     measurements = {
-        "mcp/bearer-strict": _case(100),
-        "mcp/bearer-strict-resource": _case(104),
-        "mcp/verifier": _case(104),
-        "mcp/bearer-strict-resource-hop": _case(130),
-        "mcp/loop": _case(10),
-        "mcp/hop": _case(30),
+        "mcp/bearer-strict": measured(100),
+        "mcp/bearer-strict-resource": measured(104),
+        "mcp/verifier": measured(104),
+        "mcp/bearer-strict-resource-hop": measured(130),
+        "mcp/loop": measured(10),
+        "mcp/hop": measured(30),
     }
     run = {"database": "sqlite", "measurements": measurements}
     assert not [miss for miss in misses([run]) if miss.ratio.section == MCP]
-    measurements["mcp/bearer-strict-resource"] = _case(106)
-    measurements["mcp/verifier"] = _case(150)
+    measurements["mcp/bearer-strict-resource"] = measured(106)
+    measurements["mcp/verifier"] = measured(150)
     missed = {miss.ratio.label: miss.value for miss in misses([run]) if miss.ratio.section == MCP}
     assert missed == {resource.label: pytest.approx(1.06), verifier.label: pytest.approx(1.5)}
 

@@ -16,12 +16,11 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from oauth2_provider.models import get_id_token_model
 
 from bench.oidc import oidc_cases
-from bench.timing import Case, checked, statement_count
+from bench.timing import Case, statement_count
+from tests.bench_support import warm_statements
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -33,16 +32,6 @@ _TABLE = re.compile(r'\b(?:FROM|INTO|UPDATE) "(\w+)"')
 def _cases() -> dict[str, Case]:
     fixtures: Any = SimpleNamespace(user=UserFactory())  # the one member the cases read
     return {case.name: case for case in oidc_cases(fixtures)}
-
-
-def _statements(case: Case) -> list[dict[str, Any]]:
-    """One warm call's captured queries, as the benchmark counts them (``run_interleaved``)."""
-    with case.context():
-        checked(case)
-        with CaptureQueriesContext(connection) as captured:
-            checked(case)
-    queries: list[dict[str, Any]] = captured.captured_queries
-    return queries
 
 
 def _kinds(queries: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
@@ -59,8 +48,8 @@ def _kinds(queries: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
 @pytest.mark.usefixtures("oidc")
 def test_an_openid_code_exchange_adds_one_statement_its_id_token_row() -> None:
     cases = _cases()
-    with_openid = _statements(cases["oidc/exchange-openid"])
-    without = _statements(cases["oidc/exchange"])
+    with_openid = warm_statements(cases["oidc/exchange-openid"])
+    without = warm_statements(cases["oidc/exchange"])
     assert statement_count(with_openid) == statement_count(without) + 1
     id_tokens = get_id_token_model()._meta.db_table
     assert _kinds(with_openid) - _kinds(without) == Counter({("INSERT", id_tokens): 1})
@@ -74,4 +63,4 @@ def test_an_openid_code_exchange_adds_one_statement_its_id_token_row() -> None:
 def test_userinfo_is_one_statement_in_strict_mode_as_auth_me_is() -> None:
     cases = _cases()
     for name in ("oidc/userinfo", "oidc/me"):
-        assert statement_count(_statements(cases[name])) == 1, name
+        assert statement_count(warm_statements(cases[name])) == 1, name

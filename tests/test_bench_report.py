@@ -14,38 +14,30 @@ from bench.report import (
     render,
     run_labels,
 )
-
-
-def _case(*samples: float, queries: int = 1) -> dict[str, object]:
-    ordered = sorted(samples)
-    return {
-        "median": ordered[len(ordered) // 2],
-        "low": ordered[0],
-        "high": ordered[-1],
-        "samples": list(samples),
-        "queries": queries,
-        "unit": "ms",
-    }
+from tests.bench_support import measured
 
 
 def test_a_ratio_is_the_median_of_the_repeats_own_ratios() -> None:
     # A slow spell in the second repeat hits only the numerator's sample:
     # the ratio of medians (30 / 12) would report it; the paired one does not.
-    top, bottom = _case(10, 30, 31), _case(9, 12, 30)
+    top, bottom = measured(10, 30, 31), measured(9, 12, 30)
     assert paired_ratio(top, bottom) == pytest.approx(10 / 9)
     assert Ratio("s", "x", "a", "b", 1.2).value({"a": top, "b": bottom}) == pytest.approx(10 / 9)
 
 
 def test_repeats_must_pair_up() -> None:
     with pytest.raises(ValueError, match=r"shorter|longer"):
-        paired_ratio(_case(1, 2, 3), _case(1, 2))
+        paired_ratio(measured(1, 2, 3), measured(1, 2))
 
 
 def test_missed_and_unmeasured_targets_are_reported() -> None:
     [refresh] = [
         ratio for ratio in RATIOS if ratio.numerator == "refresh/bearer" and ratio.target == 1.0
     ]
-    measurements = {"refresh/bearer": _case(11, 11, 11), "refresh/simplejwt": _case(10, 10, 10)}
+    measurements = {
+        "refresh/bearer": measured(11, 11, 11),
+        "refresh/simplejwt": measured(10, 10, 10),
+    }
     [missed, *rest] = [
         miss
         for miss in misses([{"database": "sqlite", "measurements": measurements}])
@@ -53,7 +45,7 @@ def test_missed_and_unmeasured_targets_are_reported() -> None:
     ]
     assert missed.value == pytest.approx(1.1)
     assert rest == []
-    measurements["refresh/bearer"] = _case(9, 10, 9)
+    measurements["refresh/bearer"] = measured(9, 10, 9)
     found = misses([{"database": "sqlite", "measurements": measurements}])
     assert refresh not in [miss.ratio for miss in found]
     # Not measured counts as missed.
@@ -63,10 +55,10 @@ def test_missed_and_unmeasured_targets_are_reported() -> None:
 def test_a_probe_ratio_divides_or_lessens_each_side_by_its_own_probe_first() -> None:
     # Two repeats; the probed call ran at two speeds, unlike in the two cases of a repeat.
     measurements = {
-        "a": _case(330, 495),  # 300 or 450 probed, 30 or 45 around it
-        "a:p": _case(300, 450),
-        "b": _case(460, 310),  # 450 or 300 probed, 10 around it
-        "b:p": _case(450, 300),
+        "a": measured(330, 495),  # 300 or 450 probed, 30 or 45 around it
+        "a:p": measured(300, 450),
+        "b": measured(460, 310),  # 450 or 300 probed, 10 around it
+        "b:p": measured(450, 300),
     }
     per = Ratio("s", "x", "a", "b", probe="p")
     # (330/300) / (460/450) and (495/450) / (310/300): the speeds cancel.
@@ -87,11 +79,11 @@ def test_a_probe_ratio_divides_or_lessens_each_side_by_its_own_probe_first() -> 
 
 def test_a_query_row_with_a_denominator_counts_the_statements_one_case_adds() -> None:
     added = Ratio("s", "x", "a", "b", 0, kind="queries")
-    assert added.value({"a": _case(1, queries=8), "b": _case(1, queries=8)}) == 0
+    assert added.value({"a": measured(1, queries=8), "b": measured(1, queries=8)}) == 0
     assert added.met(0.0) is True
-    assert added.value({"a": _case(1, queries=9), "b": _case(1, queries=8)}) == 1
+    assert added.value({"a": measured(1, queries=9), "b": measured(1, queries=8)}) == 1
     assert added.met(1.0) is False
-    assert added.value({"a": _case(1, queries=9)}) is None
+    assert added.value({"a": measured(1, queries=9)}) is None
     assert added.target_text == "≤ 0"
 
 
@@ -104,9 +96,9 @@ def _sign_in(
     repeats: 315 or 465 ms, the machine's two CPU speeds.
     """
     return {
-        "signin/bearer": _case(*(ratio * hashed for hashed in own)),
-        "signin/bearer:check-password": _case(*own, queries=0),
-        "signin/check-password": _case(*separate),
+        "signin/bearer": measured(*(ratio * hashed for hashed in own)),
+        "signin/bearer:check-password": measured(*own, queries=0),
+        "signin/check-password": measured(*separate),
     }
 
 
@@ -173,8 +165,8 @@ REFRESH = "bearer_auth ÷ simplejwt rotate + blacklist"
 
 def test_each_run_is_a_column_named_by_its_database_and_django() -> None:
     [refresh] = [ratio for ratio in RATIOS if ratio.label == REFRESH]
-    fast = {"refresh/bearer": _case(5, 5, 5), "refresh/simplejwt": _case(10, 10, 10)}
-    slow = {"refresh/bearer": _case(12, 12, 12), "refresh/simplejwt": _case(10, 10, 10)}
+    fast = {"refresh/bearer": measured(5, 5, 5), "refresh/simplejwt": measured(10, 10, 10)}
+    slow = {"refresh/bearer": measured(12, 12, 12), "refresh/simplejwt": measured(10, 10, 10)}
     results = [
         _run("sqlite", "5.2.19", fast),
         _run("postgres", "5.2.19", fast),
