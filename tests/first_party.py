@@ -43,6 +43,17 @@ def refresh(
     )
 
 
+def preflight(path: str, origin: str, headers: str, *, client: APIClient | None = None) -> Any:
+    """The CORS preflight a browser sends before a cross-origin ``POST`` with ``headers``."""
+    return (client or APIClient()).options(
+        path,
+        HTTP_ORIGIN=origin,
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS=headers,
+        secure=True,
+    )
+
+
 def bearer(access_token: str) -> APIClient:
     """Return a client sending ``Authorization: Bearer <access_token>``."""
     client = APIClient()

@@ -15,7 +15,7 @@ import pytest
 from corsheaders.defaults import default_headers
 from rest_framework.test import APIClient
 
-from tests.first_party import REFRESH_URL, TOKEN_URL
+from tests.first_party import REFRESH_URL, TOKEN_URL, preflight
 
 pytestmark = pytest.mark.django_db
 
@@ -31,16 +31,6 @@ def cors(settings: Any) -> None:
     settings.CORS_ALLOW_HEADERS = (*default_headers, "refresh-token-delivery")
     settings.CORS_URLS_REGEX = r"^/(auth|test-api)/"
     settings.BEARER_AUTH = {**settings.BEARER_AUTH, "BROWSER_APP_ORIGINS": [APP]}
-
-
-def preflight(path: str, origin: str, headers: str) -> Any:
-    return APIClient().options(
-        path,
-        HTTP_ORIGIN=origin,
-        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
-        HTTP_ACCESS_CONTROL_REQUEST_HEADERS=headers,
-        secure=True,
-    )
 
 
 def allowed_headers(response: Any) -> set[str]:

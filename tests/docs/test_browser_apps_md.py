@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from bearer_auth.checks import check_browser_apps
 from tests.docs.markdown import sample, snippets
-from tests.first_party import REFRESH_URL, TOKEN_URL
+from tests.first_party import REFRESH_URL, TOKEN_URL, preflight
 
 pytestmark = pytest.mark.django_db
 
@@ -52,13 +52,7 @@ def test_the_app_signs_in_and_refreshes_across_origins(
     configured: dict[str, Any], user: Any, password: str
 ) -> None:
     client = APIClient(HTTP_HOST=API_HOST)
-    preflight = client.options(
-        REFRESH_URL,
-        HTTP_ORIGIN=APP,
-        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
-        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="content-type,refresh-token-delivery",
-        secure=True,
-    )
+    allowed = preflight(REFRESH_URL, APP, "content-type,refresh-token-delivery", client=client)
     cookie_mode = {"HTTP_ORIGIN": APP, "HTTP_REFRESH_TOKEN_DELIVERY": "cookie"}
     signed_in = client.post(
         TOKEN_URL,
@@ -69,8 +63,8 @@ def test_the_app_signs_in_and_refreshes_across_origins(
     )
     refreshed = client.post(REFRESH_URL, {}, format="json", secure=True, **cookie_mode)
 
-    assert preflight["Access-Control-Allow-Origin"] == APP
-    assert preflight["Access-Control-Allow-Credentials"] == "true"
+    assert allowed["Access-Control-Allow-Origin"] == APP
+    assert allowed["Access-Control-Allow-Credentials"] == "true"
     for response in (signed_in, refreshed):
         assert response.status_code == 200, response.content
         assert "refresh_token" not in response.json()
@@ -82,12 +76,8 @@ def test_another_origin_gets_no_cors_answer_and_no_cookie_mode(
     configured: dict[str, Any], user: Any, password: str
 ) -> None:
     client = APIClient(HTTP_HOST=API_HOST)
-    preflight = client.options(
-        REFRESH_URL,
-        HTTP_ORIGIN="https://evil.example",
-        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
-        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="refresh-token-delivery",
-        secure=True,
+    refused = preflight(
+        REFRESH_URL, "https://evil.example", "refresh-token-delivery", client=client
     )
     signed_in = client.post(
         TOKEN_URL,
@@ -98,6 +88,6 @@ def test_another_origin_gets_no_cors_answer_and_no_cookie_mode(
         HTTP_REFRESH_TOKEN_DELIVERY="cookie",
     )
 
-    assert "Access-Control-Allow-Origin" not in preflight
+    assert "Access-Control-Allow-Origin" not in refused
     assert signed_in.status_code == 400
     assert signed_in.json()["error"] == "invalid_request"
