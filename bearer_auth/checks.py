@@ -22,6 +22,7 @@ from django.urls import NoReverseMatch, Resolver404, get_resolver, resolve
 from django.utils.module_loading import import_string
 from oauth2_provider.settings import oauth2_settings
 
+from bearer_auth.browser import DELIVERIES, normalized_origin
 from bearer_auth.claims import HOOK_ARGUMENTS, claims_hook, hook_signature_error
 from bearer_auth.jwt import issuer
 from bearer_auth.keys.material import ALGORITHMS, GENERATED_ALGORITHMS, MIN_HMAC_KEY_BYTES
@@ -80,6 +81,7 @@ def _check_choices() -> list[CheckMessage]:
         ("SIGNING_ALGORITHM", ALGORITHMS, "bearer_auth.E002"),
         ("VERIFY_MODE", VERIFY_MODES, "bearer_auth.E003"),
         ("ACCESS_TOKEN_FORMAT", TOKEN_FORMATS, "bearer_auth.E004"),
+        ("REFRESH_TOKEN_DELIVERY", DELIVERIES, "bearer_auth.E021"),
     ):
         value = getattr(bearer_settings, name)
         if value not in choices:
@@ -724,20 +726,10 @@ def _check_registration_scopes(policy: Any) -> list[CheckMessage]:
 
 @register(Tags.security)
 def check_browser_apps(app_configs: Sequence[Any] | None, **kwargs: Any) -> list[CheckMessage]:
-    """Cookie mode's settings, and django-cors-headers' for the browser apps on other origins."""
-    from bearer_auth.browser import DELIVERIES, normalized_origin
-
+    """Cookie mode's origins and cookie, and django-cors-headers' settings for apps elsewhere."""
     messages: list[CheckMessage] = []
+    # REFRESH_TOKEN_DELIVERY itself is one of the choices (bearer_auth.E021).
     delivery = bearer_settings.REFRESH_TOKEN_DELIVERY
-    if delivery not in DELIVERIES:
-        messages.append(
-            Error(
-                f"BEARER_AUTH['REFRESH_TOKEN_DELIVERY'] is {delivery!r}, which is not supported.",
-                hint="Set BEARER_AUTH['REFRESH_TOKEN_DELIVERY'] to one of: "
-                f"{', '.join(DELIVERIES)}.",
-                id="bearer_auth.E021",
-            )
-        )
     origins = bearer_settings.BROWSER_APP_ORIGINS
     if isinstance(origins, str) or not isinstance(origins, (list, tuple)):
         origins_problem = "is not a list"
@@ -817,8 +809,6 @@ def _check_cors(origins: Sequence[str]) -> list[CheckMessage]:
             )
         ]
     from corsheaders.defaults import default_headers
-
-    from bearer_auth.browser import normalized_origin
 
     problems: list[str] = []
     if getattr(settings, "CORS_ALLOW_ALL_ORIGINS", False) and getattr(

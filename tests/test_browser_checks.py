@@ -8,7 +8,7 @@ import pytest
 from corsheaders.defaults import default_headers
 from django.core import checks
 
-from bearer_auth.checks import check_browser_apps
+from bearer_auth.checks import check_bearer_settings, check_browser_apps
 
 APP = "https://app.example.com"
 # What docs/browser-apps.md tells a project with an app on another origin to set.
@@ -46,7 +46,7 @@ def test_defaults_pass() -> None:
 def test_an_unknown_delivery_is_e021(with_bearer: Any) -> None:
     with_bearer(REFRESH_TOKEN_DELIVERY="cookies")
 
-    [message] = check_browser_apps(None)
+    [message] = check_bearer_settings(None)
 
     assert message.id == "bearer_auth.E021"
     assert "'cookies'" in message.msg
