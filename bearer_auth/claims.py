@@ -46,11 +46,12 @@ RESERVED_CLAIMS: Final = frozenset(
         "auth_time",
         "acr",
         "amr",
+        # RFC 9449 §6.1 / RFC 7800: the DPoP key a token is bound to.
+        "cnf",
         # bearer_auth's password fingerprint (jwt.PASSWORD_CLAIM).
         "pfp",
-        # Planned: proof of possession (RFC 7800, RFC 9449), OpenID Connect's
-        # authorized party and session, token exchange (RFC 8693), and "typ".
-        "cnf",
+        # Planned: OpenID Connect's authorized party and session, token
+        # exchange (RFC 8693), and "typ".
         "azp",
         "sid",
         "act",

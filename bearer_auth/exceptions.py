@@ -33,15 +33,20 @@ def www_authenticate(
     description: str | None = None,
     scope: str | None = None,
     resource_metadata: str | None = None,
+    dpop_algs: str | None = None,
 ) -> str:
     """Build the ``WWW-Authenticate: Bearer`` challenge (RFC 6750 §3).
 
     With no ``error`` the challenge is the bare one sent when the request
     carried no credentials. ``resource_metadata`` is the URL of the protected
     resource's RFC 9728 metadata (§5.1), where a client finds the
-    authorization server to get a token from.
+    authorization server to get a token from. With ``dpop_algs`` (the
+    space-separated proof algorithms accepted) it is the ``DPoP`` challenge
+    of RFC 9449 §7.1 instead, with those as its ``algs``.
     """
     params = [f"realm={_quote(REALM)}"]
+    if dpop_algs:
+        params.append(f"algs={_quote(dpop_algs)}")
     if error:
         params.append(f"error={_quote(error)}")
     if description:
@@ -50,7 +55,7 @@ def www_authenticate(
         params.append(f"scope={_quote(scope)}")
     if resource_metadata:
         params.append(f"resource_metadata={_quote(resource_metadata)}")
-    return "Bearer " + ", ".join(params)
+    return ("DPoP " if dpop_algs else "Bearer ") + ", ".join(params)
 
 
 class BearerAuthError(APIException):
@@ -75,17 +80,22 @@ class BearerAuthError(APIException):
                 self.header_description = force_str(message)
             self.auth_header = self.challenge_header()
 
-    def challenge_header(self, resource_metadata: str | None = None) -> str:
+    def challenge_header(
+        self, resource_metadata: str | None = None, *, dpop_algs: str | None = None
+    ) -> str:
         """This error's ``WWW-Authenticate`` challenge, naming ``resource_metadata`` if given.
 
         ``BearerTokenAuthentication`` and the scope permissions set
-        ``auth_header`` to it with their resource's RFC 9728 metadata URL.
+        ``auth_header`` to it with their resource's RFC 9728 metadata URL;
+        with ``dpop_algs`` (a request that used the DPoP scheme) it is a
+        ``DPoP`` challenge (RFC 9449 §7.1).
         """
         return www_authenticate(
             error=self.error,
             description=self.header_description,
             scope=self.challenge_scope(),
             resource_metadata=resource_metadata,
+            dpop_algs=dpop_algs,
         )
 
     def challenge_scope(self) -> str | None:
@@ -178,3 +188,36 @@ class ServiceUnavailable(BearerAuthError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     error = "temporarily_unavailable"
     default_detail = _("The service is temporarily unavailable. Try again later.")
+
+
+# DPoP (RFC 9449 §5, §7.1, §8): the token endpoints answer 400, the resource
+# server 401 with a DPoP challenge. Where nonces are required, the answer
+# carries a fresh one as ``DPoP-Nonce`` (bearer_auth.dpop).
+
+
+class InvalidDPoPProof(BearerAuthError):
+    """A token request's DPoP proof is missing where required, malformed or not the bound key's."""
+
+    error = "invalid_dpop_proof"
+    default_detail = _("The DPoP proof is invalid.")
+
+
+class UseDPoPNonce(BearerAuthError):
+    """A token request's DPoP proof lacks the current server nonce (RFC 9449 §8)."""
+
+    error = "use_dpop_nonce"
+    default_detail = _("Sign the DPoP proof with the nonce in the DPoP-Nonce header.")
+
+
+class DPoPProofRefused(InvalidToken):
+    """A resource request's DPoP proof is invalid: 401 ``invalid_dpop_proof`` (RFC 9449 §7.1)."""
+
+    error = "invalid_dpop_proof"
+    default_detail = _("The DPoP proof is invalid.")
+
+
+class DPoPNonceRequired(InvalidToken):
+    """A resource request's DPoP proof lacks the current server nonce: 401 ``use_dpop_nonce``."""
+
+    error = "use_dpop_nonce"
+    default_detail = _("Sign the DPoP proof with the nonce in the DPoP-Nonce header.")

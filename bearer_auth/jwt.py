@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Any, Final
 
 import jwt
@@ -172,13 +173,16 @@ def mint_access_token(
     lifetime: timedelta | None = None,
     request: Any = None,
     resource: str | None = None,
+    confirmation: Mapping[str, str] | None = None,
 ) -> MintedToken:
     """Sign an RFC 9068 access token with the active key.
 
     ``user`` is ``None`` for client-credentials tokens; their ``sub`` is the
     client id (RFC 9068 §2.2). ``aud`` is ``resource`` (an RFC 8707 resource
     indicator the server accepted, :mod:`bearer_auth.resources`), else
-    :func:`audience`. The project's ``EXTRA_CLAIMS_HOOK`` adds its
+    :func:`audience`. ``confirmation`` is the ``cnf`` claim of a token
+    bound to a DPoP key (RFC 9449 §6.1, :mod:`bearer_auth.dpop`).
+    The project's ``EXTRA_CLAIMS_HOOK`` adds its
     claims (:mod:`bearer_auth.claims`), given ``request``: oauthlib's request
     of the token endpoint, when there is one. Raises ``ImproperlyConfigured``
     when the hook returns a reserved claim or a value that is not JSON.
@@ -198,6 +202,8 @@ def mint_access_token(
     }
     if user is not None:
         claims[PASSWORD_CLAIM] = password_fingerprint(user)
+    if confirmation is not None:
+        claims["cnf"] = dict(confirmation)
     claims.update(
         extra_claims(user=user, client_id=client_id, scopes=tuple(scope.split()), request=request)
     )
@@ -360,7 +366,11 @@ class _Verified:
             raise InvalidToken
         if self.expires <= now - margin:
             raise TokenExpired
-        return dict(self.claims)
+        claims = dict(self.claims)
+        for name, value in claims.items():
+            if isinstance(value, Mapping):  # cnf: a copy of its own for each request
+                claims[name] = dict(value)
+        return claims
 
 
 class _VerifiedTokens:
@@ -388,17 +398,24 @@ class _VerifiedTokens:
         return self._entries.get(token)
 
     def add(self, token: str, *, key: object, algorithm: str, claims: Mapping[str, Any]) -> None:
-        """Remember a verified token whose claims are all JSON scalars (nothing to share)."""
+        """Remember a verified token whose claims are JSON scalars or flat objects of them.
+
+        A flat object (``cnf``) is kept read-only and copied for each request:
+        nothing is shared that a request could change.
+        """
         size = bearer_settings.VERIFIED_TOKEN_CACHE_SIZE
         # Anything but a positive int (bearer_auth.E011 reports it) turns the cache off.
         if (
             not isinstance(size, int)
             or size <= 0
-            or not all(isinstance(value, _SCALAR_TYPES) for value in claims.values())
+            or not all(_rememberable(value) for value in claims.values())
         ):
             return
         verified = _Verified(
-            claims=dict(claims),
+            claims={
+                name: MappingProxyType(dict(value)) if isinstance(value, dict) else value
+                for name, value in claims.items()
+            },
             key=key,
             algorithm=algorithm,
             not_before=max(int(claims["iat"]), int(claims.get("nbf", 0))),
@@ -414,6 +431,13 @@ class _VerifiedTokens:
     def clear(self) -> None:
         with self._lock:
             self._entries = {}
+
+
+def _rememberable(value: object) -> bool:
+    """A claim value a remembered token may carry: a scalar, or a flat object of scalars."""
+    if isinstance(value, dict):
+        return all(isinstance(item, _SCALAR_TYPES) for item in value.values())
+    return isinstance(value, _SCALAR_TYPES)
 
 
 _verified_tokens = _VerifiedTokens()

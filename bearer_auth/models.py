@@ -253,6 +253,10 @@ class TokenSession(models.Model):
         related_name="bearer_session",
         verbose_name=_("ID token"),
     )
+    # DPoP (RFC 9449, bearer_auth.dpop): the RFC 7638 thumbprint of the key
+    # the family's latest tokens are bound to; empty for Bearer tokens. A
+    # public client's refresh needs a proof from this key.
+    dpop_jkt = models.CharField(_("DPoP key thumbprint"), max_length=64, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("session")
@@ -302,6 +306,14 @@ class ApplicationPolicy(models.Model):
         help_text=_(
             "The algorithm this client expects its ID tokens to be signed with. Leave empty "
             "to accept the algorithm of the active signing key."
+        ),
+    )
+    dpop_bound_access_tokens = models.BooleanField(
+        _("DPoP required"),
+        default=False,
+        help_text=_(
+            "Refuse this client's token requests that carry no DPoP proof: its tokens are always "
+            "bound to a key it holds (RFC 9449)."
         ),
     )
 

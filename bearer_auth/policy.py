@@ -105,6 +105,15 @@ def access_token_lifetime(application: Any) -> timedelta:
     return bearer_settings.ACCESS_TOKEN_LIFETIME  # type: ignore[no-any-return]
 
 
+def requires_dpop(application: Any) -> bool:
+    """Whether ``application``'s token requests must carry a DPoP proof (RFC 9449 §5.2).
+
+    Its policy's ``dpop_bound_access_tokens``; no policy row: not required.
+    """
+    policy = application_policy(application) if application is not None else None
+    return bool(policy is not None and policy.dpop_bound_access_tokens)
+
+
 def is_loopback_redirect_uri(uri: str) -> bool:
     """Tell whether ``uri`` is an RFC 8252 §7.3 loopback redirect (``http``, any port).
 

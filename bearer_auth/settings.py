@@ -109,6 +109,21 @@ DEFAULTS: Final[dict[str, Any]] = {
     # Under "open": a registered client can be used only once an administrator
     # approves it in the admin.
     "REGISTRATION_REQUIRES_APPROVAL": False,
+    # DPoP (RFC 9449, bearer_auth.dpop): the proof algorithms accepted, at the
+    # token endpoints and by BearerTokenAuthentication. Empty: DPoP is off
+    # (a DPoP header is ignored at the token endpoints, tokens are Bearer).
+    "DPOP_SIGNING_ALGORITHMS": ["ES256", "ES384", "EdDSA", "RS256", "PS256"],
+    # How far a proof's ``iat`` may be from the server's clock, either way;
+    # a proof's ``jti`` is remembered (DPOP_REPLAY_CACHE) for twice as long.
+    "DPOP_PROOF_LIFETIME": timedelta(seconds=60),
+    # Where server-provided nonces (DPoP-Nonce) are required: "token" (the
+    # token endpoints), "resource" (BearerTokenAuthentication), both or none.
+    "DPOP_NONCE_REQUIRED": [],
+    # How long a nonce the server handed out stays acceptable.
+    "DPOP_NONCE_LIFETIME": timedelta(minutes=5),
+    # The Django cache alias that remembers each proof's jti (shared by every
+    # process: Redis or memcached in production).
+    "DPOP_REPLAY_CACHE": "default",
 }
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from oauthlib.common import Request
 from oauthlib.oauth2.rfc6749.tokens import random_token_generator
 
-from bearer_auth import policy
+from bearer_auth import dpop, policy
 from bearer_auth.jwt import mint_access_token
 from bearer_auth.settings import bearer_settings
 
@@ -30,12 +30,14 @@ def generate_access_token(request: Request) -> str:
     """Mint the RFC 9068 JWT for an oauthlib token request (DOT's ``ACCESS_TOKEN_GENERATOR``).
 
     oauthlib calls this after ``token_expires_in`` has set
-    ``request.expires_in``; client-credentials tokens have no user. With
+    ``request.expires_in``; client-credentials tokens have no user. A token
+    request with a DPoP proof gets a token bound to its key (``cnf``). With
     ``ACCESS_TOKEN_FORMAT = "opaque"`` it returns oauthlib's random token.
     """
     if bearer_settings.ACCESS_TOKEN_FORMAT == "opaque":
         return random_token_generator(request)  # type: ignore[no-any-return]
     user = None if request.grant_type == "client_credentials" else request.user
+    proof = dpop.running_proof()
     return mint_access_token(
         user=user,
         client_id=request.client.client_id,
@@ -44,4 +46,6 @@ def generate_access_token(request: Request) -> str:
         request=request,
         # RFC 8707: chosen by bearer_auth.oauth.resource_indicators.
         resource=getattr(request, "bearer_resource", None),
+        # RFC 9449: bound to the key of the token request's DPoP proof.
+        confirmation=dpop.confirmation(proof) if proof is not None else None,
     ).token

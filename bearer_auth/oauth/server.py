@@ -14,13 +14,47 @@ from oauthlib.oauth2 import (
     RevocationEndpoint,
     TokenEndpoint,
 )
+from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 from oauthlib.openid.connect.core.grant_types import AuthorizationCodeGrant
 
+from bearer_auth import dpop
 from bearer_auth.oauth.generators import access_token_expires_in
 from bearer_auth.oauth.resource_indicators import (
     check_authorization_resource,
     choose_token_resource,
 )
+
+
+class TokenType(BearerToken):  # type: ignore[misc]  # oauthlib is untyped
+    """oauthlib's ``BearerToken``, which answers ``"token_type": "DPoP"`` for a bound token.
+
+    A token request with a verified DPoP proof (:func:`bearer_auth.dpop.running_proof`)
+    gets an access token bound to the proof's key (RFC 9449 §5); everything
+    else is oauthlib's.
+    """
+
+    def create_token(self, request: Any, refresh_token: bool = False, **kwargs: Any) -> Any:
+        token = super().create_token(request, refresh_token=refresh_token, **kwargs)
+        if dpop.running_proof() is not None:
+            token["token_type"] = dpop.SCHEME
+        return token
+
+
+def require_client_proof(request: Any) -> None:
+    """Refuse a token request without a DPoP proof from a client whose policy requires one.
+
+    An oauthlib ``post_token`` validator of every grant (the client is known by then).
+    """
+    refusal = dpop.client_refusal(request.client, dpop.running_proof())
+    if refusal is not None:
+        raise dpop_refusal(refusal, request)
+
+
+def dpop_refusal(description: str, request: Any) -> CustomOAuth2Error:
+    """oauthlib's answer ``invalid_dpop_proof`` (400, RFC 9449 §5) with ``description``."""
+    return CustomOAuth2Error(
+        error="invalid_dpop_proof", description=description, request=request, status_code=400
+    )
 
 
 class Server(
@@ -41,7 +75,8 @@ class Server(
     it, :mod:`bearer_auth.oidc.validator`); without, it is the plain OAuth
     grant, with no extra query (oauthlib's dispatcher, which picks a grant by
     reading the code's scope first, is not used). Each grant checks RFC 8707's
-    ``resource`` (:mod:`bearer_auth.oauth.resource_indicators`).
+    ``resource`` (:mod:`bearer_auth.oauth.resource_indicators`) and, for a
+    client that must use DPoP, the proof (:func:`require_client_proof`).
     DOT passes its ``ACCESS_TOKEN_EXPIRE_SECONDS`` (10 hours by default) as
     ``token_expires_in``: the lifetime is bearer_auth's (``BEARER_AUTH`` and
     the client's policy) instead, and DOT's device-flow arguments have no
@@ -58,13 +93,13 @@ class Server(
     ) -> None:
         # RFC 8707: the resource is checked before consent and chosen before
         # the token is minted (oauthlib's custom validators).
-        token_checks = {"post_token": [choose_token_resource]}
+        token_checks = {"post_token": [choose_token_resource, require_client_proof]}
         self.auth_grant = AuthorizationCodeGrant(
             request_validator, post_auth=[check_authorization_resource], **token_checks
         )
         self.credentials_grant = ClientCredentialsGrant(request_validator, **token_checks)
         self.refresh_grant = RefreshTokenGrant(request_validator, **token_checks)
-        self.bearer = BearerToken(
+        self.bearer = TokenType(
             request_validator, token_generator, access_token_expires_in, refresh_token_generator
         )
         AuthorizationEndpoint.__init__(

@@ -21,7 +21,7 @@ from oauth2_provider.models import AbstractApplication, get_access_token_model, 
 from oauthlib.common import Request
 from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 
-from bearer_auth import policy
+from bearer_auth import dpop, policy
 from bearer_auth.jwt import token_checksum
 from bearer_auth.oauth.codes import (
     lock_code,
@@ -29,8 +29,10 @@ from bearer_auth.oauth.codes import (
     revoke_issued_tokens,
     spend_code,
 )
+from bearer_auth.oauth.server import dpop_refusal
 from bearer_auth.oidc.validator import (
     OpenIDConnectValidatorMixin,
+    code_dpop_jkt,
     openid_refusal,
     store_authorization_context,
 )
@@ -199,6 +201,11 @@ class OAuth2Validator(OpenIDConnectValidatorMixin, oauth2_validators.OAuth2Valid
         if resources is not None and super().validate_code(
             client_id, token_checksum(code), client, request, *args, **kwargs
         ):
+            # RFC 9449 §10: a code bound with dpop_jkt needs a proof from that
+            # key; refused without spending it (the client may retry).
+            refusal = dpop.binding_refusal(code_dpop_jkt(request), dpop.running_proof())
+            if refusal is not None:
+                raise dpop_refusal(refusal, request)
             # An ID token is signed by the active key: a client that registered
             # another algorithm since the code was issued gets none.
             return "openid" not in request.scopes or openid_refusal(client) is None
@@ -267,6 +274,7 @@ class OAuth2Validator(OpenIDConnectValidatorMixin, oauth2_validators.OAuth2Valid
         if not token.get("refresh_token"):
             return
         family, access_token_id = stored_family(token["refresh_token"])
+        proof = dpop.running_proof()
         # The session's end is the refresh cookie's (bearer_auth.browser).
         request.bearer_session = start_session(
             family,
@@ -276,6 +284,7 @@ class OAuth2Validator(OpenIDConnectValidatorMixin, oauth2_validators.OAuth2Valid
             # The session an ID token issued with the family names as its sid.
             session_id=getattr(request, "bearer_session_id", None),
             id_token=getattr(request, "bearer_id_token", None),
+            dpop_jkt=proof.jkt if proof is not None else "",
         )
         request.bearer_issued = {"access_token_id": access_token_id, "token_family": str(family)}
 

@@ -62,18 +62,36 @@ def openid_refusal(client: Any) -> str | None:
 
 
 def store_authorization_context(request: Request) -> None:
-    """Carry the sign-in's ``auth_time`` from the authorization step to the exchange.
+    """Carry ``auth_time`` and ``dpop_jkt`` from the authorization step to the code exchange.
 
     Stored by DOT with the grant, in its ``claims`` column (the OpenID
     Connect ``claims`` parameter, which DOT hands back at the exchange); the
-    authorization view puts ``auth_time`` on the request (its credentials).
+    authorization view puts ``auth_time`` on the request (its credentials),
+    and ``dpop_jkt`` (RFC 9449 §10, checked by the view) when the client sent one.
     """
     claims = request.claims if isinstance(request.claims, dict) else {}
     claims = {name: value for name, value in claims.items() if name != AUTHORIZATION_CONTEXT}
+    context: dict[str, Any] = {}
     auth_time = getattr(request, "auth_time", None)
     if isinstance(auth_time, int):
-        claims[AUTHORIZATION_CONTEXT] = {"auth_time": auth_time}
+        context["auth_time"] = auth_time
+    dpop_jkt = getattr(request, "dpop_jkt", None)
+    if isinstance(dpop_jkt, str) and dpop_jkt:
+        context["dpop_jkt"] = dpop_jkt
+    if context:
+        claims[AUTHORIZATION_CONTEXT] = context
     request.claims = claims
+
+
+def code_dpop_jkt(request: Request) -> str | None:
+    """The DPoP key thumbprint the code being exchanged was bound to (``dpop_jkt``), if any.
+
+    Read from the grant's stored context, which DOT's ``validate_code`` put on the request.
+    """
+    claims = request.claims if isinstance(request.claims, dict) else {}
+    context = claims.get(AUTHORIZATION_CONTEXT)
+    value = context.get("dpop_jkt") if isinstance(context, dict) else None
+    return value if isinstance(value, str) and value else None
 
 
 class OpenIDConnectValidatorMixin:

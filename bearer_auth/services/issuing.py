@@ -42,7 +42,7 @@ _CLIENT_HEADERS: Final = ("REMOTE_ADDR", "HTTP_USER_AGENT")
 
 @dataclass(frozen=True)
 class TokenPair:
-    """An RFC 6749 §5.1 token response."""
+    """An RFC 6749 §5.1 token response; ``token_type`` ``DPoP`` for tokens bound to a key."""
 
     access_token: str
     refresh_token: str
@@ -63,6 +63,7 @@ class TokenPair:
             refresh_token=str(token["refresh_token"]),
             expires_in=int(token["expires_in"]),
             scope=str(token.get("scope", "")),
+            token_type=str(token.get("token_type", "Bearer")),
             session_expires=session_expires,
         )
 

@@ -18,8 +18,8 @@ from django.utils.translation import gettext_lazy as _
 from oauth2_provider.models import get_access_token_model
 from rest_framework.request import Request
 
-from bearer_auth import policy
-from bearer_auth.exceptions import InvalidGrant, InvalidScope
+from bearer_auth import dpop, policy
+from bearer_auth.exceptions import InvalidDPoPProof, InvalidGrant, InvalidScope
 from bearer_auth.services.issuing import (
     TokenPair,
     client_headers,
@@ -58,10 +58,15 @@ def sign_in(
     (:func:`~bearer_auth.throttling.authenticate_within_budget`): only
     failures spend them. The tokens, the session and Django's
     ``user_logged_in`` (which updates ``last_login``) are written in one
-    transaction: all or nothing.
+    transaction: all or nothing. Inside :func:`bearer_auth.dpop.token_request_bound_to`
+    the tokens are bound to that proof's key.
     """
     with token_store():
         application = first_party_application()
+        # The first-party application's policy may require DPoP (RFC 9449 §5.2).
+        refusal = dpop.client_refusal(application, dpop.running_proof())
+        if refusal is not None:
+            raise InvalidDPoPProof(refusal)
         if scope:
             scopes = scope.split()
         else:  # BEARER_AUTH["DEFAULT_SCOPES"] the application is allowed, in their order

@@ -46,14 +46,17 @@ from oauth2_provider.models import (
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import Request
 
+from bearer_auth import dpop
 from bearer_auth.exceptions import (
     BearerAuthError,
+    InvalidDPoPProof,
     InvalidGrant,
     InvalidRequest,
     InvalidScope,
     ServiceUnavailable,
 )
 from bearer_auth.jwt import token_checksum
+from bearer_auth.oauth.server import dpop_refusal
 from bearer_auth.services.issuing import TokenPair, client_headers, oauth_server, token_store
 from bearer_auth.services.sessions import (
     ClientInfo,
@@ -69,7 +72,8 @@ from bearer_auth.settings import bearer_settings
 #: authenticate a client: ``invalid_client`` there means the first-party
 #: application does not exist (yet), so no such refresh token can either.
 _ERRORS: Final[Mapping[str, type[BearerAuthError]]] = {
-    error.error: error for error in (InvalidRequest, InvalidGrant, InvalidScope, ServiceUnavailable)
+    error.error: error
+    for error in (InvalidRequest, InvalidGrant, InvalidScope, InvalidDPoPProof, ServiceUnavailable)
 }
 # What a rotation rewrites in the family's access-token row.
 _REWRITTEN_ACCESS_TOKEN_FIELDS: Final = (
@@ -148,7 +152,9 @@ def refresh(
         )
     answer = json.loads(response)
     if status != 200:
-        raise _ERRORS.get(answer.get("error"), InvalidGrant)()
+        error = _ERRORS.get(answer.get("error"), InvalidGrant)
+        # A DPoP refusal says what was wrong with the proof.
+        raise error(answer.get("error_description")) if error is InvalidDPoPProof else error()
     return TokenPair.from_token(answer, session_expires=running.session_expires)
 
 
@@ -182,6 +188,7 @@ def check_presented_token(raw_token: str, *, client: Any, request: Request) -> b
     ):
         _end_family(spent.token_family)
         return False
+    _check_key_binding(session, spent.application, request)
     request.client = spent.application
     # A family without a session was issued before sessions existed: DOT's rules only.
     request.user = session.user if session is not None else spent.user
@@ -189,6 +196,22 @@ def check_presented_token(raw_token: str, *, client: Any, request: Request) -> b
     request.refresh_token_instance = spent
     request.bearer_session = session
     return True
+
+
+def _check_key_binding(session: Any, client: Any, request: Request) -> None:
+    """A public client's family bound to a DPoP key refreshes only with a proof from that key.
+
+    RFC 9449 §5: a public client's refresh token is bound to the key; a
+    confidential client's is bound by its authentication instead, and each
+    refresh binds the new access token to the key of that request's proof.
+    Refused with ``invalid_dpop_proof``; the family lives on (the thief
+    without the key gains nothing, the client with it may retry).
+    """
+    if session is None or client.client_type != client.CLIENT_PUBLIC:
+        return
+    refusal = dpop.binding_refusal(session.dpop_jkt, dpop.running_proof())
+    if refusal is not None:
+        raise dpop_refusal(refusal, request)
 
 
 def rotate(token: Mapping[str, Any], request: Request) -> None:
@@ -227,7 +250,13 @@ def rotate(token: Mapping[str, Any], request: Request) -> None:
 
     session = getattr(request, "bearer_session", None)
     if session is not None:
-        touch_session(session, ClientInfo.from_meta(request.headers), now=now)
+        proof = dpop.running_proof()
+        touch_session(
+            session,
+            ClientInfo.from_meta(request.headers),
+            now=now,
+            dpop_jkt=proof.jkt if proof is not None else "",
+        )
         running = _running.get()
         if running is not None:
             running.session_expires = session.expires

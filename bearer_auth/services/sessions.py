@@ -80,11 +80,13 @@ def start_session(
     client: ClientInfo,
     session_id: uuid.UUID | None = None,
     id_token: Any = None,
+    dpop_jkt: str = "",
 ) -> TokenSession:
     """Record a new family: its device, absolute lifetime and the user's password fingerprint.
 
     ``session_id`` is the id an OpenID Connect ID token issued with the family
-    already names as its ``sid``, and ``id_token`` that token's row.
+    already names as its ``sid``, and ``id_token`` that token's row;
+    ``dpop_jkt`` the thumbprint of the DPoP key its tokens are bound to.
     """
     now = timezone.now()
     session = TokenSession(
@@ -99,6 +101,7 @@ def start_session(
         ip_address=client.ip_address,
         user_agent=client.user_agent[:_USER_AGENT_LENGTH],
         password_fingerprint=password_fingerprint(user),
+        dpop_jkt=dpop_jkt,
     )
     session.save(force_insert=True)
     return session
@@ -137,12 +140,19 @@ def lock_session_of_token(checksum: str) -> TokenSession | None:
     return session
 
 
-def touch_session(session: TokenSession, client: ClientInfo, *, now: datetime) -> None:
-    """Record a refresh of ``session``'s family: when and from which device (one ``UPDATE``)."""
+def touch_session(
+    session: TokenSession, client: ClientInfo, *, now: datetime, dpop_jkt: str = ""
+) -> None:
+    """Record a refresh of ``session``'s family: when, from which device, bound to which key.
+
+    One ``UPDATE``. ``dpop_jkt``: the DPoP key the new tokens are bound to
+    (empty: Bearer tokens).
+    """
     session.last_used = now
     session.ip_address = client.ip_address
     session.user_agent = client.user_agent[:_USER_AGENT_LENGTH]
-    session.save(update_fields=["last_used", "ip_address", "user_agent"])
+    session.dpop_jkt = dpop_jkt
+    session.save(update_fields=["last_used", "ip_address", "user_agent", "dpop_jkt"])
 
 
 def sign_out_session(user: AbstractBaseUser, session_id: uuid.UUID) -> bool:

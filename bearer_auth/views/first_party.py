@@ -9,6 +9,11 @@ shape is never used here.
 A browser app may ask for cookie mode (``Refresh-Token-Delivery: cookie``,
 :mod:`bearer_auth.browser`): its refresh token is then set, read and cleared
 as an ``HttpOnly`` cookie, never in a body.
+
+A request with a ``DPoP`` proof (RFC 9449, :mod:`bearer_auth.dpop`) to the
+sign-in or refresh endpoint gets tokens bound to the proof's key
+(``"token_type": "DPoP"``); where nonces are required at the token
+endpoints, every answer carries a fresh one as ``DPoP-Nonce``.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from bearer_auth import browser, services
+from bearer_auth import browser, dpop, services
 from bearer_auth.exceptions import BearerAuthError, InvalidGrant, InvalidRequest, SlowDown
 from bearer_auth.parameters import repeated_parameter
 from bearer_auth.serializers import (
@@ -82,6 +87,7 @@ class TokenEndpointView(APIView):
         response = super().finalize_response(request, response, *args, **kwargs)
         response["Cache-Control"] = "no-store"
         response["Pragma"] = "no-cache"
+        dpop.add_token_endpoint_nonce(response)
         return response
 
     def validated(
@@ -110,14 +116,17 @@ class SignInView(TokenEndpointView):
         # An origin that may not use cookie mode is refused before any password hashing.
         cookie = browser.cookie_mode(request)
         data = self.validated(request, SignInSerializer)
+        # A DPoP proof (RFC 9449) is checked before any password hashing too.
+        proof = dpop.token_request_proof(request)
         # The DRF request goes to authenticate(), as DRF's own BasicAuthentication
         # does; the sign-in budgets are claimed around it (services.sign_in).
-        pair = services.sign_in(
-            request,
-            identifier=data["identifier"],
-            password=data["password"],
-            scope=data.get("scope") or None,
-        )
+        with dpop.token_request_bound_to(proof):
+            pair = services.sign_in(
+                request,
+                identifier=data["identifier"],
+                password=data["password"],
+                scope=data.get("scope") or None,
+            )
         return self.token_response(request, pair, cookie=cookie)
 
 
@@ -169,14 +178,16 @@ class RefreshView(FailureThrottledView):
         else:
             data = self.validated(request, RefreshSerializer)
             raw_token = data["refresh_token"]
+        proof = dpop.token_request_proof(request)
         # A refused refresh leaves the cookie alone: a second tab that lost a
         # race to rotate it must not delete the winner's successor.
-        pair = services.refresh(
-            raw_token,
-            scope=data.get("scope") or None,
-            meta=request.META,
-            requested_at=self.requested_at,
-        )
+        with dpop.token_request_bound_to(proof):
+            pair = services.refresh(
+                raw_token,
+                scope=data.get("scope") or None,
+                meta=request.META,
+                requested_at=self.requested_at,
+            )
         return self.token_response(request, pair, cookie=cookie)
 
 

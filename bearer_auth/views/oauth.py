@@ -52,14 +52,17 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from bearer_auth import dpop
 from bearer_auth.authentication import BearerTokenAuthentication
 from bearer_auth.exceptions import (
     BearerAuthError,
     InvalidClient,
+    InvalidDPoPProof,
     InvalidRequest,
     InvalidToken,
     ServiceUnavailable,
     SlowDown,
+    UseDPoPNonce,
 )
 from bearer_auth.jwt import (
     decode_access_token,
@@ -387,7 +390,11 @@ class TokenView(
     DatabaseOutageMixin,
     oauth2_views.TokenView,  # type: ignore[misc]
 ):
-    """``/o/token/``: DOT's token endpoint behind the failure throttle."""
+    """``/o/token/``: DOT's token endpoint behind the failure throttle.
+
+    A request with a valid DPoP proof gets tokens bound to its key (RFC 9449,
+    :mod:`bearer_auth.dpop`); an invalid proof is ``invalid_dpop_proof``.
+    """
 
     throttle_scope = "token"
 
@@ -395,6 +402,7 @@ class TokenView(
         # Parallel refresh versus replay is decided by when the request arrived.
         with request_arrived(timezone.now()):
             response: HttpResponse = super().dispatch(request, *args, **kwargs)
+        dpop.add_token_endpoint_nonce(response)
         return response
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -405,7 +413,13 @@ class TokenView(
             return _no_store(
                 HttpResponse(error.json, status=error.status_code, content_type="application/json")
             )
-        response: HttpResponse = self.authorization_flow_token_response(request)
+        # RFC 9449: tokens bound to the key of a valid DPoP proof, for every grant.
+        try:
+            proof = dpop.token_request_proof(request)
+        except (InvalidDPoPProof, UseDPoPNonce) as refusal:
+            return _client_endpoint_answer(error_response(refusal))
+        with dpop.token_request_bound_to(proof):
+            response: HttpResponse = self.authorization_flow_token_response(request)
         # Every oauthlib token-endpoint body is JSON, but an error raised after
         # validation (the loser of a race for one code) reaches DOT without
         # oauthlib's default headers.
@@ -547,9 +561,11 @@ def introspect(token: str) -> dict[str, Any]:
         user, bearer = IntrospectedTokenAuthentication().authenticate_credentials(token)
     except InvalidToken:
         return {"active": False}
+    bound_jkt = dpop.bound_key(bearer.claims)
     data: dict[str, Any] = {
         "active": True,
-        "token_type": "Bearer",
+        # RFC 9449 §6.2: a DPoP-bound token is said to be one, with its key.
+        "token_type": dpop.SCHEME if bound_jkt else "Bearer",
         "scope": bearer.scope,
         "client_id": bearer.client_id,
         "exp": int(bearer.expires_at.timestamp()),
@@ -559,6 +575,8 @@ def introspect(token: str) -> dict[str, Any]:
     )
     if "sub" not in data and user.is_authenticated:
         data["sub"] = user_subject(user)
+    if bound_jkt:
+        data["cnf"] = {"jkt": bound_jkt}
     return data
 
 
