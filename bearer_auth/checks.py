@@ -111,6 +111,8 @@ def _check_lifetimes() -> list[CheckMessage]:
         "REFRESH_TOKEN_LIFETIME",
         "REFRESH_REUSE_INTERVAL",
         "LEEWAY",
+        "DPOP_PROOF_LIFETIME",
+        "DPOP_NONCE_LIFETIME",
     ):
         value = getattr(bearer_settings, name)
         if not isinstance(value, timedelta) or value < timedelta(0):
@@ -221,14 +223,9 @@ def check_shared_cache(app_configs: Sequence[Any] | None, **kwargs: Any) -> list
     Signing keys do not depend on the cache (their version is read from the
     database), so only throttling and code-reuse revocation are at stake.
     """
-    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
-    try:
-        backend_class = import_string(backend)
-        per_process = tuple(import_string(path) for path in _PER_PROCESS_CACHES)
-    except ImportError:  # Django's own cache check reports a wrong BACKEND
+    if not _per_process_cache("default"):
         return []
-    if not (isinstance(backend_class, type) and issubclass(backend_class, per_process)):
-        return []
+    backend_class = import_string(settings.CACHES["default"]["BACKEND"])
     return [
         Warning(
             f"Django's default cache ({backend_class.__name__}) is not shared between "
@@ -853,3 +850,92 @@ _COOKIE_NAME_CHARACTERS: Final = frozenset(
 _PATH_CHARACTERS: Final = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~/%"
 )
+
+
+@register(Tags.security, Tags.caches)
+def check_dpop(app_configs: Sequence[Any] | None, **kwargs: Any) -> list[CheckMessage]:
+    """DPoP's algorithms, nonce places, replay cache and the middleware that sends nonces."""
+    from bearer_auth import dpop
+
+    messages: list[CheckMessage] = []
+    algorithms = bearer_settings.DPOP_SIGNING_ALGORITHMS
+    if not isinstance(algorithms, (list, tuple)) or not all(
+        name in dpop.KEY_TYPES for name in algorithms
+    ):
+        messages.append(
+            Error(
+                f"BEARER_AUTH['DPOP_SIGNING_ALGORITHMS'] is {algorithms!r}: it must be a list of "
+                "asymmetric JWS algorithms.",
+                hint='Set BEARER_AUTH["DPOP_SIGNING_ALGORITHMS"] to a list of: '
+                f"{', '.join(dpop.KEY_TYPES)} (or [] to turn DPoP off).",
+                id="bearer_auth.E024",
+            )
+        )
+    places = bearer_settings.DPOP_NONCE_REQUIRED
+    if not isinstance(places, (list, tuple)) or not set(places) <= dpop.NONCE_PLACES:
+        messages.append(
+            Error(
+                f"BEARER_AUTH['DPOP_NONCE_REQUIRED'] is {places!r}.",
+                hint='Set BEARER_AUTH["DPOP_NONCE_REQUIRED"] to a list of "token" and/or '
+                '"resource", or [].',
+                id="bearer_auth.E025",
+            )
+        )
+    alias = bearer_settings.DPOP_REPLAY_CACHE
+    if alias not in getattr(settings, "CACHES", {}):
+        messages.append(
+            Error(
+                f"BEARER_AUTH['DPOP_REPLAY_CACHE'] is {alias!r}, which is not in CACHES.",
+                hint='Set BEARER_AUTH["DPOP_REPLAY_CACHE"] to an alias of CACHES (e.g. "default").',
+                id="bearer_auth.E026",
+            )
+        )
+    installed = [_dotted(item) for item in getattr(settings, "MIDDLEWARE", None) or ()]
+    if (
+        dpop.enabled()
+        and isinstance(places, (list, tuple))
+        and "resource" in places
+        and _HEADERS_MIDDLEWARE not in installed
+    ):
+        messages.append(
+            Error(
+                "DPoP nonces are required at the resource server, but MIDDLEWARE lacks "
+                f"{_HEADERS_MIDDLEWARE}, which sends them (DPoP-Nonce): every DPoP request "
+                "would be refused.",
+                hint=f'Add "{_HEADERS_MIDDLEWARE}" to MIDDLEWARE, or remove "resource" from '
+                'BEARER_AUTH["DPOP_NONCE_REQUIRED"].',
+                id="bearer_auth.E027",
+            )
+        )
+    return messages
+
+
+@register(Tags.security, Tags.caches, deploy=True)
+def check_dpop_replay_cache(app_configs: Sequence[Any] | None, **kwargs: Any) -> list[CheckMessage]:
+    """A proof's ``jti`` must be remembered where every process sees it."""
+    from bearer_auth import dpop
+
+    alias = bearer_settings.DPOP_REPLAY_CACHE
+    if not dpop.enabled() or alias not in settings.CACHES or not _per_process_cache(alias):
+        return []
+    return [
+        Warning(
+            f"DPoP proofs are remembered in the cache {alias!r}, which is not shared "
+            "between processes: a proof replayed to another worker is accepted (with "
+            "DummyCache, every replay is).",
+            hint='Point BEARER_AUTH["DPOP_REPLAY_CACHE"] at a cache every process shares '
+            "(Redis, Memcached or Django's database cache).",
+            id="bearer_auth.W011",
+        )
+    ]
+
+
+def _per_process_cache(alias: str) -> bool:
+    """Whether the cache ``alias`` lives in each process (locmem) or nowhere (dummy)."""
+    backend = settings.CACHES.get(alias, {}).get("BACKEND", "")
+    try:
+        backend_class = import_string(backend)
+        per_process = tuple(import_string(path) for path in _PER_PROCESS_CACHES)
+    except ImportError:  # Django's own cache check reports a wrong BACKEND
+        return False
+    return isinstance(backend_class, type) and issubclass(backend_class, per_process)

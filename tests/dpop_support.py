@@ -15,11 +15,11 @@ import time
 import uuid
 from typing import Any, Final
 
-from jwcrypto import jwk as jwcrypto_jwk
-from jwcrypto import jwt as jwcrypto_jwt
 from joserfc import jwk as joserfc_jwk
 from joserfc import jwt as joserfc_jwt
 from joserfc.jws import JWSRegistry
+from jwcrypto import jwk as jwcrypto_jwk
+from jwcrypto import jwt as jwcrypto_jwt
 
 #: Leave a claim or header parameter out of a proof.
 OMIT: Final = object()
@@ -93,10 +93,9 @@ class ProofKey:
                     target.pop(name, None)
                 else:
                     target[name] = value
-        signing_alg = protected.get("alg") if protected.get("alg") in _GENERATORS else self.alg
-        if signing_alg != protected.get("alg"):
-            # A header naming an algorithm the key cannot sign with: sign with
-            # the key's own and keep the forged header text.
+        if protected.get("alg") != self.alg:
+            # A header naming another algorithm than the key's: sign with the
+            # key's own and keep the forged header text.
             return _resigned_header(payload, protected, self)
         return str(joserfc_jwt.encode(protected, payload, self.key, registry=_REGISTRY))
 
