@@ -83,6 +83,7 @@ from bearer_auth.throttling import (
     ip_ident,
     watch_client_authentication,
 )
+from bearer_auth.views.dpop_authorization import DPoPAuthorizationMixin
 from bearer_auth.views.oidc_authorization import OpenIDAuthorizationMixin
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -147,13 +148,16 @@ class DatabaseOutageMixin:
 class AuthorizationView(
     DatabaseOutageMixin,
     OpenIDAuthorizationMixin,
+    DPoPAuthorizationMixin,
     oauth2_views.AuthorizationView,  # type: ignore[misc]
 ):
     """The consent page and the redirect back to the client.
 
     OpenID Connect's request parameters (``max_age``, ``prompt``,
     ``id_token_hint``, ``login_hint``, ``ui_locales``) are answered by
-    :class:`~bearer_auth.views.oidc_authorization.OpenIDAuthorizationMixin`.
+    :class:`~bearer_auth.views.oidc_authorization.OpenIDAuthorizationMixin`;
+    DPoP's ``dpop_jkt`` (RFC 9449 §10) is carried to the code by
+    :class:`~bearer_auth.views.dpop_authorization.DPoPAuthorizationMixin`.
 
     The template is ``bearer_auth/authorize.html``: DOT's own
     ``oauth2_provider/authorize.html`` would win the template search when
