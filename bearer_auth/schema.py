@@ -54,6 +54,8 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-unty
         definition["description"] = str(
             _(
                 "An RFC 9068 access token (typ at+jwt) from /auth/token/ or /o/token/. "
+                "A DPoP-bound one (token_type DPoP, RFC 9449) is sent as "
+                "`Authorization: DPoP <token>` with a `DPoP` proof header instead. "
                 "Failures answer per RFC 6750 with a WWW-Authenticate challenge."
             )
         )
@@ -109,7 +111,13 @@ def _token_body() -> serializers.Serializer[Any]:
         name="TokenResponse",
         fields={
             "access_token": serializers.CharField(help_text="RFC 9068 JWT (typ at+jwt)."),
-            "token_type": serializers.ChoiceField(choices=["Bearer"]),
+            "token_type": serializers.ChoiceField(
+                choices=["Bearer", "DPoP"],
+                help_text=(
+                    "DPoP when the request carried a DPoP proof (RFC 9449): the access "
+                    "token is bound to the proof's key (`cnf.jkt`)."
+                ),
+            ),
             "expires_in": serializers.IntegerField(help_text="Seconds."),
             "refresh_token": serializers.CharField(
                 required=False,
@@ -169,7 +177,37 @@ _SET_COOKIE: Final = OpenApiParameter(
         "Path=/; Max-Age=<the session's lifetime>` (cleared with `Max-Age=0` by revocation)."
     ),
 )
-_TOKEN_ERRORS: Final = ("invalid_request", "invalid_grant", "invalid_scope")
+#: RFC 9449 on sign-in and refresh: the optional proof, and the server nonce answered.
+_DPOP: Final = OpenApiParameter(
+    "DPoP",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description=(
+        "Optional DPoP proof (RFC 9449 §4): a JWT (`typ` dpop+jwt) signed with the client's "
+        "key, `htm` POST, `htu` this endpoint's URL. With it the tokens are bound to that key: "
+        '`token_type` is "DPoP", the access token carries `cnf.jkt`, and the sign-in refreshes '
+        "only with proofs from the same key. Required of a client whose policy says "
+        '"DPoP required". Ignored while the server has DPoP off.'
+    ),
+)
+_DPOP_NONCE: Final = OpenApiParameter(
+    "DPoP-Nonce",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    response=True,
+    description=(
+        "Where the server requires DPoP nonces at the token endpoints (`DPOP_NONCE_REQUIRED` "
+        'has "token"): a fresh nonce on every answer, for the `nonce` claim of the next '
+        "proof (RFC 9449 §8); `use_dpop_nonce` refuses a proof without a current one."
+    ),
+)
+_TOKEN_ERRORS: Final = (
+    "invalid_request",
+    "invalid_grant",
+    "invalid_scope",
+    "invalid_dpop_proof",
+    "use_dpop_nonce",
+)
 _SLOW_DOWN: Final = ("slow_down",)
 _UNAVAILABLE: Final = ("temporarily_unavailable",)
 _UNAVAILABLE_DESCRIPTION: Final = (
@@ -192,7 +230,11 @@ def _issued() -> dict[int, Any]:
     """What sign-in and refresh answer: a token pair or an RFC 6749 §5.2 error."""
     return {
         200: _token_response(),
-        400: _error("TokenError", _TOKEN_ERRORS, "RFC 6749 §5.2 error."),
+        400: _error(
+            "TokenError",
+            _TOKEN_ERRORS,
+            "RFC 6749 §5.2 error; RFC 9449's invalid_dpop_proof and use_dpop_nonce for DPoP.",
+        ),
     }
 
 
@@ -224,6 +266,12 @@ def _session() -> serializers.Serializer[Any]:
             "ip_address": serializers.IPAddressField(allow_null=True),
             "user_agent": serializers.CharField(),
             "current": serializers.BooleanField(help_text="The session of this token."),
+            "dpop_bound": serializers.BooleanField(
+                help_text=(
+                    "Its latest tokens are bound to a DPoP key (RFC 9449): they are "
+                    "refreshed and used only with proofs from that key."
+                )
+            ),
         },
         many=True,
     )
@@ -284,6 +332,8 @@ class _Operation:
     responses: Callable[[], dict[int, Any]]
     description: str | None = None
     request: type[serializers.Serializer[Any]] | None = None
+    #: A token endpoint that accepts a DPoP proof (RFC 9449).
+    dpop: bool = False
 
     def extend_schema(self) -> Any:
         """Return the ``extend_schema`` decorator of this operation."""
@@ -295,9 +345,10 @@ class _Operation:
             details["request"] = None  # no body (UserInfo's POST included)
         else:
             responses[429] = _error("SlowDown", _SLOW_DOWN, "Throttled: see Retry-After.")
-            details.update(
-                request=self.request, auth=[], parameters=[_RETRY_AFTER, _DELIVERY, _SET_COOKIE]
-            )
+            parameters = [_RETRY_AFTER, _DELIVERY, _SET_COOKIE]
+            if self.dpop:
+                parameters += [_DPOP, _DPOP_NONCE]
+            details.update(request=self.request, auth=[], parameters=parameters)
         return extend_schema(
             tags=[_TAG],
             operation_id=self.operation_id,
@@ -321,6 +372,7 @@ _OPERATIONS: Final = (
         ),
         request=SignInSerializer,
         responses=_issued,
+        dpop=True,
     ),
     _Operation(
         view="bearer_auth.views.first_party.RefreshView",
@@ -335,6 +387,7 @@ _OPERATIONS: Final = (
         ),
         request=RefreshSerializer,
         responses=_issued,
+        dpop=True,
     ),
     _Operation(
         view="bearer_auth.views.first_party.RevokeView",

@@ -950,3 +950,90 @@ def test_the_applications_page_filters_registered_clients(
     page = admin_browser.get(url, {"registration_source__exact": "dcr"}).content.decode()
     assert "Self-registered" in page
     assert "Made by hand" not in page
+
+
+# DPoP (RFC 9449 §5.2): dpop_bound_access_tokens
+
+
+def _read(created: dict[str, Any]) -> Any:
+    return Client().get(
+        created["registration_client_uri"],
+        HTTP_AUTHORIZATION=f"Bearer {created['registration_access_token']}",
+    )
+
+
+def test_a_client_registers_as_dpop_bound(settings: Any) -> None:
+    registration(settings, "open")
+    response = register({**PUBLIC_CLIENT, "dpop_bound_access_tokens": True})
+
+    application = registered(response)
+    created = response.json()
+    assert created["dpop_bound_access_tokens"] is True
+    assert ApplicationPolicy.objects.get(application=application).dpop_bound_access_tokens is True
+    assert ClientRegistration.objects.get().metadata["dpop_bound_access_tokens"] is True
+    assert _read(created).json() == created
+
+
+@pytest.mark.parametrize(
+    "sent", [{"dpop_bound_access_tokens": False}, {}, {"dpop_bound_access_tokens": None}]
+)
+def test_a_client_that_does_not_ask_for_dpop_is_not_bound(
+    settings: Any, sent: dict[str, Any]
+) -> None:
+    registration(settings, "open")
+    response = register({**PUBLIC_CLIENT, **sent})
+
+    application = registered(response)
+    # Omitted means false (RFC 9449 §5.2): the answer leaves it out like other defaults.
+    assert "dpop_bound_access_tokens" not in response.json()
+    assert ApplicationPolicy.objects.get(application=application).dpop_bound_access_tokens is False
+
+
+@pytest.mark.parametrize("value", ["true", 1, 0, "yes", [], {}])
+def test_dpop_bound_access_tokens_must_be_a_boolean(settings: Any, value: Any) -> None:
+    registration(settings, "open")
+    body = assert_error(
+        register({**PUBLIC_CLIENT, "dpop_bound_access_tokens": value}),
+        400,
+        "invalid_client_metadata",
+    )
+    assert "dpop_bound_access_tokens" in body["error_description"]
+    assert not get_application_model().objects.exists()
+
+
+def test_a_dpop_bound_client_is_refused_while_the_server_has_dpop_off(settings: Any) -> None:
+    registration(settings, "open", DPOP_SIGNING_ALGORITHMS=[])
+    # Its token requests could never carry an accepted proof: refused, not silently dropped.
+    assert_error(
+        register({**PUBLIC_CLIENT, "dpop_bound_access_tokens": True}),
+        400,
+        "invalid_client_metadata",
+    )
+    assert not get_application_model().objects.exists()
+    registered(register({**PUBLIC_CLIENT, "dpop_bound_access_tokens": False}))
+
+
+def test_an_update_sets_and_clears_dpop_bound_access_tokens(settings: Any) -> None:
+    registration(settings, "open")
+    created = register().json()
+    application = get_application_model().objects.get(client_id=created["client_id"])
+    metadata = {**PUBLIC_CLIENT, "client_id": created["client_id"]}
+
+    bound = put(created, {**metadata, "dpop_bound_access_tokens": True})
+    assert bound.status_code == 200, bound.content
+    assert bound.json()["dpop_bound_access_tokens"] is True
+    assert ApplicationPolicy.objects.get(application=application).dpop_bound_access_tokens is True
+    assert _read(created).json()["dpop_bound_access_tokens"] is True
+
+    assert_error(
+        put(created, {**metadata, "dpop_bound_access_tokens": "false"}),
+        400,
+        "invalid_client_metadata",
+    )
+    assert ApplicationPolicy.objects.get(application=application).dpop_bound_access_tokens is True
+
+    # An update carries the full metadata: left out, it takes its default (false).
+    cleared = put(created, metadata)
+    assert cleared.status_code == 200, cleared.content
+    assert "dpop_bound_access_tokens" not in cleared.json()
+    assert ApplicationPolicy.objects.get(application=application).dpop_bound_access_tokens is False

@@ -59,6 +59,8 @@ def test_a_resource_with_a_path_is_described_at_the_path_suffixed_url() -> None:
         "bearer_methods_supported": ["header"],
         "resource_name": "Notes (MCP)",
         "resource_documentation": "https://issuer.test/docs/mcp",
+        "dpop_signing_alg_values_supported": ["ES256", "ES384", "EdDSA", "RS256", "PS256"],
+        "dpop_bound_access_tokens_required": False,
     }
     assert metadata_url(OTHER_RESOURCE) == f"https://issuer.test{WELL_KNOWN}/mcp"
 

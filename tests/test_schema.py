@@ -103,6 +103,8 @@ def test_token_endpoints_are_documented_without_bearer_security() -> None:
         "invalid_request",
         "invalid_grant",
         "invalid_scope",
+        "invalid_dpop_proof",
+        "use_dpop_nonce",
     }
     refresh = schema["paths"]["/auth/token/refresh/"]["post"]
     assert set(refresh["responses"]) == {"200", "400", "429", "503"}
@@ -243,3 +245,31 @@ def test_token_endpoints_document_cookie_mode() -> None:
         assert "Set-Cookie" in operation["responses"]["200"]["headers"]
     token_response = schema["components"]["schemas"]["TokenResponse"]
     assert "refresh_token" not in token_response["required"]
+
+
+@pytest.mark.usefixtures("spectacular")
+def test_sign_in_and_refresh_document_dpop() -> None:
+    schema = _schema("3.1.0")
+    for path in ("/auth/token/", "/auth/token/refresh/"):
+        operation = schema["paths"][path]["post"]
+        [proof] = [
+            parameter for parameter in operation["parameters"] if parameter["name"] == "DPoP"
+        ]
+        assert proof["in"] == "header"
+        assert proof.get("required", False) is False
+        assert "RFC 9449" in proof["description"]
+        for status in ("200", "400"):
+            assert "DPoP-Nonce" in operation["responses"][status]["headers"], (path, status)
+    revoke = schema["paths"]["/auth/token/revoke/"]["post"]
+    assert "DPoP" not in [parameter["name"] for parameter in revoke["parameters"]]
+    components = schema["components"]["schemas"]
+    token_type = components["TokenResponse"]["properties"]["token_type"]
+    assert token_type["allOf"] == [{"$ref": "#/components/schemas/TokenTypeEnum"}]
+    assert set(components["TokenTypeEnum"]["enum"]) == {"Bearer", "DPoP"}
+
+
+@pytest.mark.usefixtures("spectacular")
+def test_sessions_say_whether_they_are_dpop_bound() -> None:
+    session = _schema("3.1.0")["components"]["schemas"]["Session"]
+    assert session["properties"]["dpop_bound"]["type"] == "boolean"
+    assert "dpop_bound" in session["required"]

@@ -1,7 +1,8 @@
 """OAuth applications: secret shown once, redirect URIs and scopes validated.
 
 The policy box (:class:`ApplicationPolicyInline`) holds bearer_auth's
-per-client settings, OpenID Connect's among them; the post-logout redirect
+per-client settings, OpenID Connect's and DPoP's (``dpop_bound_access_tokens``,
+"DPoP required", RFC 9449 §5.2) among them; the post-logout redirect
 URIs are DOT's own field, beside the redirect URIs. DOT's ``algorithm``
 (ID tokens signed with ``OIDC_RSA_PRIVATE_KEY`` or the client secret) is not
 offered: bearer_auth signs ID tokens with its managed keys.
@@ -24,7 +25,7 @@ from oauth2_provider.models import get_application_model
 from oauth2_provider.scopes import get_scopes_backend
 from oauth2_provider.settings import oauth2_settings
 
-from bearer_auth import keys
+from bearer_auth import dpop, keys
 from bearer_auth.admin.base import ActionPermissionMixin
 from bearer_auth.keys.cache import current_key_set
 from bearer_auth.models import ApplicationPolicy
@@ -53,6 +54,12 @@ FIRST_PARTY_GRANT = ("first-party", _("First-party sign-in (/auth/token/)"))
 OIDC_OFF = _(
     'OpenID Connect is off on this server (OAUTH2_PROVIDER["OIDC_ENABLED"]): '
     "these settings are kept, and apply once it is on."
+)
+#: Said beside the DPoP setting while the server has DPoP off.
+DPOP_OFF = _(
+    'DPoP is off on this server (BEARER_AUTH["DPOP_SIGNING_ALGORITHMS"] is empty, or '
+    'ACCESS_TOKEN_FORMAT is not "jwt"): a client that requires DPoP gets no tokens until '
+    "it is on."
 )
 
 
@@ -221,7 +228,7 @@ def active_key_algorithm() -> str | None:
 
 
 class ApplicationPolicyForm(forms.ModelForm):  # type: ignore[type-arg]
-    """Allowed scopes as checkboxes of ``OAUTH2_PROVIDER["SCOPES"]``; OpenID Connect settings."""
+    """Allowed scopes as checkboxes of ``OAUTH2_PROVIDER["SCOPES"]``; OpenID Connect, DPoP."""
 
     allowed_scopes = forms.MultipleChoiceField(
         label=_("allowed scopes"),
@@ -246,6 +253,7 @@ class ApplicationPolicyForm(forms.ModelForm):  # type: ignore[type-arg]
             "access_token_lifetime",
             "openid_connect",
             "id_token_signed_response_alg",
+            "dpop_bound_access_tokens",
         )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -280,13 +288,17 @@ class ApplicationPolicyInline(admin.StackedInline):  # type: ignore[type-arg]
     verbose_name_plural = _("bearer_auth policy")
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
-        """Scopes and lifetime, then OpenID Connect (said to be off while it is)."""
+        """Scopes and lifetime, OpenID Connect, then DPoP (each said to be off while it is)."""
         oidc: dict[str, Any] = {"fields": ("openid_connect", "id_token_signed_response_alg")}
         if not oauth2_settings.OIDC_ENABLED:
             oidc["description"] = OIDC_OFF
+        sender_constraint: dict[str, Any] = {"fields": ("dpop_bound_access_tokens",)}
+        if not dpop.enabled():
+            sender_constraint["description"] = DPOP_OFF
         return [
             (None, {"fields": ("allowed_scopes", "access_token_lifetime")}),
             (_("OpenID Connect"), oidc),
+            (_("DPoP (RFC 9449)"), sender_constraint),
         ]
 
 

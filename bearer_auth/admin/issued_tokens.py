@@ -1,7 +1,8 @@
 """Issued tokens and sessions: masked, filtered, revoked by family (sign-in).
 
 Access tokens, refresh tokens, sessions and OpenID Connect ID tokens; an ID
-token is revoked with its session, and a session shows its ID token.
+token is revoked with its session, and a session shows its ID token and
+whether its tokens are DPoP-bound (RFC 9449: the key's thumbprint).
 """
 
 from __future__ import annotations
@@ -70,6 +71,23 @@ class RefreshTokenStateFilter(TokenStateFilter):
 class SessionStateFilter(TokenStateFilter):
     def live(self) -> Q:
         return Q(revoked__isnull=True, expires__gt=timezone.now())
+
+
+class DPoPBoundFilter(admin.SimpleListFilter):
+    """Sessions whose latest tokens are bound to a DPoP key, or Bearer ones."""
+
+    title = _("DPoP-bound")
+    parameter_name = "dpop"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", str(_("Yes"))), ("no", str(_("No")))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "yes":
+            queryset = queryset.exclude(dpop_jkt="")
+        elif self.value() == "no":
+            queryset = queryset.filter(dpop_jkt="")
+        return queryset
 
 
 def _filters(state: type[TokenStateFilter]) -> tuple[Any, ...]:
@@ -151,11 +169,15 @@ class RefreshTokenAdmin(TokenAdmin):
 
 
 class TokenSessionAdmin(IssuedAdmin):
+    """Sign-ins: each with its ID token, and the DPoP key its latest tokens are bound to."""
+
     fields = (
         "id",
         "user",
         "application",
         "id_token_link",
+        "dpop_bound",
+        "dpop_jkt",
         "created",
         "last_used",
         "expires",
@@ -163,12 +185,26 @@ class TokenSessionAdmin(IssuedAdmin):
         "user_agent",
         "revoked",
     )
-    list_display = ("id", "user", "application", "created", "last_used", "expires", "revoked")
-    list_filter = _filters(SessionStateFilter)
+    list_display = (
+        "id",
+        "user",
+        "application",
+        "dpop_bound",
+        "created",
+        "last_used",
+        "expires",
+        "revoked",
+    )
+    list_filter = (*_filters(SessionStateFilter), DPoPBoundFilter)
 
     @admin.action(description=_("Revoke (sign out)"), permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         super().revoke(request, queryset)
+
+    @admin.display(description=_("DPoP-bound"), boolean=True)
+    def dpop_bound(self, obj: TokenSession) -> bool:
+        """Whether the sign-in's latest tokens are bound to a DPoP key (``dpop_jkt``)."""
+        return bool(obj.dpop_jkt)
 
     @admin.display(description=_("ID token"))
     def id_token_link(self, obj: TokenSession) -> str | None:

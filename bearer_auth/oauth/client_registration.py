@@ -15,7 +15,8 @@ Both policies limit the scopes to ``REGISTRATION_SCOPES`` (a scope outside
 it is refused, never silently dropped) and count every attempt against the
 client IP's ``REGISTRATION_THROTTLE_RATE``. Each registration writes DOT's
 application (``registration_source`` DCR), its
-:class:`~bearer_auth.models.ApplicationPolicy` (the registered scopes) and
+:class:`~bearer_auth.models.ApplicationPolicy` (the registered scopes, and
+``dpop_bound_access_tokens``: RFC 9449 §5.2) and
 its :class:`~bearer_auth.models.ClientRegistration` in one transaction. The
 client secret, the initial access tokens and the registration access tokens
 are stored as digests only; a registration access token is a bearer_auth row,
@@ -40,6 +41,7 @@ from oauth2_provider.generators import generate_client_secret
 from oauth2_provider.models import AbstractApplication, get_application_model
 from oauth2_provider.scopes import get_scopes_backend
 
+from bearer_auth import dpop
 from bearer_auth.exceptions import (
     BearerAuthError,
     InvalidToken,
@@ -164,6 +166,8 @@ class ClientMetadata:
     scope: list[str]
     client_name: str = ""
     client_uri: str = ""
+    #: RFC 9449 §5.2: every token request of the client carries a DPoP proof.
+    dpop_bound_access_tokens: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -189,6 +193,8 @@ class ClientMetadata:
             body["client_name"] = self.client_name
         if self.client_uri:
             body["client_uri"] = self.client_uri
+        if self.dpop_bound_access_tokens:  # omitted: false (RFC 9449 §5.2)
+            body["dpop_bound_access_tokens"] = True
         return body
 
 
@@ -247,6 +253,11 @@ def parse_metadata(data: dict[str, Any], *, policy: str) -> ClientMetadata:
     client_uri = _string(values, "client_uri", "")
     if client_uri:
         _check_client_uri(client_uri)
+    dpop_bound = _boolean(values, "dpop_bound_access_tokens", default=False)
+    if dpop_bound and not dpop.enabled():
+        raise InvalidClientMetadata(
+            _("DPoP is off on this server: dpop_bound_access_tokens cannot be true.")
+        )
     return ClientMetadata(
         redirect_uris=redirect_uris,
         grant_types=grant_types,
@@ -255,7 +266,15 @@ def parse_metadata(data: dict[str, Any], *, policy: str) -> ClientMetadata:
         scope=_scopes(values),
         client_name=client_name,
         client_uri=client_uri,
+        dpop_bound_access_tokens=dpop_bound,
     )
+
+
+def _boolean(values: dict[str, Any], name: str, *, default: bool) -> bool:
+    value = values.get(name, default)
+    if not isinstance(value, bool):
+        raise InvalidClientMetadata(_("%(name)s must be a boolean.") % {"name": name})
+    return value
 
 
 def _string(values: dict[str, Any], name: str, default: str) -> str:
@@ -426,7 +445,9 @@ def register_client(
         secret = give_new_secret(application)
         application.save()
         ApplicationPolicy.objects.create(
-            application=application, allowed_scopes=" ".join(metadata.scope)
+            application=application,
+            allowed_scopes=" ".join(metadata.scope),
+            dpop_bound_access_tokens=metadata.dpop_bound_access_tokens,
         )
         raw_token = generate_client_secret()
         now = timezone.now()
@@ -566,7 +587,11 @@ def update_registration(
         application.redirect_uris = " ".join(metadata.redirect_uris)
         application.save(update_fields=["name", "redirect_uris", "updated"])
         ApplicationPolicy.objects.update_or_create(
-            application=application, defaults={"allowed_scopes": " ".join(metadata.scope)}
+            application=application,
+            defaults={
+                "allowed_scopes": " ".join(metadata.scope),
+                "dpop_bound_access_tokens": metadata.dpop_bound_access_tokens,
+            },
         )
         registration.metadata = metadata.as_response()
         registration.save(update_fields=["metadata"])

@@ -70,6 +70,9 @@ class SessionInfo:
     ip_address: str | None
     user_agent: str
     current: bool
+    #: Whether the sign-in's latest tokens are bound to a DPoP key (RFC 9449):
+    #: a stolen refresh or access token of it is worthless without that key.
+    dpop_bound: bool = False
 
 
 def start_session(
@@ -257,7 +260,8 @@ def list_sessions(user: AbstractBaseUser, *, current_family: uuid.UUID | None) -
 
     Active: not revoked, within its absolute lifetime, and with a live
     refresh token (whichever path revoked the family, DOT's admin included).
-    First-party sign-ins and third-party (OAuth) authorizations alike.
+    First-party sign-ins and third-party (OAuth) authorizations alike, each
+    saying whether its tokens are DPoP-bound (``dpop_jkt``, read with the row).
     """
     live_token = get_refresh_token_model().objects.filter(
         token_family=OuterRef("token_family"), revoked__isnull=True
@@ -278,6 +282,7 @@ def list_sessions(user: AbstractBaseUser, *, current_family: uuid.UUID | None) -
             ip_address=session.ip_address,
             user_agent=session.user_agent,
             current=session.token_family == current_family,
+            dpop_bound=bool(session.dpop_jkt),
         )
         for session in sessions
     ]

@@ -82,6 +82,7 @@ class SessionsView(AccountView):
                     "ip_address": session.ip_address,
                     "user_agent": session.user_agent,
                     "current": session.current,
+                    "dpop_bound": session.dpop_bound,
                 }
                 for session in sessions
             ]

@@ -14,6 +14,10 @@ is the RFC 8414 document itself: one builder,
 OpenID Connect fields too, as RFC 8414 §2 allows (every one of them is in
 IANA's "OAuth Authorization Server Metadata" registry), so the two documents
 cannot disagree; while it is off, the OpenID Connect document is a 404.
+
+While DPoP is on (:func:`bearer_auth.dpop.enabled`), both documents, and the
+RFC 9728 protected-resource documents, name the proof algorithms accepted
+(``dpop_signing_alg_values_supported``, RFC 9449 §5.1 and RFC 9728 §2).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from django.views import View
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import OAuthProtectedResourceMetadataView, OAuthServerMetadataView
 
+from bearer_auth import dpop
 from bearer_auth.jwt import signing_algorithm
 from bearer_auth.keys import public_jwks
 from bearer_auth.oidc.claims import claims_supported
@@ -121,6 +126,9 @@ class AuthorizationServerMetadataView(DatabaseOutageMixin, OAuthServerMetadataVi
             data.pop("registration_endpoint", None)
         if oauth2_settings.OIDC_ENABLED:
             data.update(_openid_metadata(data["issuer"]))
+        if dpop.enabled():
+            # RFC 9449 §5.1: the token endpoints accept proofs signed with these.
+            data["dpop_signing_alg_values_supported"] = list(dpop.algorithms())
         return data
 
     def request_transaction(self) -> AbstractContextManager[Any]:
@@ -179,7 +187,9 @@ class ProtectedResourceMetadataView(OAuthProtectedResourceMetadataView):  # type
     carry, which clients compare with the URL they called, RFC 9728 §3.3),
     ``authorization_servers`` this server's issuer, ``scopes_supported`` the
     resource's ``scopes`` (else every scope), ``bearer_methods_supported``
-    ``["header"]`` (tokens in the body or query are never read).
+    ``["header"]`` (tokens in the body or query are never read). While DPoP
+    is on, the proof algorithms accepted and ``dpop_bound_access_tokens_required``
+    ``false`` (Bearer tokens are accepted too; a bound token needs its proof).
 
     Public (also under Django's ``LoginRequiredMiddleware``), readable from any
     origin, cacheable for :data:`METADATA_MAX_AGE_SECONDS`; built from settings
@@ -195,7 +205,13 @@ class ProtectedResourceMetadataView(OAuthProtectedResourceMetadataView):  # type
         if found is None:
             raise Http404("No protected resource has its metadata here.")
         self.protected_resource = found
-        response: JsonResponse = super().get(request, *args, **kwargs)
+        data: dict[str, Any] = json.loads(super().get(request, *args, **kwargs).content)
+        if dpop.enabled():
+            # RFC 9728 §2 (the DPoP fields RFC 9449 registered for resources).
+            data["dpop_signing_alg_values_supported"] = list(dpop.algorithms())
+            data["dpop_bound_access_tokens_required"] = False
+        response = JsonResponse(data)
+        response["Access-Control-Allow-Origin"] = "*"
         patch_cache_control(response, public=True, max_age=METADATA_MAX_AGE_SECONDS)
         return response
 
