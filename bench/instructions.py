@@ -29,8 +29,18 @@ from bench.timing import Case, checked, require_success
 
 #: How many calls are counted per case, by the case name's group.
 #: One sign-in is 7 billion instructions (PBKDF2), a minute under callgrind.
-#: "oidc": at most bench.oidc.EXCHANGE_BATCH, the codes a context holds after its warm-up.
-CALLS = {"auth": 50, "floor": 50, "client": 30, "signin": 1, "refresh": 10, "oidc": 4, "mcp": 50}
+#: "oidc": at most bench.oidc.EXCHANGE_BATCH, the codes a context holds after its warm-up;
+#: "dpop": at most bench.dpop.PROOF_BATCH, likewise the proofs.
+CALLS = {
+    "auth": 50,
+    "floor": 50,
+    "client": 30,
+    "signin": 1,
+    "refresh": 10,
+    "oidc": 4,
+    "mcp": 50,
+    "dpop": 50,
+}
 SHORT_CALLS = {
     "auth": 5,
     "floor": 5,
@@ -39,6 +49,7 @@ SHORT_CALLS = {
     "refresh": 3,
     "oidc": 2,
     "mcp": 5,
+    "dpop": 5,
 }
 #: Where the runner tells the worker callgrind writes (``%p``: the worker's pid).
 OUT_FILE_VARIABLE = "BENCH_CALLGRIND_OUT"

@@ -164,6 +164,7 @@ REFRESH = "Refresh with rotation, per request"
 OIDC = "OpenID Connect, per request"
 MCP = "MCP tool call's token check (RFC 8707 resource), strict RS256, per call"
 COOKIE = "Cookie mode for browser apps (the refresh token in an HttpOnly cookie), per request"
+DPOP = "DPoP (RFC 9449): a DPoP-bound token with a new ES256 proof per request, strict mode"
 SCALE = "Scale: stored sessions (token families)"
 
 RATIOS: tuple[Ratio, ...] = (
@@ -281,6 +282,16 @@ RATIOS: tuple[Ratio, ...] = (
           "signin/bearer-body", 0, kind="queries"),
     Ratio(COOKIE, "queries a cookie-mode refresh adds to body mode's", "refresh/bearer-cookie",
           "refresh/bearer-body", 0, kind="queries"),
+    Ratio(DPOP, "request, DPoP-bound token and proof ÷ Bearer token, through the view",
+          "dpop/view-dpop", "dpop/view-bearer", 1.6),
+    Ratio(DPOP, "`authenticate()` alone, DPoP ÷ Bearer", "dpop/authenticate-dpop",
+          "dpop/authenticate-bearer"),
+    Ratio(DPOP, "`verify_proof` ÷ PyJWT ES256 decode of the same kind of proof, no claim checked",
+          "dpop/verify-proof", "dpop/pyjwt-ES256", 2.0),
+    Ratio(DPOP, "the jti's cache write (one `cache.add`) ÷ `verify_proof`", "dpop/jti-cache-add",
+          "dpop/verify-proof"),
+    Ratio(DPOP, "queries a DPoP request adds to a Bearer request's", "dpop/view-dpop",
+          "dpop/view-bearer", 0, kind="queries"),
     Ratio(SCALE, "authenticate, large ÷ small", "scale/authenticate-large",
           "scale/authenticate-small", 1.2),
     Ratio(SCALE, "refresh, large ÷ small", "scale/refresh-large", "scale/refresh-small", 1.2),
@@ -605,6 +616,22 @@ METHOD = """
   mode adds no query. What an app on another origin adds (an origin of
   `BROWSER_APP_ORIGINS` instead of the API's own, django-cors-headers) is
   not in these cases.
+- **DPoP** (`bench/dpop.py`): the benchmark's strict `BearerTokenAuthentication`
+  view sent a DPoP-bound access token as `Authorization: DPoP` with a new
+  ES256 proof each request (its `jti` spent in the replay cache, the
+  benchmark's local-memory cache), beside the same view sent a Bearer token:
+  both RS256 tokens from a first-party sign-in, one with a proof
+  (`token_type: DPoP`, `cnf.jkt`), one without; judged ≤ 1.6x, and 0 statements
+  added. The same two requests through strict `authenticate()` alone are
+  shown without a target: there the verified-token cache leaves the Bearer
+  side its one query, and the proof's signature is the larger part of the
+  DPoP side. `verify_proof` of a new proof is judged ≤ 2x PyJWT's `jwt.decode`
+  of the same kind of proof with the key object loaded once and no claim
+  checked; one `cache.add` of a new key shows what spending a `jti` costs.
+  The proofs are signed by joserfc (the client's side) with one P-256 key,
+  before each batch and outside the timed calls, so each is milliseconds
+  old when it is sent and `DPOP_PROOF_LIFETIME` keeps its default; a case
+  sent a proof twice fails the run.
 - **Instructions** (`--instructions`, optional): the in-process cases once
   more, in a worker under valgrind's callgrind that counts only each case's
   calls; see the section above when it is there.

@@ -99,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         "oidc",
         "mcp",
         "cookie",
+        "dpop",
         "http",
         "scale",
     }
@@ -141,6 +142,7 @@ def run(
         "mcp": plan.repeats,
         # Sign-ins in it: as many repeats as the sign-in phase's.
         "cookie": plan.slow_repeats,
+        "dpop": plan.repeats,
     }
     for phase, build in in_process_phases(data).items():
         group = [case for case in build() if selected(case.name)] if phase in phases else []
@@ -182,7 +184,7 @@ def count(
 
 def in_process_phases(data: Any) -> dict[str, Callable[[], list[Any]]]:
     """The in-process phases and their cases (built when called): timed or counted."""
-    from bench import cases, cookie, mcp, oidc
+    from bench import cases, cookie, dpop, mcp, oidc
 
     return {
         "auth": lambda: cases.authenticate_cases(data) + cases.client_cases(data),
@@ -191,6 +193,7 @@ def in_process_phases(data: Any) -> dict[str, Callable[[], list[Any]]]:
         "oidc": lambda: oidc.oidc_cases(data),
         "mcp": lambda: mcp.mcp_cases(data),
         "cookie": lambda: cookie.cookie_cases(data),
+        "dpop": lambda: dpop.dpop_cases(data),
     }
 
 
