@@ -1,29 +1,35 @@
-"""``BearerTokenAuthentication``: RFC 6750 bearer tokens for DRF views.
+"""``BearerTokenAuthentication``: RFC 6750 bearer tokens and RFC 9449 DPoP tokens for DRF views.
 
 Strict mode (default): signature and claims, then ONE indexed query that
 loads DOT's access-token row together with its user, so revocation and
 deactivation take effect at once. Stateless mode: signature and claims only,
-the user is built from the claims. Failures answer the RFC 6750 way.
+the user is built from the claims. A DPoP-bound token (``cnf.jkt``) is
+accepted only as ``Authorization: DPoP <token>`` with a proof from its key
+(:mod:`bearer_auth.dpop`; no query either way). Failures answer the RFC 6750
+way, or the RFC 9449 §7.1 way for a DPoP request.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from datetime import timezone as dt_timezone
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework_simplejwt.models import TokenUser
 
+from bearer_auth import dpop
 from bearer_auth.exceptions import (
     BearerAuthError,
     InvalidToken,
@@ -72,6 +78,8 @@ class BearerToken:
     #: DOT's ``AccessToken`` row in strict mode (its primary key and user
     #: loaded, other columns read on access); ``None`` in stateless mode.
     token_row: Any = field(default=None, repr=False, compare=False)
+    #: The verified DPoP proof sent with a DPoP-bound token; ``None`` for a Bearer token.
+    dpop_proof: dpop.Proof | None = field(default=None, repr=False, compare=False)
 
     @cached_property
     def scope(self) -> str:
@@ -154,20 +162,29 @@ class ClaimsUser(TokenUser):
 
 
 class BearerTokenAuthentication(BaseAuthentication):
-    """Authenticate ``Authorization: Bearer <token>`` (RFC 6750 §2.1 only).
+    """Authenticate ``Authorization: Bearer <token>`` (RFC 6750 §2.1) and ``DPoP <token>``.
 
+    ``DPoP`` (RFC 9449 §7.1) only while DPoP is on (:func:`bearer_auth.dpop.enabled`).
     Another scheme is left to the next authentication class; tokens in the
     query string or body are never read. Each step is a method a subclass
     may override (``docs/api.md``, "Extending the authentication class"):
 
-    - :meth:`get_raw_token`: the token of the ``Authorization`` header;
+    - :meth:`get_raw_token`: the token of the ``Authorization`` header
+      (``Bearer``, or ``DPoP`` while DPoP is on);
     - :meth:`get_validated_token`: the JWT's signature and claims;
     - :meth:`get_token_row`: strict mode's one query, DOT's row with its user;
     - :meth:`get_user`: the row's user, checked; :meth:`get_stateless_user`:
-      stateless mode's user, built from the claims.
+      stateless mode's user, built from the claims;
+    - :meth:`check_proof_of_possession`: after the token is accepted, a
+      DPoP-bound token (``cnf.jkt``) needs the ``DPoP`` scheme and a proof
+      from its key; the ``DPoP`` scheme needs a bound token.
 
-    :meth:`authenticate_credentials` runs the last four for one raw token;
-    a rejection raised by any of them sends ``token_rejected``.
+    :meth:`authenticate_credentials` runs the middle four for one raw token;
+    a rejection raised by any of them or by :meth:`check_proof_of_possession`
+    sends ``token_rejected``. A refusal of a request that used the ``DPoP``
+    scheme, or that sent a DPoP-bound token, carries a ``DPoP`` challenge
+    (RFC 9449 §7.1); the bare challenge offers ``Bearer`` and, while DPoP is
+    on, ``DPoP`` with its ``algs``.
     :attr:`verify_mode` set on a subclass overrides ``VERIFY_MODE``.
 
     :attr:`resource` is the identifier of the API the views protect
@@ -201,21 +218,79 @@ class BearerTokenAuthentication(BaseAuthentication):
         return type(cls.__name__, (cls,), {"resource": resource, "__module__": cls.__module__})
 
     def authenticate(self, request: Request) -> tuple[Any, BearerToken] | None:
-        raw_token = self.get_raw_token(request)
+        dpop_scheme = uses_dpop_scheme(request)
+        try:
+            raw_token = self.get_raw_token(request)
+        except BearerAuthError as exc:
+            if dpop_scheme and exc.challenge:
+                exc.auth_header = self.dpop_challenge(exc)
+            raise
         if raw_token is None:
             return None
+        bound = False
         try:
-            return self.authenticate_credentials(raw_token)
+            user, bearer = self.authenticate_credentials(raw_token)
+            bound = dpop.bound_key(bearer.claims) is not None
+            bearer = self.check_proof_of_possession(request, raw_token, bearer)
         except BearerAuthError as exc:
             reason = type(exc).__name__
             logger.info("Bearer token rejected: %s", reason)
             token_rejected.send(sender=type(self), request=request, reason=reason)
             if exc.challenge:
-                exc.auth_header = exc.challenge_header(self.resource_metadata_url())
+                exc.auth_header = (
+                    self.dpop_challenge(exc)
+                    if dpop_scheme or bound
+                    else exc.challenge_header(self.resource_metadata_url())
+                )
             raise
+        return user, bearer
+
+    def check_proof_of_possession(
+        self, request: Request, raw_token: str, bearer: BearerToken
+    ) -> BearerToken:
+        """Check the DPoP binding of the accepted token; return ``bearer``, with its proof if any.
+
+        A token bound to a key (``cnf.jkt``, RFC 9449 §6.1) must come as
+        ``Authorization: DPoP`` with a proof from that key
+        for this request's method and URI whose ``ath`` is the token's hash
+        (:func:`bearer_auth.dpop.verify_resource_proof`, which spends the
+        proof's ``jti``); an unbound token (an opaque one included) must not
+        come as ``DPoP``. Runs after the token is verified, so a token
+        refused never spends a proof. Raises :class:`InvalidToken`,
+        :class:`~bearer_auth.exceptions.DPoPProofRefused` or
+        :class:`~bearer_auth.exceptions.DPoPNonceRequired`.
+        """
+        bound_jkt = dpop.bound_key(bearer.claims)
+        dpop_scheme = uses_dpop_scheme(request)
+        if bound_jkt is None:
+            if dpop_scheme:
+                raise InvalidToken(_("This access token is not bound to a DPoP key."))
+            return bearer
+        if not dpop_scheme:
+            # RFC 9449 §7.2: a bound token presented as a bearer token is refused.
+            raise InvalidToken(
+                _("This access token is bound to a DPoP key: use the DPoP scheme with a proof.")
+            )
+        # DRF's Request hands META, method and build_absolute_uri to Django's:
+        # a nonce written into META reaches BearerAuthHeadersMiddleware.
+        proof = dpop.verify_resource_proof(
+            cast(HttpRequest, request), access_token=raw_token, bound_jkt=bound_jkt
+        )
+        return replace(bearer, dpop_proof=proof)
 
     def authenticate_header(self, request: Request) -> str:
-        return www_authenticate(resource_metadata=self.resource_metadata_url())
+        """The bare challenge: ``Bearer``, and ``DPoP`` with its ``algs`` while DPoP is on."""
+        challenge = www_authenticate(resource_metadata=self.resource_metadata_url())
+        algorithms = dpop.algorithms()
+        if algorithms:
+            challenge += ", " + www_authenticate(dpop_algs=" ".join(algorithms))
+        return challenge
+
+    def dpop_challenge(self, exc: BearerAuthError) -> str:
+        """``exc``'s ``DPoP`` challenge (RFC 9449 §7.1), with the accepted ``algs``."""
+        return exc.challenge_header(
+            self.resource_metadata_url(), dpop_algs=" ".join(dpop.algorithms())
+        )
 
     def resource_metadata_url(self) -> str | None:
         """The ``resource_metadata`` of this class's challenges; ``None``: left out.
@@ -228,18 +303,19 @@ class BearerTokenAuthentication(BaseAuthentication):
         return metadata_url(self.resource or audience())
 
     def get_raw_token(self, request: Request) -> str | None:
-        """Return the token of an ``Authorization: Bearer`` header, or ``None``.
+        """Return the token of an ``Authorization: Bearer`` (or ``DPoP``) header, or ``None``.
 
-        ``None`` when the request has no such header (another scheme is left
-        to the next class). Raises :class:`MalformedAuthorization` (400) for
-        a bearer header without exactly one RFC 6750 ``b64token``, and
+        ``DPoP`` (RFC 9449 §7.1, same ``b64token`` rules) only while DPoP is
+        on. ``None`` when the request has no such header (another scheme is
+        left to the next class). Raises :class:`MalformedAuthorization` (400)
+        for a header without exactly one RFC 6750 ``b64token``, and
         :class:`InvalidToken` for one over 8 KB.
         """
         header = request.META.get("HTTP_AUTHORIZATION")
         if not header:
             return None
-        scheme, _, credentials = str(header).partition(" ")
-        if scheme.lower() != "bearer":
+        scheme, _space, credentials = str(header).partition(" ")
+        if scheme.lower() != "bearer" and not uses_dpop_scheme(request):
             return None
         credentials = credentials.strip(" ")
         if not credentials:
@@ -376,6 +452,14 @@ def claims_user_row(user: ClaimsUser) -> Any:
     if found is None:
         raise TokenRevoked
     return checked_user(found, user.token)  # type: ignore[arg-type]  # the claims dict
+
+
+def uses_dpop_scheme(request: Request | HttpRequest) -> bool:
+    """Whether ``request`` sent ``Authorization: DPoP ...`` while DPoP is on."""
+    header = request.META.get("HTTP_AUTHORIZATION")
+    if not header or str(header).partition(" ")[0].lower() != dpop.SCHEME.lower():
+        return False
+    return dpop.enabled()
 
 
 def is_b64token(credentials: str) -> bool:

@@ -1,7 +1,7 @@
 """The response headers bearer_auth adds: no shared caching of bearer answers, no framing.
 
 :class:`BearerAuthHeadersMiddleware` (``bearer_auth.W007`` warns when it is
-not in ``MIDDLEWARE``) does two things:
+not in ``MIDDLEWARE``) does three things:
 
 - A response to a request that carried an ``Authorization`` header gets
   ``Vary: Authorization`` and, unless the view set ``Cache-Control`` itself,
@@ -9,6 +9,10 @@ not in ``MIDDLEWARE``) does two things:
   holder, and a shared cache must neither store it nor hand it to another.
 - An admin page (any ``AdminSite``) gets the CSP directive
   ``frame-ancestors 'none'`` beside Django's ``X-Frame-Options``.
+- A response to a request for which ``BearerTokenAuthentication`` made a
+  DPoP server nonce (``DPOP_NONCE_REQUIRED`` has ``"resource"``) carries it
+  as ``DPoP-Nonce`` (RFC 9449 §8.1, :data:`bearer_auth.dpop.NONCE_META_KEY`):
+  without the middleware a client never learns the nonce to sign with.
 
 The consent page sends ``frame-ancestors 'none'`` through
 :func:`frame_ancestors_none` itself, with or without the middleware. Both keep
@@ -24,6 +28,8 @@ from typing import Any, Final
 
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import patch_cache_control, patch_vary_headers
+
+from bearer_auth.dpop import NONCE_HEADER, NONCE_META_KEY
 
 CSP_HEADER: Final = "Content-Security-Policy"
 FRAME_ANCESTORS_NONE: Final = "frame-ancestors 'none'"
@@ -62,7 +68,7 @@ def protect_bearer_response(response: HttpResponseBase) -> None:
 
 
 class BearerAuthHeadersMiddleware:
-    """Keep bearer answers out of shared caches; keep admin pages out of frames."""
+    """Keep bearer answers out of shared caches and admin pages out of frames; send DPoP nonces."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
@@ -71,6 +77,9 @@ class BearerAuthHeadersMiddleware:
         response = self.get_response(request)
         if "HTTP_AUTHORIZATION" in request.META:
             protect_bearer_response(response)
+        nonce = request.META.get(NONCE_META_KEY)
+        if nonce:
+            response[NONCE_HEADER] = nonce
         match = getattr(request, "resolver_match", None)
         if match is not None and "admin" in match.app_names:
             add_frame_ancestors_none(response)

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from bearer_auth.resources import metadata_url
 from tests.issuing import issue_access_token
+from tests.security.probes import DPOP_OFFER
 from tests.views import OTHER_RESOURCE
 
 pytestmark = pytest.mark.django_db
@@ -96,7 +97,7 @@ def test_a_non_url_audience_has_no_metadata_url(settings: Any) -> None:
     assert metadata_url("my-api") is None
     response = Client().get("/test-api/whoami/")
     assert response.status_code == 401
-    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert response["WWW-Authenticate"] == f'Bearer realm="api", {DPOP_OFFER}'
 
 
 # The challenge
@@ -107,7 +108,7 @@ def test_every_challenge_of_another_resource_names_its_metadata(user: Any) -> No
     expected = f'resource_metadata="https://issuer.test{WELL_KNOWN}/mcp"'
     bare = Client().get("/test-api/other-resource/")
     assert bare.status_code == 401
-    assert bare["WWW-Authenticate"] == f'Bearer realm="api", {expected}'
+    assert bare["WWW-Authenticate"] == f'Bearer realm="api", {expected}, {DPOP_OFFER}'
     wrong_audience = Client().get(
         "/test-api/other-resource/",
         HTTP_AUTHORIZATION=f"Bearer {issue_access_token(user, scope='notes:read')}",
@@ -125,7 +126,8 @@ def test_every_challenge_of_another_resource_names_its_metadata(user: Any) -> No
 
 def test_the_challenge_leaves_the_metadata_out_when_turned_off(settings: Any, user: Any) -> None:
     settings.BEARER_AUTH = {**settings.BEARER_AUTH, "RESOURCE_METADATA_IN_CHALLENGE": False}
-    assert Client().get("/test-api/whoami/")["WWW-Authenticate"] == 'Bearer realm="api"'
+    bare = Client().get("/test-api/whoami/")["WWW-Authenticate"]
+    assert bare == f'Bearer realm="api", {DPOP_OFFER}'
     refused = Client().get("/test-api/whoami/", HTTP_AUTHORIZATION="Bearer a.b.c")
     assert "resource_metadata" not in refused["WWW-Authenticate"]
     lacking = Client().get(

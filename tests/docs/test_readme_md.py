@@ -22,6 +22,7 @@ from tests.docs.replay import assert_text_like
 from tests.factories import ApplicationFactory
 from tests.issuing import issue_access_token, store_token
 from tests.processes import ROOT, run_make_demo
+from tests.security.probes import DPOP_OFFER
 
 MAKE_DEMO = sample("README.md", "make-demo")
 MAKE_TEST = sample("README.md", "make-test")
@@ -162,7 +163,7 @@ def test_note_list_needs_the_read_or_write_scope(
 def test_note_list_needs_a_token(protected: dict[str, Any]) -> None:
     response = _call(protected["NoteList"], "get", None)
     assert response.status_code == 401
-    assert response["WWW-Authenticate"] == f'Bearer realm="api", {RESOURCE_METADATA}'
+    assert response["WWW-Authenticate"] == f'Bearer realm="api", {RESOURCE_METADATA}, {DPOP_OFFER}'
 
 
 @pytest.mark.django_db

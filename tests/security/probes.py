@@ -14,7 +14,9 @@ WHOAMI = "/test-api/whoami/"
 SCOPED = "/test-api/scoped/"
 #: RFC 9728 §5.1: every challenge names the default resource's metadata.
 RESOURCE_METADATA = 'resource_metadata="https://issuer.test/.well-known/oauth-protected-resource"'
-BARE_CHALLENGE = f'Bearer realm="api", {RESOURCE_METADATA}'
+#: RFC 9449 §7.1: while DPoP is on, the bare challenge also offers DPoP with its algorithms.
+DPOP_OFFER = 'DPoP realm="api", algs="ES256 ES384 EdDSA RS256 PS256"'
+BARE_CHALLENGE = f'Bearer realm="api", {RESOURCE_METADATA}, {DPOP_OFFER}'
 INVALID_TOKEN_CHALLENGE = 'Bearer realm="api", error="invalid_token"'
 
 
