@@ -57,6 +57,10 @@ from bearer_auth.token_lookup import find_token_row
 logger = logging.getLogger(__name__)
 
 # RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+# A DPoP-bound token where no proof comes with it (RFC 9449 §7.2).
+_BOUND_TOKEN_WITHOUT_PROOF: Final = _(
+    "This access token is bound to a DPoP key: use the DPoP scheme with a proof."
+)
 _B64TOKEN_CHARACTERS: Final = (
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/"
 )
@@ -268,9 +272,7 @@ class BearerTokenAuthentication(BaseAuthentication):
             return bearer
         if not dpop_scheme:
             # RFC 9449 §7.2: a bound token presented as a bearer token is refused.
-            raise InvalidToken(
-                _("This access token is bound to a DPoP key: use the DPoP scheme with a proof.")
-            )
+            raise InvalidToken(_BOUND_TOKEN_WITHOUT_PROOF)
         # DRF's Request hands META, method and build_absolute_uri to Django's:
         # a nonce written into META reaches BearerAuthHeadersMiddleware.
         proof = dpop.verify_resource_proof(
@@ -481,9 +483,23 @@ def authenticate_token(token: str, *, resource: str | None = None) -> tuple[Any,
     """Check ``token`` as :class:`BearerTokenAuthentication` does; return ``(user, BearerToken)``.
 
     For callers that hold a token rather than a request. ``resource``: the
-    resource it must be for (default: the default resource).
+    resource it must be for (default: the default resource). A token bound
+    to a DPoP key is refused (:class:`InvalidToken`): without the request
+    there is no proof to check.
     """
-    return BearerTokenAuthentication(resource=resource).authenticate_credentials(token)
+    user, bearer = BearerTokenAuthentication(resource=resource).authenticate_credentials(token)
+    refuse_bound_token(bearer)
+    return user, bearer
+
+
+def refuse_bound_token(bearer: BearerToken) -> None:
+    """Refuse a DPoP-bound token where no proof can be checked (:class:`InvalidToken`).
+
+    For every caller that holds a token without its request:
+    :func:`authenticate_token`, the MCP token verifier.
+    """
+    if dpop.bound_key(bearer.claims) is not None:
+        raise InvalidToken(_BOUND_TOKEN_WITHOUT_PROOF)
 
 
 def accepts_opaque_tokens() -> bool:

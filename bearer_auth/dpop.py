@@ -178,8 +178,11 @@ def normalized_uri(uri: str) -> str:
     """``uri`` without query and fragment, normalized as RFC 9449 §4.3 asks before comparing.
 
     RFC 3986 §6.2.2 and §6.2.3: scheme and host lower-cased, the scheme's
-    default port dropped, an empty path as ``/``, percent-encodings of
-    unreserved characters decoded and the others upper-cased.
+    default port dropped, an empty path as ``/``. The path is decoded and
+    encoded again the one way: unreserved characters plain, the rest
+    upper-case percent-encodings. That decodes ``%2F`` too, which RFC 3986
+    keeps apart from ``/``; Django decodes the path before routing, so both
+    reach the same view, and ``request.path`` has no other form to compare.
     """
     parts = urlsplit(uri)
     scheme = parts.scheme.lower()

@@ -42,6 +42,7 @@ from bearer_auth.authentication import (
     BearerTokenAuthentication,
     ClaimsUser,
     claims_user_row,
+    refuse_bound_token,
 )
 from bearer_auth.exceptions import BearerAuthError, InsufficientScope
 from bearer_auth.jwt import issuer, looks_like_jwt
@@ -90,7 +91,8 @@ class BearerTokenVerifier:
     with ``sync_to_async(thread_sensitive=True)`` as Django asks of ORM calls;
     a JWT in stateless mode reads no row and is checked on the loop (a
     subclass's ``get_stateless_user`` must not query then).
-    A refused token is ``None``: the SDK answers 401 ``invalid_token``.
+    A refused token is ``None``: the SDK answers 401 ``invalid_token``; so is
+    a DPoP-bound token, since the SDK passes no proof to check.
     ``authentication_class`` may be a subclass of ``BearerTokenAuthentication``
     (its ``verify_mode``, its extra checks).
     """
@@ -116,6 +118,8 @@ class BearerTokenVerifier:
                 user, bearer = self.authentication.authenticate_credentials(token)
             else:
                 user, bearer = await self._authenticate(token)
+            # The SDK hands over a Bearer token alone: no DPoP proof to check.
+            refuse_bound_token(bearer)
         except BearerAuthError as exc:
             logger.info("MCP bearer token rejected: %s", type(exc).__name__)
             return None

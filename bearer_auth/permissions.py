@@ -8,7 +8,7 @@ from typing import Any
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
-from bearer_auth.authentication import BearerTokenAuthentication
+from bearer_auth.authentication import BearerTokenAuthentication, uses_dpop_scheme
 from bearer_auth.exceptions import InsufficientScope
 
 
@@ -29,9 +29,12 @@ class HasScope(BasePermission):
             refusal = InsufficientScope(scope=" ".join(required))
             authenticator = request.successful_authenticator
             if isinstance(authenticator, BearerTokenAuthentication):
-                # The challenge names the resource's metadata (RFC 9728 §5.1).
-                refusal.auth_header = refusal.challenge_header(
-                    authenticator.resource_metadata_url()
+                # The challenge names the resource's metadata (RFC 9728 §5.1),
+                # in the scheme the request used (RFC 9449 §7.1 for DPoP).
+                refusal.auth_header = (
+                    authenticator.dpop_challenge(refusal)
+                    if uses_dpop_scheme(request)
+                    else refusal.challenge_header(authenticator.resource_metadata_url())
                 )
             raise refusal
         return True
