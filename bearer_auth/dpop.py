@@ -44,6 +44,7 @@ from django.core.cache import InvalidCacheBackendError, caches
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
+from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 
 from bearer_auth import policy
 from bearer_auth.exceptions import (
@@ -441,6 +442,17 @@ def binding_refusal(bound_jkt: str | None, proof: Proof | None) -> str | None:
     if not hmac.compare_digest(proof.jkt, bound_jkt):
         return str(_("The DPoP proof's key is not the key this grant is bound to."))
     return None
+
+
+def oauth_refusal(description: str, request: Any) -> CustomOAuth2Error:
+    """oauthlib's answer ``invalid_dpop_proof`` (400, RFC 9449 §5) with ``description``.
+
+    For the refusals decided inside oauthlib's grants (a client that must use
+    DPoP, a bound code or refresh token).
+    """
+    return CustomOAuth2Error(
+        error="invalid_dpop_proof", description=description, request=request, status_code=400
+    )
 
 
 # The resource server.

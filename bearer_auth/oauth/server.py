@@ -14,7 +14,6 @@ from oauthlib.oauth2 import (
     RevocationEndpoint,
     TokenEndpoint,
 )
-from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 from oauthlib.openid.connect.core.grant_types import AuthorizationCodeGrant
 
 from bearer_auth import dpop
@@ -47,14 +46,7 @@ def require_client_proof(request: Any) -> None:
     """
     refusal = dpop.client_refusal(request.client, dpop.running_proof())
     if refusal is not None:
-        raise dpop_refusal(refusal, request)
-
-
-def dpop_refusal(description: str, request: Any) -> CustomOAuth2Error:
-    """oauthlib's answer ``invalid_dpop_proof`` (400, RFC 9449 §5) with ``description``."""
-    return CustomOAuth2Error(
-        error="invalid_dpop_proof", description=description, request=request, status_code=400
-    )
+        raise dpop.oauth_refusal(refusal, request)
 
 
 class Server(

@@ -29,7 +29,6 @@ from bearer_auth.oauth.codes import (
     revoke_issued_tokens,
     spend_code,
 )
-from bearer_auth.oauth.server import dpop_refusal
 from bearer_auth.oidc.validator import (
     OpenIDConnectValidatorMixin,
     code_dpop_jkt,
@@ -205,7 +204,7 @@ class OAuth2Validator(OpenIDConnectValidatorMixin, oauth2_validators.OAuth2Valid
             # key; refused without spending it (the client may retry).
             refusal = dpop.binding_refusal(code_dpop_jkt(request), dpop.running_proof())
             if refusal is not None:
-                raise dpop_refusal(refusal, request)
+                raise dpop.oauth_refusal(refusal, request)
             # An ID token is signed by the active key: a client that registered
             # another algorithm since the code was issued gets none.
             return "openid" not in request.scopes or openid_refusal(client) is None

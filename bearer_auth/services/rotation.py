@@ -56,7 +56,6 @@ from bearer_auth.exceptions import (
     ServiceUnavailable,
 )
 from bearer_auth.jwt import token_checksum
-from bearer_auth.oauth.server import dpop_refusal
 from bearer_auth.services.issuing import TokenPair, client_headers, oauth_server, token_store
 from bearer_auth.services.sessions import (
     ClientInfo,
@@ -211,7 +210,7 @@ def _check_key_binding(session: Any, client: Any, request: Request) -> None:
         return
     refusal = dpop.binding_refusal(session.dpop_jkt, dpop.running_proof())
     if refusal is not None:
-        raise dpop_refusal(refusal, request)
+        raise dpop.oauth_refusal(refusal, request)
 
 
 def rotate(token: Mapping[str, Any], request: Request) -> None:
