@@ -56,11 +56,11 @@ from bearer_auth.token_lookup import find_token_row
 
 logger = logging.getLogger(__name__)
 
-# RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 # A DPoP-bound token where no proof comes with it (RFC 9449 §7.2).
 _BOUND_TOKEN_WITHOUT_PROOF: Final = _(
     "This access token is bound to a DPoP key: use the DPoP scheme with a proof."
 )
+# RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 _B64TOKEN_CHARACTERS: Final = (
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/"
 )

@@ -98,6 +98,8 @@ _MIN_RSA_BITS: Final = 2048
 MAX_PROOF_LENGTH: Final = 8 * 1024
 _MAX_JTI_LENGTH: Final = 256
 _HEADER_CACHE_SIZE: Final = 1024
+# A client calls a handful of URIs; each request's and each proof's is normalized.
+_URI_CACHE_SIZE: Final = 1024
 _NONCE_SALT: Final = "bearer_auth.dpop.nonce"
 _DECODE_ERRORS: Final = (
     jwt.PyJWTError,
@@ -175,6 +177,7 @@ def bound_key(claims: Mapping[str, Any]) -> str | None:
     return jkt if isinstance(jkt, str) else None
 
 
+@lru_cache(maxsize=_URI_CACHE_SIZE)
 def normalized_uri(uri: str) -> str:
     """``uri`` without query and fragment, normalized as RFC 9449 §4.3 asks before comparing.
 
