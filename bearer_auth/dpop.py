@@ -29,6 +29,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -301,7 +302,11 @@ def _check_claims(
     if not isinstance(htu, str) or _safe_normalized(htu) != normalized_uri(uri):
         raise InvalidDPoPProof(_("The DPoP proof is for another URI."))
     issued_at = claims.get("iat")
-    if isinstance(issued_at, bool) or not isinstance(issued_at, int | float):
+    if (
+        isinstance(issued_at, bool)
+        or not isinstance(issued_at, int | float)
+        or not math.isfinite(issued_at)  # Python's json reads NaN and Infinity
+    ):
         raise InvalidDPoPProof(_("The DPoP proof's iat is malformed."))
     if abs(time.time() - issued_at) > _window_seconds():
         raise InvalidDPoPProof(_("The DPoP proof is too old or dated in the future."))

@@ -7,12 +7,17 @@ the resource server's side in ``test_dpop_resource.py``.
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 from typing import Any
 
 import jwt
 import pytest
 import time_machine
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -123,6 +128,24 @@ def test_a_sign_in_with_a_bad_proof_is_refused_before_the_password(
     with django_assert_num_queries(0):
         response = sign_in(user, HTTP_DPOP=proof)
     assert_refused(response, fragment)
+    assert not TokenSession.objects.exists()
+
+
+@pytest.mark.parametrize("iat", ["NaN", "Infinity", "-Infinity", "1e999", "true", '"1700000000"'])
+def test_an_iat_that_is_no_finite_number_is_refused(iat: str) -> None:
+    """Python's json reads NaN and Infinity; no comparison with them may let a proof through."""
+    key = ProofKey()
+    good = key.proof("POST", TOKEN_URL).split(".")
+    payload = json.loads(base64.urlsafe_b64decode(good[1] + "=="))
+    text = json.dumps({**payload, "iat": "IAT"}).replace('"IAT"', iat)
+    body = base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    signing_input = f"{good[0]}.{body}".encode()
+    signature = key.key.private_key.sign(signing_input, ec.ECDSA(hashes.SHA256()))
+    r, s = decode_dss_signature(signature)
+    raw = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    proof = f"{good[0]}.{body}." + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    response = sign_in(UserFactory(), HTTP_DPOP=proof)
+    assert_refused(response)
     assert not TokenSession.objects.exists()
 
 
