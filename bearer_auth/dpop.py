@@ -55,6 +55,7 @@ from bearer_auth.exceptions import (
     ServiceUnavailable,
     UseDPoPNonce,
 )
+from bearer_auth.jwt import DECODE_ERRORS
 from bearer_auth.settings import bearer_settings
 
 #: The request header that carries a proof; also the authorization scheme.
@@ -102,15 +103,6 @@ _HEADER_CACHE_SIZE: Final = 1024
 # A client calls a handful of URIs; each request's and each proof's is normalized.
 _URI_CACHE_SIZE: Final = 1024
 _NONCE_SALT: Final = "bearer_auth.dpop.nonce"
-_DECODE_ERRORS: Final = (
-    jwt.PyJWTError,
-    ValueError,
-    TypeError,
-    KeyError,
-    OverflowError,
-    RecursionError,
-    UnicodeError,
-)
 _DECODE_OPTIONS: Final[jwt.types.Options] = {
     "require": ["jti", "htm", "htu", "iat"],
     "verify_aud": False,
@@ -251,7 +243,7 @@ def verify_proof(
         claims = jwt.decode(proof, key, algorithms=[algorithm], options=_DECODE_OPTIONS)
     except InvalidDPoPProof:
         raise
-    except _DECODE_ERRORS as exc:
+    except DECODE_ERRORS as exc:
         raise InvalidDPoPProof(_("The DPoP proof is not a valid signed JWT.")) from exc
     _check_claims(claims, method=method, uri=uri, access_token=access_token)
     if nonce and not _nonce_current(claims.get("nonce")):

@@ -62,8 +62,9 @@ _MAX_KID_LENGTH: Final = 128
 _HEADER_CACHE_SIZE: Final = 256
 # 9999-12-31T23:59:59Z: any later exp/iat/nbf is hostile, not a date.
 _MAX_TIMESTAMP: Final = 253402300799
-# What a hostile token can make PyJWT or json raise besides PyJWTError.
-_DECODE_ERRORS: Final = (
+#: What a hostile JWT can make PyJWT or json raise besides PyJWTError (DPoP
+#: proofs too, :mod:`bearer_auth.dpop`).
+DECODE_ERRORS: Final = (
     jwt.PyJWTError,
     ValueError,
     TypeError,
@@ -260,7 +261,7 @@ def decode_access_token(token: str, *, resource: str | None = None) -> dict[str,
         )
     except jwt.ExpiredSignatureError as exc:
         raise TokenExpired from exc
-    except _DECODE_ERRORS as exc:
+    except DECODE_ERRORS as exc:
         raise InvalidToken from exc
     _check_claim_types(claims)
     _verified_tokens.add(token, key=key, algorithm=algorithm, claims=claims)
@@ -279,7 +280,7 @@ def unverified_audience(token: str) -> str | None:
         return None
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
-    except _DECODE_ERRORS:
+    except DECODE_ERRORS:
         return None
     value = claims.get("aud") if isinstance(claims, dict) else None
     return value if isinstance(value, str) else None
@@ -564,7 +565,7 @@ def decode_id_token(
                 "strict_aud": audience is not None,
             },
         )
-    except _DECODE_ERRORS as exc:
+    except DECODE_ERRORS as exc:
         raise InvalidToken from exc
     for name in ("sub", "iss"):
         if not isinstance(claims.get(name), str) or not claims[name]:

@@ -103,3 +103,29 @@ def oidc(settings: Any) -> None:
     from tests.oidc_support import enable_oidc
 
     enable_oidc(settings)
+
+
+# The benchmark's phases, run as tests (tests/test_bench_*.py).
+
+
+@pytest.fixture
+def relaxed_sign_in_budgets(settings: Any) -> None:
+    """The phases' cases sign the one user in more often than the default budget allows."""
+    settings.BEARER_AUTH = {
+        **settings.BEARER_AUTH,
+        "SIGN_IN_THROTTLE_RATES": {"account": "1000/min", "ip": "1000/min"},
+    }
+
+
+@pytest.fixture
+def bench_fixtures() -> Any:
+    """The one member of ``bench.fixtures.Fixtures`` the phases' cases read: the user.
+
+    The factory works with any ``AUTH_USER_MODEL`` (tox's ``auth.User`` pass runs these too).
+    """
+    from types import SimpleNamespace
+
+    from bench.fixtures import PASSWORD
+    from tests.factories import UserFactory
+
+    return SimpleNamespace(user=UserFactory(password=PASSWORD))

@@ -27,13 +27,11 @@ from bench.cookie import (
     cookie_refresh_case,
     cookie_signed_in,
 )
-from bench.fixtures import PASSWORD
 from bench.report import COOKIE, RATIOS, misses
 from bench.timing import Case, CaseFailed, checked, statement_count
 from tests.bench_support import measured, warm_statements
-from tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("relaxed_sign_in_budgets")]
 
 NAMES = [
     "signin/bearer-body",
@@ -45,24 +43,9 @@ _VERB = re.compile(r"^(SELECT|INSERT|UPDATE|DELETE)\b")
 _TABLE = re.compile(r'\b(?:FROM|INTO|UPDATE) "(\w+)"')
 
 
-@pytest.fixture(autouse=True)
-def _sign_in_budgets(settings: Any) -> None:
-    """The cases sign the one user in more often than the default budget of 5 a minute."""
-    settings.BEARER_AUTH = {
-        **settings.BEARER_AUTH,
-        "SIGN_IN_THROTTLE_RATES": {"account": "1000/min", "ip": "1000/min"},
-    }
-
-
 @pytest.fixture
-def fixtures() -> Any:
-    # The factory works with any AUTH_USER_MODEL (tox's auth.User pass runs this module too).
-    return SimpleNamespace(user=UserFactory(password=PASSWORD))  # the one member the cases read
-
-
-@pytest.fixture
-def cases(fixtures: Any) -> dict[str, Case]:
-    return {case.name: case for case in cookie_cases(fixtures)}
+def cases(bench_fixtures: Any) -> dict[str, Case]:
+    return {case.name: case for case in cookie_cases(bench_fixtures)}
 
 
 def _kinds(queries: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -147,8 +130,8 @@ def test_cookie_mode_sends_the_same_statements_as_body_mode(cases: dict[str, Cas
     assert Counter(verb for verb, _table in found["refresh/bearer-cookie"])["UPDATE"] >= 1
 
 
-def test_a_refused_cookie_refresh_fails_the_run(fixtures: Any) -> None:
-    client = cookie_signed_in(fixtures)
+def test_a_refused_cookie_refresh_fails_the_run(bench_fixtures: Any) -> None:
+    client = cookie_signed_in(bench_fixtures)
     case = cookie_refresh_case("refresh/bearer-cookie", client)
     checked(case)
     client.cookies[REFRESH_COOKIE] = "not-a-refresh-token"
@@ -156,8 +139,8 @@ def test_a_refused_cookie_refresh_fails_the_run(fixtures: Any) -> None:
         checked(case)
 
 
-def test_a_cookie_that_is_not_rotated_fails_the_run(fixtures: Any) -> None:
-    case = cookie_refresh_case("refresh/bearer-cookie", cookie_signed_in(fixtures))
+def test_a_cookie_that_is_not_rotated_fails_the_run(bench_fixtures: Any) -> None:
+    case = cookie_refresh_case("refresh/bearer-cookie", cookie_signed_in(bench_fixtures))
     first = checked(case)
     case.call()  # sends the cookie the first answer set
     # An answer that sets the very cookie just sent has not rotated it.

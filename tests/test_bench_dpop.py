@@ -34,15 +34,17 @@ from bench.dpop import (
     pooled_case,
     sign_in,
 )
-from bench.fixtures import PASSWORD
 from bench.instructions import CALLS, SHORT_CALLS
 from bench.report import DPOP, RATIOS, misses
 from bench.timing import Case, CaseFailed, checked, statement_count
 from tests.bench_support import measured, warm_statements
-from tests.factories import UserFactory
 
 # bench.urls: the benchmark's /api/bearer/ view (strict BearerTokenAuthentication).
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("bench.urls")]
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.urls("bench.urls"),
+    pytest.mark.usefixtures("relaxed_sign_in_budgets"),
+]
 
 NAMES = [
     "dpop/view-dpop",
@@ -56,24 +58,9 @@ NAMES = [
 _TABLE = re.compile(r'\bFROM "(\w+)"')
 
 
-@pytest.fixture(autouse=True)
-def _sign_in_budgets(settings: Any) -> None:
-    """Each module's cases sign the one user in twice, more than the default budget allows."""
-    settings.BEARER_AUTH = {
-        **settings.BEARER_AUTH,
-        "SIGN_IN_THROTTLE_RATES": {"account": "1000/min", "ip": "1000/min"},
-    }
-
-
 @pytest.fixture
-def fixtures() -> Any:
-    # The factory works with any AUTH_USER_MODEL (tox's auth.User pass runs this module too).
-    return SimpleNamespace(user=UserFactory(password=PASSWORD))  # the one member the cases read
-
-
-@pytest.fixture
-def cases(fixtures: Any) -> dict[str, Case]:
-    return {case.name: case for case in dpop_cases(fixtures)}
+def cases(bench_fixtures: Any) -> dict[str, Case]:
+    return {case.name: case for case in dpop_cases(bench_fixtures)}
 
 
 def _run(case: Case, calls: int = 2) -> list[Any]:
@@ -108,15 +95,15 @@ def test_the_phase_pairs_dpop_with_bearer_and_verify_proof_with_pyjwt(
     }
 
 
-def test_the_tokens_are_one_bound_to_the_signers_key_and_one_bearer(fixtures: Any) -> None:
+def test_the_tokens_are_one_bound_to_the_signers_key_and_one_bearer(bench_fixtures: Any) -> None:
     signer = ProofSigner()
-    bound = jwt.decode(sign_in(fixtures, signer), options={"verify_signature": False})
-    plain = jwt.decode(sign_in(fixtures, None), options={"verify_signature": False})
+    bound = jwt.decode(sign_in(bench_fixtures, signer), options={"verify_signature": False})
+    plain = jwt.decode(sign_in(bench_fixtures, None), options={"verify_signature": False})
     assert bound["cnf"] == {"jkt": signer.jkt}
     assert "cnf" not in plain
     # The same kind of token otherwise: the same claims, from the same sign-in.
     assert set(bound) - {"cnf"} == set(plain)
-    assert jwt.get_unverified_header(sign_in(fixtures, None))["alg"] == "RS256"
+    assert jwt.get_unverified_header(sign_in(bench_fixtures, None))["alg"] == "RS256"
 
 
 def test_the_dpop_and_bearer_cases_answer_200(cases: dict[str, Case]) -> None:
@@ -128,11 +115,11 @@ def test_the_dpop_and_bearer_cases_answer_200(cases: dict[str, Case]) -> None:
 
 
 def test_the_bound_token_is_refused_without_its_proof_or_with_a_replayed_one(
-    fixtures: Any,
+    bench_fixtures: Any,
 ) -> None:
     """What the DPoP case's 200 rests on: the view checks the proof, and spends it."""
     signer = ProofSigner()
-    bound = sign_in(fixtures, signer)
+    bound = sign_in(bench_fixtures, signer)
     client = Client()
     refused = [
         client.get(RESOURCE_PATH, HTTP_AUTHORIZATION=f"Bearer {bound}"),
@@ -149,9 +136,9 @@ def test_the_bound_token_is_refused_without_its_proof_or_with_a_replayed_one(
     assert replayed["WWW-Authenticate"].startswith("DPoP ")
 
 
-def test_a_case_sent_one_proof_twice_fails_the_run(fixtures: Any) -> None:
+def test_a_case_sent_one_proof_twice_fails_the_run(bench_fixtures: Any) -> None:
     signer = ProofSigner()
-    bound = sign_in(fixtures, signer)
+    bound = sign_in(bench_fixtures, signer)
     proof = signer.proof("GET", RESOURCE_URI, access_token=bound)
     client = Client()
     case = pooled_case(
@@ -198,7 +185,7 @@ def test_verify_proof_and_its_floor_get_a_new_proof_each_call(cases: dict[str, C
     assert _run(cases["dpop/jti-cache-add"]) == [True, True]
 
 
-def test_verify_proof_case_fails_the_run_on_a_replayed_proof(fixtures: Any) -> None:
+def test_verify_proof_case_fails_the_run_on_a_replayed_proof(bench_fixtures: Any) -> None:
     signer = ProofSigner()
     proof = signer.proof("GET", RESOURCE_URI)
     case = pooled_case(

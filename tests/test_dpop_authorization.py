@@ -15,9 +15,9 @@ from oauth2_provider.models import get_grant_model
 
 from tests.dpop_support import ProofKey
 from tests.oauth_client import (
+    authorization_code,
     authorization_params,
     basic_auth,
-    consent,
     form_fields,
     make_application,
     pkce_pair,
@@ -41,15 +41,6 @@ def _redeem(application: Any, code: str, verifier: str, key: ProofKey | None) ->
     return Client().post("/o/token/", data, **headers)
 
 
-def _consented_code(browser: Client, application: Any, **overrides: str) -> tuple[str, str]:
-    verifier, challenge = pkce_pair()
-    answer = consent(browser, authorization_params(application, challenge, **overrides))
-    assert answer.status_code == 302, answer.content
-    params = query_of(answer["Location"])
-    assert "code" in params, params
-    return params["code"], verifier
-
-
 def _assert_bound_to(response: Any, key: ProofKey) -> None:
     assert response.status_code == 200, response.content
     assert response.json()["token_type"] == "DPoP"
@@ -70,7 +61,7 @@ def test_a_code_approved_on_the_consent_page_is_bound_to_dpop_jkt(
     """The consent form carries ``dpop_jkt``; the code needs a proof from that key."""
     application = make_application()
     key = ProofKey()
-    code, verifier = _consented_code(browser, application, dpop_jkt=key.jkt)
+    code, verifier = authorization_code(browser, application, dpop_jkt=key.jkt)
     wrong = ProofKey() if other == "another key" else None
     _assert_refused(_redeem(application, code, verifier, wrong))
     _assert_bound_to(_redeem(application, code, verifier, key), key)
@@ -122,10 +113,10 @@ def test_a_code_approved_without_the_page_is_bound_to_dpop_jkt(browser: Client) 
 
 def test_a_code_without_dpop_jkt_takes_any_key_or_none(browser: Client) -> None:
     application = make_application()
-    code, verifier = _consented_code(browser, application)
+    code, verifier = authorization_code(browser, application)
     key = ProofKey()
     _assert_bound_to(_redeem(application, code, verifier, key), key)
-    code, verifier = _consented_code(browser, application)
+    code, verifier = authorization_code(browser, application)
     response = _redeem(application, code, verifier, None)
     assert response.status_code == 200, response.content
     assert response.json()["token_type"] == "Bearer"
@@ -185,11 +176,11 @@ def test_an_altered_dpop_jkt_in_the_consent_answer_issues_no_code(
 def test_dpop_jkt_is_ignored_while_dpop_is_off(browser: Client, settings: Any) -> None:
     settings.BEARER_AUTH = {**settings.BEARER_AUTH, "DPOP_SIGNING_ALGORITHMS": []}
     application = make_application()
-    code, verifier = _consented_code(browser, application, dpop_jkt="not-a-thumbprint")
+    code, verifier = authorization_code(browser, application, dpop_jkt="not-a-thumbprint")
     response = _redeem(application, code, verifier, None)
     assert response.status_code == 200, response.content
     assert response.json()["token_type"] == "Bearer"
-    code, verifier = _consented_code(browser, application, dpop_jkt=ProofKey().jkt)
+    code, verifier = authorization_code(browser, application, dpop_jkt=ProofKey().jkt)
     assert _redeem(application, code, verifier, None).status_code == 200
     automatic = make_application(skip_authorization=True)
     answer = browser.get("/o/authorize/", authorization_params(automatic, dpop_jkt=ProofKey().jkt))
