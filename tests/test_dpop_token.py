@@ -18,12 +18,15 @@ import time_machine
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.test import Client
 from rest_framework.test import APIClient
 
 from bearer_auth import dpop
 from bearer_auth.models import ApplicationPolicy, TokenSession
 from bearer_auth.services.issuing import first_party_application
+from bearer_auth.settings import bearer_settings
 from tests.dpop_support import OMIT, ProofKey, jwcrypto_proof
 from tests.factories import UserFactory
 from tests.first_party import REFRESH_URL, TOKEN_URL, session_of
@@ -398,3 +401,13 @@ def test_introspection_reports_the_binding() -> None:
     assert answer["active"] is True
     assert answer["token_type"] == "DPoP"
     assert answer["cnf"] == {"jkt": key.jkt}
+
+
+@pytest.mark.redis
+def test_the_replay_cache_on_redis_refuses_a_replay() -> None:
+    """Production's replay cache: Redis (``REDIS_URL`` makes it the default cache)."""
+    assert isinstance(caches[bearer_settings.DPOP_REPLAY_CACHE], RedisCache)
+    user = UserFactory()
+    proof = ProofKey().proof("POST", TOKEN_URL)
+    assert sign_in(user, HTTP_DPOP=proof).status_code == 200
+    assert_refused(sign_in(user, HTTP_DPOP=proof), "already used")
