@@ -231,16 +231,17 @@ class BearerTokenAuthentication(BaseAuthentication):
             raise
         if raw_token is None:
             return None
-        bound = False
+        bearer: BearerToken | None = None
         try:
             user, bearer = self.authenticate_credentials(raw_token)
-            bound = dpop.bound_key(bearer.claims) is not None
             bearer = self.check_proof_of_possession(request, raw_token, bearer)
         except BearerAuthError as exc:
             reason = type(exc).__name__
             logger.info("Bearer token rejected: %s", reason)
             token_rejected.send(sender=type(self), request=request, reason=reason)
             if exc.challenge:
+                # A bound token sent as Bearer is told to use DPoP (RFC 9449 §7.2).
+                bound = bearer is not None and dpop.bound_key(bearer.claims) is not None
                 exc.auth_header = (
                     self.dpop_challenge(exc)
                     if dpop_scheme or bound

@@ -418,6 +418,15 @@ def running_proof() -> Proof | None:
     return _running_proof.get()
 
 
+def running_jkt() -> str:
+    """The key the running token request's tokens are bound to; ``""`` for Bearer tokens.
+
+    What a session records (``TokenSession.dpop_jkt``).
+    """
+    proof = _running_proof.get()
+    return proof.jkt if proof is not None else ""
+
+
 def client_refusal(client: Any, proof: Proof | None) -> str | None:
     """Why ``client`` may not get tokens without a proof; ``None`` when it may.
 

@@ -273,7 +273,6 @@ class OAuth2Validator(OpenIDConnectValidatorMixin, oauth2_validators.OAuth2Valid
         if not token.get("refresh_token"):
             return
         family, access_token_id = stored_family(token["refresh_token"])
-        proof = dpop.running_proof()
         # The session's end is the refresh cookie's (bearer_auth.browser).
         request.bearer_session = start_session(
             family,
@@ -283,7 +282,7 @@ class OAuth2Validator(OpenIDConnectValidatorMixin, oauth2_validators.OAuth2Valid
             # The session an ID token issued with the family names as its sid.
             session_id=getattr(request, "bearer_session_id", None),
             id_token=getattr(request, "bearer_id_token", None),
-            dpop_jkt=proof.jkt if proof is not None else "",
+            dpop_jkt=dpop.running_jkt(),
         )
         request.bearer_issued = {"access_token_id": access_token_id, "token_family": str(family)}
 

@@ -249,12 +249,8 @@ def rotate(token: Mapping[str, Any], request: Request) -> None:
 
     session = getattr(request, "bearer_session", None)
     if session is not None:
-        proof = dpop.running_proof()
         touch_session(
-            session,
-            ClientInfo.from_meta(request.headers),
-            now=now,
-            dpop_jkt=proof.jkt if proof is not None else "",
+            session, ClientInfo.from_meta(request.headers), now=now, dpop_jkt=dpop.running_jkt()
         )
         running = _running.get()
         if running is not None:
