@@ -451,11 +451,26 @@ def _forget_verified_tokens(*, setting: str, **kwargs: Any) -> None:
 
 
 _jwks_clients: dict[str, jwt.PyJWKClient] = {}
+#: The remote keys found so far, per JWKS URL and ``kid``: what ``PyJWKClient``
+#: (``cache_keys=True``: its signing-key cache has no expiry) answers again
+#: without fetching, readable where no I/O may happen (:func:`keys.without_io`).
+_remote_keys: dict[tuple[str, str], tuple[Any, str]] = {}
+_REMOTE_KEYS_SIZE: Final = 16
 
 
 def _remote_key(kid: str) -> tuple[Any, str]:
-    """Find ``kid`` in the configured remote JWKS (stateless resource servers)."""
+    """Find ``kid`` in the configured remote JWKS (stateless resource servers).
+
+    Inside :func:`bearer_auth.keys.without_io` only a key found before is
+    used; another raises :class:`~bearer_auth.keys.KeysNotLoaded` (fetching
+    the JWKS is network I/O).
+    """
     url = str(bearer_settings.JWKS_URL)
+    found = _remote_keys.get((url, kid))
+    if found is not None:
+        return found
+    if keys.io_forbidden():
+        raise keys.KeysNotLoaded
     client = _jwks_clients.get(url)
     if client is None:
         client = jwt.PyJWKClient(
@@ -472,13 +487,17 @@ def _remote_key(kid: str) -> tuple[Any, str]:
     algorithm = signing_key.algorithm_name
     if algorithm not in ASYMMETRIC_ALGORITHMS:
         raise InvalidToken
-    return signing_key.key, algorithm
+    if len(_remote_keys) >= _REMOTE_KEYS_SIZE:
+        _remote_keys.clear()
+    _remote_keys[url, kid] = found = (signing_key.key, algorithm)
+    return found
 
 
 @receiver(setting_changed)
 def _forget_remote_keys(*, setting: str, **kwargs: Any) -> None:
     if setting == "BEARER_AUTH":
         _jwks_clients.clear()
+        _remote_keys.clear()
 
 
 def sign_id_token(claims: Mapping[str, Any], *, access_token: str | None = None) -> str:

@@ -45,9 +45,8 @@ from bearer_auth.authentication import (
     refuse_bound_token,
 )
 from bearer_auth.exceptions import BearerAuthError, InsufficientScope
-from bearer_auth.jwt import issuer, looks_like_jwt
+from bearer_auth.jwt import issuer
 from bearer_auth.resources import find_resource
-from bearer_auth.settings import bearer_settings
 
 __all__ = [
     "BearerAccessToken",
@@ -85,12 +84,13 @@ class BearerAccessToken(AccessToken):
 class BearerTokenVerifier:
     """The SDK's ``TokenVerifier`` for the MCP server whose resource identifier is ``resource``.
 
-    Every check is :class:`BearerTokenAuthentication`'s ``authenticate_credentials``
+    Every check is :class:`BearerTokenAuthentication`'s ``aauthenticate_credentials``
     for ``resource`` (so a token issued for another resource, the default
-    one included, is refused). Strict mode's query runs off the event loop,
+    one included, is refused): strict mode's query runs off the event loop,
     with ``sync_to_async(thread_sensitive=True)`` as Django asks of ORM calls;
     a JWT in stateless mode reads no row and is checked on the loop (a
-    subclass's ``get_stateless_user`` must not query then).
+    subclass's ``get_stateless_user`` must not query then), unless the
+    process's keys are due to be read again.
     A refused token is ``None``: the SDK answers 401 ``invalid_token``; so is
     a DPoP-bound token, since the SDK passes no proof to check.
     ``authentication_class`` may be a subclass of ``BearerTokenAuthentication``
@@ -105,34 +105,20 @@ class BearerTokenVerifier:
     ) -> None:
         self.resource = resource
         self.authentication = authentication_class(resource=resource)
-        self._authenticate = sync_to_async(
-            self.authentication.authenticate_credentials, thread_sensitive=True
-        )
 
     async def verify_token(self, token: str) -> AccessToken | None:
         verified = _verified.get()
         if verified is not None and verified[0] is self and verified[1] == token:
             return verified[2]
         try:
-            if self.reads_no_row(token):
-                user, bearer = self.authentication.authenticate_credentials(token)
-            else:
-                user, bearer = await self._authenticate(token)
+            # The core's async check: a stateless JWT on the loop, a row in one hop.
+            user, bearer = await self.authentication.aauthenticate_credentials(token)
             # The SDK hands over a Bearer token alone: no DPoP proof to check.
             refuse_bound_token(bearer)
         except BearerAuthError as exc:
             logger.info("MCP bearer token rejected: %s", type(exc).__name__)
             return None
         return self.access_token(token, user, bearer)
-
-    def reads_no_row(self, token: str) -> bool:
-        """Whether checking ``token`` stays off the database: a JWT in stateless mode.
-
-        Then it runs on the event loop (signature and claims only, some
-        microseconds); anything else goes to a thread.
-        """
-        mode = self.authentication.verify_mode or bearer_settings.VERIFY_MODE
-        return mode == "stateless" and looks_like_jwt(token)
 
     def access_token(self, token: str, user: Any, bearer: BearerToken) -> BearerAccessToken:
         """The SDK's view of an accepted token: client, scopes, expiry, ``aud``, ``sub``, claims."""

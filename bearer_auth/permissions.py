@@ -8,7 +8,7 @@ from typing import Any
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
-from bearer_auth.authentication import BearerTokenAuthentication, uses_dpop_scheme
+from bearer_auth.core import BearerTokenAuthenticator
 from bearer_auth.exceptions import InsufficientScope
 
 
@@ -17,7 +17,9 @@ class HasScope(BasePermission):
 
     Without a token the request is unauthenticated (401 with a bare
     challenge); a token lacking a scope gets 403 ``insufficient_scope`` with
-    the needed scopes in the challenge (RFC 6750 §3.1).
+    the needed scopes in the challenge (RFC 6750 §3.1), naming the
+    authenticating class's resource metadata and in the scheme the request
+    used (:meth:`~bearer_auth.core.BearerTokenAuthenticator.insufficient_scope`).
     """
 
     def has_permission(self, request: Request, view: Any) -> bool:
@@ -26,17 +28,10 @@ class HasScope(BasePermission):
             return False
         required = self.get_required_scopes(request, view)
         if not set(required) <= token.scopes:
-            refusal = InsufficientScope(scope=" ".join(required))
             authenticator = request.successful_authenticator
-            if isinstance(authenticator, BearerTokenAuthentication):
-                # The challenge names the resource's metadata (RFC 9728 §5.1),
-                # in the scheme the request used (RFC 9449 §7.1 for DPoP).
-                refusal.auth_header = (
-                    authenticator.dpop_challenge(refusal)
-                    if uses_dpop_scheme(request)
-                    else refusal.challenge_header(authenticator.resource_metadata_url())
-                )
-            raise refusal
+            if isinstance(authenticator, BearerTokenAuthenticator):
+                raise authenticator.insufficient_scope(request, required)
+            raise InsufficientScope(scope=" ".join(required))
         return True
 
     def get_required_scopes(self, request: Request, view: Any) -> Sequence[str]:

@@ -16,10 +16,13 @@ settings only. A key lives through three states: *active* (signs), *retired*
 from __future__ import annotations
 
 from bearer_auth.keys.cache import (
+    KeysNotLoaded,
     VerificationKey,
     clear_key_cache,
+    io_forbidden,
     public_jwks,
     verification_key,
+    without_io,
 )
 from bearer_auth.keys.deadlines import verification_deadline
 from bearer_auth.keys.material import (
@@ -40,15 +43,18 @@ __all__ = [
     "ALGORITHMS",
     "GENERATED_ALGORITHMS",
     "KeyStatus",
+    "KeysNotLoaded",
     "SigningMaterial",
     "VerificationKey",
     "clear_key_cache",
     "current_signing_key",
     "describe_signing_keys",
+    "io_forbidden",
     "prune_signing_keys",
     "public_jwks",
     "rotate_signing_key",
     "thumbprint",
     "verification_deadline",
     "verification_key",
+    "without_io",
 ]

@@ -6,6 +6,10 @@ dict look-up. The copy is rebuilt when the key set's version in the database
 differs from the one it was built at; that version is read no more than every
 ``KEY_CACHE_SECONDS`` (and at once for an unknown ``kid``, but not twice
 within a second for unknown kids).
+Async code verifies tokens inside :func:`without_io`: there a copy that is
+due for its check (or lacks a ``kid``) raises :class:`KeysNotLoaded` instead
+of reading the database, and the caller repeats the verification off the
+event loop.
 Every change to the table (first key, rotation, pruning) changes the version,
 so every process sees it within ``KEY_CACHE_SECONDS`` whatever Django's cache
 is: the version never lives in the cache, which may be per process
@@ -19,7 +23,9 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -60,6 +66,44 @@ UNKNOWN_KID_RECHECK_SECONDS: Final = 1.0
 # The time source of the process-local cache; a seam for tests (time-machine
 # does not move the monotonic clock).
 _monotonic = time.monotonic
+
+#: Set by :func:`without_io`: the key set may not be read from the database now.
+_no_io: ContextVar[bool] = ContextVar("bearer_auth_keys_no_io", default=False)
+
+
+class KeysNotLoaded(Exception):
+    """Inside :func:`without_io`: the key set must be read first (the database, a remote JWKS).
+
+    Not a refusal: the caller runs the same verification again where it may
+    wait for I/O (``sync_to_async``).
+    """
+
+
+@contextmanager
+def without_io() -> Iterator[None]:
+    """Verify keys from this process's copy only; raise :class:`KeysNotLoaded` where I/O is due.
+
+    For code on an event loop, which must not wait for the database: the
+    copy's periodic check, an unknown ``kid`` and a first load all need the
+    database (a settings key set needs none). The remote JWKS of
+    ``JWKS_URL`` honours it too (:func:`bearer_auth.jwt.decode_access_token`).
+    """
+    token = _no_io.set(True)
+    try:
+        yield
+    finally:
+        _no_io.reset(token)
+
+
+def io_forbidden() -> bool:
+    """Whether the caller runs inside :func:`without_io`."""
+    return _no_io.get()
+
+
+def _io_needed() -> None:
+    """Inside :func:`without_io`, raise :class:`KeysNotLoaded` if the keys are in the database."""
+    if _no_io.get() and not uses_settings_keys():
+        raise KeysNotLoaded
 
 
 @dataclass(frozen=True)
@@ -118,8 +162,11 @@ def verification_key(kid: str) -> VerificationKey | None:
     """Return the key for ``kid``, or ``None`` if unknown or past its deadline.
 
     On the request path: a dict look-up and a clock comparison, no query.
+    Inside :func:`without_io`, a read the database would need raises
+    :class:`KeysNotLoaded`.
     """
     if _monotonic() >= _process.check_after:
+        _io_needed()
         _refresh()
     key_set = _process.key_set
     key = key_set.keys.get(kid) if key_set is not None else None
@@ -127,6 +174,7 @@ def verification_key(kid: str) -> VerificationKey | None:
         # A key another process just made: read the version now (unknown
         # kids: once a second at most) instead of failing until the next
         # periodic check.
+        _io_needed()
         key = _refresh(force=True).keys.get(kid)
     if key is None or (key.verify_until is not None and timezone.now() > key.verify_until):
         return None
