@@ -21,15 +21,17 @@ from typing import Any
 import jwt
 import pytest
 import time_machine
+from asgiref.sync import async_to_sync
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from django.conf import settings as django_settings
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from bearer_auth import keys
+from bearer_auth.core import BearerTokenAuthenticator
 from tests.factories import ApplicationFactory
 from tests.issuing import (
     b64url,
@@ -509,3 +511,28 @@ def test_the_forging_helper_is_accepted_when_it_holds_the_real_secret(
     attacker = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     forged = sign({**header_of(valid), "alg": "RS256"}, claims_of(valid), attacker)
     assert_invalid_token(call(client, _store(forged, user)))
+
+
+def test_an_async_stateless_check_fetches_a_remote_jwks_off_the_event_loop(
+    user: Any,
+    token: str,
+    settings: Any,
+    json_server: Callable[[dict[str, Any]], JsonServer],
+) -> None:
+    """A JWKS fetch is network I/O: async code fetches in a thread, then verifies on the loop."""
+    honest = json_server(keys.public_jwks())
+    settings.BEARER_AUTH = {
+        **settings.BEARER_AUTH,
+        "VERIFY_MODE": "stateless",
+        "JWKS_URL": f"{honest.url}/.well-known/jwks.json",
+    }
+    authenticator = BearerTokenAuthenticator()
+    with keys.without_io(), pytest.raises(keys.KeysNotLoaded):
+        authenticator.authenticate_credentials(token)  # never seen: no fetch here
+    assert honest.hits == []
+    request = RequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert async_to_sync(authenticator.aauthenticate)(request) is not None
+    assert honest.hits == ["/.well-known/jwks.json"]
+    with keys.without_io():  # found before: verified with no I/O
+        assert authenticator.authenticate_credentials(token)[1].claims["sub"]
+    assert honest.hits == ["/.well-known/jwks.json"]
