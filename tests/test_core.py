@@ -48,7 +48,7 @@ def bearer_request(token: str) -> Any:
 
 
 class WhereItRan(BearerTokenAuthenticator):
-    """Records, for each step, whether it ran on an event loop (no loop in a sync_to_async thread)."""
+    """Records, per step, whether it ran on an event loop (a sync_to_async thread has none)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -107,9 +107,13 @@ def test_keys_due_to_be_read_move_the_check_off_the_loop(user: Any, stateless: N
 def test_without_io_refuses_to_read_the_keys_and_reads_nothing(user: Any) -> None:
     token = issue_access_token(user)
     keys.clear_key_cache()
-    with CaptureQueriesContext(connection) as queries:
-        with keys.without_io(), pytest.raises(keys.KeysNotLoaded):
-            BearerTokenAuthenticator(verify_mode="stateless").authenticate_credentials(token)
+    authenticator = BearerTokenAuthenticator(verify_mode="stateless")
+    with (
+        CaptureQueriesContext(connection) as queries,
+        keys.without_io(),
+        pytest.raises(keys.KeysNotLoaded),
+    ):
+        authenticator.authenticate_credentials(token)
     assert len(queries) == 0
     assert not keys.io_forbidden()
 
