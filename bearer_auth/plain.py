@@ -83,7 +83,8 @@ def bearer_required(
     function view, sync or async; on a class-based view,
     ``@method_decorator(bearer_required(...), name="get")`` (decorate
     ``dispatch`` for a view taking unsafe methods: only ``dispatch`` makes the
-    view CSRF-exempt). ``resource``: the RFC 8707 resource the view belongs
+    view CSRF-exempt; an async view's ``dispatch`` is checked without blocking
+    the event loop too). ``resource``: the RFC 8707 resource the view belongs
     to (default: the default resource); ``authentication_class``: a
     :class:`~bearer_auth.core.BearerTokenAuthenticator` subclass.
 
@@ -99,7 +100,7 @@ def bearer_required(
     The view is exempt from CSRF checks (as DRF's are) and from
     ``LoginRequiredMiddleware`` (it answers 401, not a redirect): it runs
     only for a request carrying a token in its ``Authorization`` header,
-    which no other site can make a browser send.
+    which another site cannot make a browser send without CORS allowing it.
     """
     if isinstance(scopes, str):
         raise TypeError("bearer_required(scopes=...) takes a list of scopes, not a string.")

@@ -21,6 +21,8 @@ from django.test import AsyncClient, Client, RequestFactory, override_settings
 from django.utils.decorators import method_decorator
 from django.views import View
 from oauth2_provider.models import get_access_token_model
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.views import APIView
 
 from bearer_auth.core import (
     BearerTokenAuthenticator,
@@ -625,3 +627,59 @@ def test_registration_management_keeps_working_with_the_middleware(
     assert read.json() == created
     assert Client().delete(uri, headers=headers).status_code == 204
     assert Client().get(uri, headers=headers).status_code == 401
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_an_authentication_failure_raised_in_the_view_gets_drf_s_bare_challenge(
+    user: Any, kind: str
+) -> None:
+    class Refusing(APIView):
+        def get(self, request: Any) -> Any:
+            raise AuthenticationFailed
+
+    if kind == "async":
+
+        @bearer_required
+        async def view(request: HttpRequest) -> HttpResponse:
+            raise AuthenticationFailed
+
+    else:
+
+        @bearer_required
+        def view(request: HttpRequest) -> HttpResponse:
+            raise AuthenticationFailed
+
+    token = issue_access_token(user)
+    drf = Refusing.as_view()(RequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {token}"))
+    drf.render()
+    plain = _run(view, RequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {token}"))
+    assert plain.status_code == 401
+    assert plain["WWW-Authenticate"] == BARE_CHALLENGE
+    assert answer(plain) == answer(drf)
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_subclass_of_the_middleware_checks_with_its_own_authenticator(
+    user: Any, kind: str
+) -> None:
+    class OtherResourceMiddleware(BearerTokenMiddleware):
+        authentication_class = BearerTokenAuthenticator.for_resource(OTHER_RESOURCE)
+
+    token = issue_access_token(user, resource=OTHER_RESOURCE)
+    seen: dict[str, Any] = {}
+
+    def sync_next(request: HttpRequest) -> HttpResponse:
+        seen.update(plain_views.describe_request(request))
+        return HttpResponse()
+
+    async def async_next(request: HttpRequest) -> HttpResponse:
+        return sync_next(request)
+
+    for middleware in (BearerTokenMiddleware, OtherResourceMiddleware):
+        request = RequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {token}")
+        if kind == "async":
+            async_to_sync(middleware(async_next))(request)
+        else:
+            middleware(sync_next)(request)
+        expected = claims_of(token)["jti"] if middleware is OtherResourceMiddleware else None
+        assert seen["auth"] == expected
