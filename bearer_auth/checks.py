@@ -26,6 +26,7 @@ from bearer_auth.browser import DELIVERIES, normalized_origin
 from bearer_auth.claims import HOOK_ARGUMENTS, claims_hook, hook_signature_error
 from bearer_auth.jwt import issuer
 from bearer_auth.keys.material import ALGORITHMS, GENERATED_ALGORITHMS, MIN_HMAC_KEY_BYTES
+from bearer_auth.plain import BearerTokenMiddleware
 from bearer_auth.settings import (
     DEFAULTS,
     OAUTH2_PROVIDER_REQUIRED,
@@ -939,3 +940,48 @@ def _per_process_cache(alias: str) -> bool:
     except ImportError:  # Django's own cache check reports a wrong BACKEND
         return False
     return isinstance(backend_class, type) and issubclass(backend_class, per_process)
+
+
+_AUTHENTICATION_MIDDLEWARE: Final = "django.contrib.auth.middleware.AuthenticationMiddleware"
+
+
+@register(Tags.security)
+def check_token_middleware(app_configs: Sequence[Any] | None, **kwargs: Any) -> list[CheckMessage]:
+    """``BearerTokenMiddleware`` must come after ``AuthenticationMiddleware``.
+
+    Before it (or without it), the session's user would replace the token's
+    as ``request.user`` while ``request.auth`` still holds the token.
+    """
+    entries = [str(item) for item in getattr(settings, "MIDDLEWARE", None) or ()]
+    token_at = _first_subclass(entries, BearerTokenMiddleware)
+    if token_at is None:
+        return []
+    session_at = _first_subclass(entries, import_string(_AUTHENTICATION_MIDDLEWARE))
+    if session_at is not None and session_at < token_at:
+        return []
+    return [
+        Error(
+            f"{entries[token_at]} is in MIDDLEWARE "
+            + (
+                "before AuthenticationMiddleware, which would replace the token's user with "
+                "the session's"
+                if session_at is not None
+                else "without AuthenticationMiddleware"
+            )
+            + ": request.user must be the token's user when request.auth is its token.",
+            hint=f'Put "{entries[token_at]}" after "{_AUTHENTICATION_MIDDLEWARE}" in MIDDLEWARE.',
+            id="bearer_auth.E028",
+        )
+    ]
+
+
+def _first_subclass(entries: Sequence[str], base: type) -> int | None:
+    """The index of the first middleware in ``entries`` that is ``base`` or a subclass of it."""
+    for index, entry in enumerate(entries):
+        try:
+            middleware = import_string(entry)
+        except ImportError:
+            continue  # Django reports a middleware it cannot import itself
+        if isinstance(middleware, type) and issubclass(middleware, base):
+            return index
+    return None
