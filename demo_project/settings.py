@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Only for /ninja/docs: Swagger UI's assets from Ninja's static files, no CDN.
+    "ninja",
     "bearer_auth",  # before oauth2_provider: its `cleartokens` is the one run
     "oauth2_provider",
     "demo_project",

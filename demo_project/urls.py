@@ -7,6 +7,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from bearer_auth.views.login import LoginView, ThrottledAdminAuthenticationForm
+from demo_project.notes.ninja_api import api as notes_ninja_api
 from demo_project.views import LandingView
 
 # The admin's password form shares the sign-in budgets of /auth/token/.
@@ -25,6 +26,10 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("demo_project.notes.urls")),
+    # The same notes API as async Django Ninja operations (docs at /ninja/docs)
+    # and as plain Django async views, protected by the same tokens.
+    path("ninja/", notes_ninja_api.urls),
+    path("plain/", include(("demo_project.notes.async_views", "notes-plain"))),
     path("o/", include("bearer_auth.oauth_urls")),
     path("client/", include("demo_project.client.urls")),
 ]
