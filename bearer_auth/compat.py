@@ -7,10 +7,14 @@ dependency changes what is used here, so an upgrade breaks in CI, not for users.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from oauthlib.common import Request
+
+if TYPE_CHECKING:
+    from ninja.openapi.schema import OpenAPISchema
 
 
 def save_id_token(validator: Any, *, jti: str, request: Request, expires: datetime) -> Any:
@@ -24,3 +28,40 @@ def save_id_token(validator: Any, *, jti: str, request: Request, expires: dateti
     public method that stores one without signing it with its own key.
     """
     return validator._save_id_token(jti, request, expires)
+
+
+def ninja_openapi_schema(
+    api: Any, path_prefix: str, requirement: Callable[[Any], tuple[str, list[str]] | None]
+) -> OpenAPISchema:
+    """Django Ninja's OpenAPI document of ``api``, with ``requirement`` naming its auth callables.
+
+    ``requirement(auth)`` returns ``(scheme name, scopes)`` for an auth
+    callable of ``auth=``, or ``None`` to keep Ninja's naming (the class's
+    name, no scopes). Ninja names every security scheme after its auth
+    callable's class and always writes ``[]`` for its scopes (a TODO in
+    ``ninja.openapi.schema.OpenAPISchema.operation_security``, its only
+    place that sees an operation's auth callables). Its public hook,
+    ``NinjaAPI.get_openapi_schema``, returns the finished document, where a
+    requirement no longer says which callable it came from, and Ninja
+    offers no public way to list an API's operations with their resolved
+    ``auth`` (routers' auth is inherited when they are bound). So this
+    overrides ``operation_security`` of Ninja's ``OpenAPISchema`` (the
+    class ``get_openapi_schema`` returns) and reads ``Operation.auth_callbacks``.
+    Imports Ninja here: it is an optional dependency (the ``ninja`` extra).
+    """
+    from ninja.openapi.schema import OpenAPISchema
+
+    class Schema(OpenAPISchema):
+        def operation_security(self, operation: Any) -> list[dict[str, Any]] | None:
+            if not operation.auth_callbacks:
+                return None
+            result: list[dict[str, Any]] = []
+            for auth in operation.auth_callbacks:
+                if hasattr(auth, "openapi_security_schema"):
+                    named = requirement(auth)
+                    name, scopes = named if named is not None else (type(auth).__name__, [])
+                    result.append({name: scopes})
+                    self.securitySchemes[name] = auth.openapi_security_schema
+            return result
+
+    return Schema(api, path_prefix)

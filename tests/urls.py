@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from bearer_auth.views.login import LoginView, ThrottledAdminAuthenticationForm
+from tests.ninja_views import async_api, sync_api
 from tests.plain_views import async_urls as plain_async_urls
 from tests.plain_views import sync_urls as plain_sync_urls
 from tests.views import ReadWriteView, ResourceView, ScopedView, WhoAmIView
@@ -24,6 +25,8 @@ urlpatterns = [
     path("test-api/scoped/", ScopedView.as_view(), name="scoped"),
     path("test-api/read-write/", ReadWriteView.as_view(), name="read-write"),
     path("test-api/other-resource/", ResourceView.as_view(), name="other-resource"),
+    path("test-ninja/", sync_api.urls),
+    path("test-ninja-async/", async_api.urls),
     path("test-plain/", include(plain_sync_urls)),
     path("test-plain-async/", include(plain_async_urls)),
     path("o/", include("bearer_auth.oauth_urls")),
