@@ -22,10 +22,11 @@ directive is added to it unless it has its own ``frame-ancestors``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import wraps
-from typing import Any, Final
+from typing import Any, ClassVar, Final, cast
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
@@ -68,13 +69,38 @@ def protect_bearer_response(response: HttpResponseBase) -> None:
 
 
 class BearerAuthHeadersMiddleware:
-    """Keep bearer answers out of shared caches and admin pages out of frames; send DPoP nonces."""
+    """Keep bearer answers out of shared caches and admin pages out of frames; send DPoP nonces.
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+    Sync and async capable: on an async stack (ASGI, async views) it adds no
+    thread hop of its own.
+    """
+
+    sync_capable: ClassVar[bool] = True
+    async_capable: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        get_response: Callable[[HttpRequest], HttpResponseBase | Awaitable[HttpResponseBase]],
+    ) -> None:
         self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
 
-    def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        response = self.get_response(request)
+    def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
+        if self.is_async:
+            return self.__acall__(request)
+        response = cast(HttpResponseBase, self.get_response(request))
+        self.process_response(request, response)
+        return response
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        response = await cast(Awaitable[HttpResponseBase], self.get_response(request))
+        self.process_response(request, response)
+        return response
+
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> None:
+        """Add this middleware's headers to ``response`` (in place)."""
         if "HTTP_AUTHORIZATION" in request.META:
             protect_bearer_response(response)
         nonce = request.META.get(NONCE_META_KEY)
@@ -83,4 +109,3 @@ class BearerAuthHeadersMiddleware:
         match = getattr(request, "resolver_match", None)
         if match is not None and "admin" in match.app_names:
             add_frame_ancestors_none(response)
-        return response

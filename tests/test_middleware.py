@@ -6,12 +6,14 @@ import importlib
 from typing import Any
 
 import pytest
+from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.core import checks
 from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from bearer_auth.checks import check_headers_middleware
+from bearer_auth.dpop import NONCE_HEADER, NONCE_META_KEY
 from bearer_auth.middleware import BearerAuthHeadersMiddleware, add_frame_ancestors_none
 from tests.first_party import ME_URL, bearer, sign_in
 from tests.oauth_client import authorization_params, make_application
@@ -119,3 +121,20 @@ def test_the_demo_installs_the_middleware() -> None:
     # preflight answers need no bearer headers).
     security = middleware.index("django.middleware.security.SecurityMiddleware")
     assert middleware.index(MIDDLEWARE) == security + 1
+
+
+def test_on_an_async_stack_the_middleware_is_async_and_adds_the_same_headers() -> None:
+    """No thread hop of its own under ASGI: Django sees a coroutine function."""
+
+    async def view(_request: HttpRequest) -> HttpResponse:
+        return HttpResponse()
+
+    middleware = BearerAuthHeadersMiddleware(view)
+    assert iscoroutinefunction(middleware)
+    request = RequestFactory().get("/", HTTP_AUTHORIZATION="Bearer abc")
+    request.META[NONCE_META_KEY] = "a-nonce"
+    response = async_to_sync(middleware)(request)
+    assert {"private", "no-store"} <= _cache_control(response)
+    assert "authorization" in _vary(response)
+    assert response[NONCE_HEADER] == "a-nonce"
+    assert not iscoroutinefunction(BearerAuthHeadersMiddleware(lambda _request: HttpResponse()))
