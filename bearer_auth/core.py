@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar, Union, cast
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import AnonymousUser
-from django.db import DatabaseError
+from django.db import DatabaseError, connections, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -653,8 +653,14 @@ def refusal_response(exc: APIException) -> HttpResponse:
     The status; ``WWW-Authenticate`` from ``auth_header`` and
     ``Retry-After`` from ``wait``; the body ``exc.detail`` (a dict or a
     list) or ``{"detail": ...}``, with DRF's ``JSONRenderer`` (its compact,
-    UTF-8 JSON and its settings).
+    UTF-8 JSON and its settings). Like DRF's handler, it marks the
+    request's transaction (``ATOMIC_REQUESTS``) for rollback: what a view
+    wrote before refusing is not kept.
     """
+    for alias in connections:
+        database = connections[alias]
+        if database.settings_dict.get("ATOMIC_REQUESTS") and database.in_atomic_block:
+            transaction.set_rollback(True, using=alias)
     detail = exc.detail
     data = detail if isinstance(detail, (dict, list)) else {"detail": detail}
     response = HttpResponse(

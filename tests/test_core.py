@@ -17,7 +17,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from rest_framework.request import Request
@@ -297,3 +297,19 @@ def test_the_async_path_runs_the_loop_of_its_caller(user: Any, stateless: None) 
     thread.join()
     assert threads == [thread.ident]
     assert authenticator.on_loop == {"get_validated_token": True}
+
+
+def test_refusal_response_rolls_the_request_back_as_drf_does(settings: Any) -> None:
+    """Under ``ATOMIC_REQUESTS``, what a view wrote before a refusal is not committed."""
+    connection.settings_dict["ATOMIC_REQUESTS"] = True
+    try:
+        with transaction.atomic():
+            refusal_response(TokenRevoked())
+            assert connection.get_rollback()
+            transaction.set_rollback(False)
+        connection.settings_dict["ATOMIC_REQUESTS"] = False
+        with transaction.atomic():
+            refusal_response(TokenRevoked())
+            assert not connection.get_rollback()
+    finally:
+        connection.settings_dict["ATOMIC_REQUESTS"] = False
