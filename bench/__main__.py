@@ -49,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
         "--postgres-url", default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL)
     )
     parser.add_argument(
-        "--only", default="", help="phases: auth,signin,refresh,oidc,mcp,cookie,dpop,http,scale"
+        "--only",
+        default="",
+        help="phases: auth,signin,refresh,oidc,mcp,cookie,dpop,frameworks,http,scale",
     )
     parser.add_argument(
         "--cases",

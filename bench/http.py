@@ -111,9 +111,9 @@ def run_http(
 
 
 @contextmanager
-def gunicorn(mode: str, *, directory: Path) -> Iterator[int]:
-    """Serve the benchmark project with gunicorn in ``mode``; yield its port."""
-    port = _free_port()
+def gunicorn(mode: str, *, directory: Path, workers: int = WORKERS) -> Iterator[int]:
+    """Serve the benchmark project with ``workers`` gunicorn sync workers in ``mode``: the port."""
+    port = free_port()
     verify_mode, _, verify_every_request = mode.partition("-")
     env = {
         **os.environ,
@@ -122,7 +122,8 @@ def gunicorn(mode: str, *, directory: Path) -> Iterator[int]:
         "BENCH_VERIFIED_TOKEN_CACHE_SIZE": "0" if verify_every_request else "",
         "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
     }
-    log = (directory / f"gunicorn-{mode}.log").open("w")
+    suffix = "" if workers == WORKERS else f"-{workers}w"
+    log = (directory / f"gunicorn-{mode}{suffix}.log").open("w")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -130,7 +131,7 @@ def gunicorn(mode: str, *, directory: Path) -> Iterator[int]:
             "gunicorn",
             "bench.wsgi:application",
             "--workers",
-            str(WORKERS),
+            str(workers),
             "--worker-class",
             "sync",
             "--bind",
@@ -143,7 +144,7 @@ def gunicorn(mode: str, *, directory: Path) -> Iterator[int]:
         stderr=subprocess.STDOUT,
     )
     try:
-        _wait_until_up(port, process.poll)
+        wait_until_up(port, process.poll)
         yield port
     finally:
         process.terminate()
@@ -174,21 +175,21 @@ def wrk(port: int, target: Target, *, seconds: int) -> float:
     return float(found.group(1))
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
 
 
-def _wait_until_up(port: int, exited: Callable[[], int | None]) -> None:
+def wait_until_up(port: int, exited: Callable[[], int | None]) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if exited() is not None:
-            raise RuntimeError("gunicorn exited; see its log in the benchmark directory")
+            raise RuntimeError("the server exited; see its log in the benchmark directory")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/none/", timeout=2):
                 return
         except OSError:
             time.sleep(0.2)
-    raise RuntimeError("gunicorn did not answer within 60 s")
+    raise RuntimeError("the server did not answer within 60 s")

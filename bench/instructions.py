@@ -40,6 +40,7 @@ CALLS = {
     "oidc": 4,
     "mcp": 50,
     "dpop": 50,
+    "frameworks": 50,
 }
 SHORT_CALLS = {
     "auth": 5,
@@ -50,6 +51,7 @@ SHORT_CALLS = {
     "oidc": 2,
     "mcp": 5,
     "dpop": 5,
+    "frameworks": 5,
 }
 #: Where the runner tells the worker callgrind writes (``%p``: the worker's pid).
 OUT_FILE_VARIABLE = "BENCH_CALLGRIND_OUT"

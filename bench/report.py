@@ -25,13 +25,15 @@ PACKAGES = {
     "gunicorn": "gunicorn",
     "mcp": "mcp",
     "asgiref": "asgiref",
+    "django-ninja": "Ninja",
+    "uvicorn": "uvicorn",
 }
 
 
 def installed_versions() -> dict[str, str]:
     """The installed version of each of :data:`PACKAGES`, in the running interpreter.
 
-    The ``mcp`` SDK is an optional extra: "not installed" when it is not.
+    The ``mcp`` SDK and django-ninja are optional extras: "not installed" when they are not.
     """
     found = {}
     for name in PACKAGES:
@@ -165,6 +167,10 @@ OIDC = "OpenID Connect, per request"
 MCP = "MCP tool call's token check (RFC 8707 resource), strict RS256, per call"
 COOKIE = "Cookie mode for browser apps (the refresh token in an HttpOnly cookie), per request"
 DPOP = "DPoP (RFC 9449): a DPoP-bound token with a new ES256 proof per request, strict mode"
+FRAMEWORKS = (
+    "Frameworks: Django Ninja beside DRF (strict, per call); async views under uvicorn "
+    "(stateless, requests/s, one process each)"
+)
 SCALE = "Scale: stored sessions (token families)"
 
 RATIOS: tuple[Ratio, ...] = (
@@ -292,6 +298,28 @@ RATIOS: tuple[Ratio, ...] = (
           "dpop/verify-proof"),
     Ratio(DPOP, "queries a DPoP request adds to a Bearer request's", "dpop/view-dpop",
           "dpop/view-bearer", 0, kind="queries"),
+    Ratio(FRAMEWORKS, "Ninja `BearerAuth` ÷ DRF `BearerTokenAuthentication.authenticate`, "
+          "one strict request", "frameworks/ninja-authenticate", "frameworks/drf-authenticate",
+          1.1),
+    Ratio(FRAMEWORKS, "Ninja operation ÷ DRF `APIView`, through the test client",
+          "frameworks/ninja-view", "frameworks/drf-view"),
+    Ratio(FRAMEWORKS, "Ninja operation ÷ the same without authentication",
+          "frameworks/ninja-view", "frameworks/ninja-none"),
+    Ratio(FRAMEWORKS, "DRF `APIView` ÷ the same without authentication", "frameworks/drf-view",
+          "frameworks/drf-none"),
+    Ratio(FRAMEWORKS, "`async def` ÷ `def` view, both under uvicorn",
+          "frameworks/http-async-uvicorn", "frameworks/http-sync-uvicorn", 1.0, at_most=False,
+          kind="rate"),
+    Ratio(FRAMEWORKS, "`async def` view, uvicorn ÷ `def` view, one gunicorn sync worker",
+          "frameworks/http-async-uvicorn", "frameworks/http-sync-gunicorn", kind="rate"),
+    Ratio(FRAMEWORKS, "`async def` view ÷ the same without authentication, uvicorn",
+          "frameworks/http-async-uvicorn", "frameworks/http-none-async-uvicorn", kind="rate"),
+    Ratio(FRAMEWORKS, "`def` view ÷ the same without authentication, gunicorn",
+          "frameworks/http-sync-gunicorn", "frameworks/http-none-gunicorn", kind="rate"),
+    Ratio(FRAMEWORKS, "no-auth `async def` view, uvicorn ÷ no-auth `def` view, gunicorn",
+          "frameworks/http-none-async-uvicorn", "frameworks/http-none-gunicorn", kind="rate"),
+    Ratio(FRAMEWORKS, "Ninja `AsyncBearerAuth` operation ÷ plain `async def` view, uvicorn",
+          "frameworks/http-ninja-async-uvicorn", "frameworks/http-async-uvicorn", kind="rate"),
     Ratio(SCALE, "authenticate, large ÷ small", "scale/authenticate-large",
           "scale/authenticate-small", 1.2),
     Ratio(SCALE, "refresh, large ÷ small", "scale/refresh-large", "scale/refresh-small", 1.2),
@@ -632,6 +660,24 @@ METHOD = """
   before each batch and outside the timed calls, so each is milliseconds
   old when it is sent and `DPOP_PROOF_LIFETIME` keeps its default; a case
   sent a proof twice fails the run.
+- **Frameworks** (`bench/frameworks.py`): Django Ninja's `BearerAuth`
+  beside DRF's `BearerTokenAuthentication` on one strict request (the same
+  `HttpRequest`, wrapped once in a DRF `Request` for DRF's class), judged
+  ≤ 1.1x; the whole request through the test client, a Ninja operation
+  beside the DRF `APIView`, and each beside its framework's view without
+  authentication, without a target. Then requests per second with wrk, as
+  the gunicorn rows, one server process each, in stateless mode: the
+  `async def` view of `bearer_required` under uvicorn (Django's ASGI
+  handler; the token checked on the event loop) judged ≥ 1.0x the same view
+  written `def` under the same uvicorn (which Django runs in a thread): the
+  same server, process and middleware, sync against async verification.
+  Beside them, without a target: the `def` view under one gunicorn sync
+  worker (Django's WSGI handler, the sync deployment), each server's view
+  without authentication (what the server costs, told apart from the
+  check), and Ninja's `AsyncBearerAuth`. One gunicorn worker, as uvicorn
+  serves from one process and one event loop. uvicorn runs with what the
+  environment has installed (`bench/frameworks.py` names it); the access
+  log is off, as gunicorn's.
 - **Instructions** (`--instructions`, optional): the in-process cases once
   more, in a worker under valgrind's callgrind that counts only each case's
   calls; see the section above when it is there.

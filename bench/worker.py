@@ -100,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         "mcp",
         "cookie",
         "dpop",
+        "frameworks",
         "http",
         "scale",
     }
@@ -125,7 +126,7 @@ def run(
 
     from bench.timing import run_phase
 
-    if "http" in phases:
+    if phases & {"http", "frameworks"}:
         from bench import http
 
         http.require_wrk()  # before minutes of in-process phases, not after them
@@ -143,6 +144,7 @@ def run(
         # Sign-ins in it: as many repeats as the sign-in phase's.
         "cookie": plan.slow_repeats,
         "dpop": plan.repeats,
+        "frameworks": plan.repeats,
     }
     for phase, build in in_process_phases(data).items():
         group = [case for case in build() if selected(case.name)] if phase in phases else []
@@ -155,6 +157,14 @@ def run(
         started = time.monotonic()
         measurements.update(http.run_http(data, plan=plan, directory=directory, selected=selected))
         _log(f"{label}: gunicorn done in {time.monotonic() - started:.0f}s")
+    if "frameworks" in phases:
+        from bench import frameworks
+
+        started = time.monotonic()
+        measurements.update(
+            frameworks.run_http(data, plan=plan, directory=directory, selected=selected)
+        )
+        _log(f"{label}: frameworks' servers done in {time.monotonic() - started:.0f}s")
     if "scale" in phases:
         from bench import scale
 
@@ -184,7 +194,7 @@ def count(
 
 def in_process_phases(data: Any) -> dict[str, Callable[[], list[Any]]]:
     """The in-process phases and their cases (built when called): timed or counted."""
-    from bench import cases, cookie, dpop, mcp, oidc
+    from bench import cases, cookie, dpop, frameworks, mcp, oidc
 
     return {
         "auth": lambda: cases.authenticate_cases(data) + cases.client_cases(data),
@@ -194,6 +204,7 @@ def in_process_phases(data: Any) -> dict[str, Callable[[], list[Any]]]:
         "mcp": lambda: mcp.mcp_cases(data),
         "cookie": lambda: cookie.cookie_cases(data),
         "dpop": lambda: dpop.dpop_cases(data),
+        "frameworks": lambda: frameworks.frameworks_cases(data),
     }
 
 

@@ -1,0 +1,10 @@
+"""ASGI entry point of the benchmark project, for uvicorn (the ``frameworks`` phase)."""
+
+from __future__ import annotations
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+application = get_asgi_application()
