@@ -103,7 +103,7 @@ def frameworks_cases(fixtures: Fixtures) -> list[Case]:
     drf_request = Request(request)
     drf = BearerTokenAuthentication()
     client = Client()
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    headers = {"Authorization": f"Bearer {token}"}
     user_pk = fixtures.user.pk
 
     def signed_in(result: Any) -> bool:
@@ -111,7 +111,7 @@ def frameworks_cases(fixtures: Fixtures) -> list[Case]:
 
     cases = [
         Case("frameworks/drf-authenticate", lambda: drf.authenticate(drf_request), signed_in),
-        Case("frameworks/drf-view", lambda: client.get("/api/bearer/", **headers), _answered),
+        Case("frameworks/drf-view", lambda: client.get("/api/bearer/", headers=headers), _answered),
         Case("frameworks/drf-none", lambda: client.get("/api/none/"), _answered),
     ]
     if not ninja_available():
@@ -126,14 +126,18 @@ def frameworks_cases(fixtures: Fixtures) -> list[Case]:
     return [
         Case("frameworks/ninja-authenticate", lambda: ninja(request), ninja_checked),
         *cases,
-        Case("frameworks/ninja-view", lambda: client.get("/ninja/bearer/", **headers), _answered),
+        Case(
+            "frameworks/ninja-view",
+            lambda: client.get("/ninja/bearer/", headers=headers),
+            _answered,
+        ),
         Case("frameworks/ninja-none", lambda: client.get("/ninja/none/"), _answered),
     ]
 
 
 def _answered(response: Any) -> bool:
     """200 with the views' one body (each framework renders its own JSON spacing)."""
-    return response.status_code == 200 and json.loads(response.content) == {"ok": True}
+    return bool(response.status_code == 200 and json.loads(response.content) == {"ok": True})
 
 
 def targets(fixtures: Fixtures) -> list[Target]:

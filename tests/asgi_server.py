@@ -115,12 +115,13 @@ class LoopMonitor(logging.Handler):
         self.task: asyncio.Task[None] | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.msg == _SLOW_CALLBACK_MESSAGE and isinstance(record.args, tuple):
-            took = float(record.args[-1])
-            self.worst_callback = max(self.worst_callback, took)
-            self.slow_callbacks = sorted([*self.slow_callbacks, f"{took:.3f} {record.args[0]}"])[
-                -3:
-            ]
+        args = record.args if isinstance(record.args, tuple) else ()
+        if record.msg == _SLOW_CALLBACK_MESSAGE and len(args) == 2:
+            callback, took = args
+            if isinstance(took, float):
+                self.worst_callback = max(self.worst_callback, took)
+                slowest = [*self.slow_callbacks, f"{took:.3f} {callback}"]
+                self.slow_callbacks = sorted(slowest)[-3:]
 
     def reset(self) -> None:
         self.worst = 0.0
@@ -353,7 +354,7 @@ def setup(users: int) -> list[dict[str, Any]]:
     call_command("migrate", verbosity=0)
     found = []
     for _ in range(users):
-        user = UserFactory()
+        user: Any = UserFactory()  # type: ignore[no-untyped-call]
         token = issue_access_token(user)
         claims = claims_of(token)
         found.append({"token": token, "sub": claims["sub"], "jti": claims["jti"], "pk": user.pk})

@@ -12,6 +12,7 @@ middleware only, as the benchmark's.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from tests.settings import *  # noqa: F403
 from tests.settings import BEARER_AUTH as _TEST_BEARER_AUTH
@@ -24,7 +25,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
 ]
 
-BEARER_AUTH = {
+BEARER_AUTH: dict[str, Any] = {  # type: ignore[no-redef]  # tests.settings' value, typed wider
     **_TEST_BEARER_AUTH,
     "SIGNING_KEYS": [os.environ["ASGI_TEST_SIGNING_KEY"]],
     # Every request checks its token's signature (no verified-token cache):

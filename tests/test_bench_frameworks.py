@@ -58,7 +58,7 @@ _TABLE = re.compile(r'\bFROM "(\w+)"')
 @pytest.fixture
 def fixtures(bench_fixtures: Any) -> Any:
     """The members the phase reads: the user and a stored RS256 token of the user."""
-    token = issue_access_token(bench_fixtures.user, application=ApplicationFactory())
+    token = issue_access_token(bench_fixtures.user, application=ApplicationFactory())  # type: ignore[no-untyped-call]
     return SimpleNamespace(user=bench_fixtures.user, bearer={"RS256": token})
 
 
@@ -115,7 +115,9 @@ def test_both_frameworks_send_strict_mode_s_one_statement(cases: dict[str, Case]
 
 
 def test_a_refused_token_fails_the_run(fixtures: Any) -> None:
-    refused = SimpleNamespace(user=fixtures.user, bearer={"RS256": fixtures.bearer["RS256"][:-4]})
+    refused: Any = SimpleNamespace(
+        user=fixtures.user, bearer={"RS256": fixtures.bearer["RS256"][:-4]}
+    )
     found = {case.name: case for case in frameworks_cases(refused)}
     for name in ("frameworks/drf-view", "frameworks/ninja-view"):
         with pytest.raises(CaseFailed, match=f"{name}: unexpected result .*401"):
