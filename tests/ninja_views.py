@@ -2,39 +2,48 @@
 
 Each answers what its DRF twin answers (the same ``_describe`` JSON, 201 for
 the POST); ``whoami`` refuses a token without a user with DRF's 403, as
-``IsAuthenticated`` does.
+``IsAuthenticated`` does. DRF authenticates a request before it looks at its
+method, where Ninja answers 405 first: the GET-only views take POST too, to
+authenticate it and then refuse it with DRF's 405.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import MethodNotAllowed, PermissionDenied
 
 from bearer_auth.ninja import AsyncBearerAuth, BearerAuth, NinjaAPI
 from tests.views import OTHER_RESOURCE, _describe
 
 sync_api = NinjaAPI(urls_namespace="test-ninja", auth=BearerAuth())
 async_api = NinjaAPI(urls_namespace="test-ninja-async", auth=AsyncBearerAuth())
+GET_OR_POST = ["GET", "POST"]
+
+
+def _get_only(request: Any) -> dict[str, Any]:
+    if request.method != "GET":
+        raise MethodNotAllowed(request.method)
+    return _describe(request)
 
 
 def _whoami(request: Any) -> dict[str, Any]:
     if not request.user.is_authenticated:
         raise PermissionDenied  # a client-credentials token: a client, not a user
-    return _describe(request)
+    return _get_only(request)
 
 
 # Sync operations.
 
 
-@sync_api.get("whoami/")
+@sync_api.api_operation(GET_OR_POST, "whoami/")
 def whoami(request: Any) -> dict[str, Any]:
     return _whoami(request)
 
 
-@sync_api.get("scoped/", auth=BearerAuth(["notes:read", "profile"]))
+@sync_api.api_operation(GET_OR_POST, "scoped/", auth=BearerAuth(["notes:read", "profile"]))
 def scoped(request: Any) -> dict[str, Any]:
-    return _describe(request)
+    return _get_only(request)
 
 
 @sync_api.get("read-write/", auth=BearerAuth(["notes:read"]))
@@ -47,22 +56,24 @@ def write(request: Any) -> dict[str, Any]:
     return _describe(request)
 
 
-@sync_api.get("other-resource/", auth=BearerAuth(["notes:read"], resource=OTHER_RESOURCE))
+@sync_api.api_operation(
+    GET_OR_POST, "other-resource/", auth=BearerAuth(["notes:read"], resource=OTHER_RESOURCE)
+)
 def other_resource(request: Any) -> dict[str, Any]:
-    return _describe(request)
+    return _get_only(request)
 
 
 # Async operations.
 
 
-@async_api.get("whoami/")
+@async_api.api_operation(GET_OR_POST, "whoami/")
 async def async_whoami(request: Any) -> dict[str, Any]:
     return _whoami(request)
 
 
-@async_api.get("scoped/", auth=AsyncBearerAuth(["notes:read", "profile"]))
+@async_api.api_operation(GET_OR_POST, "scoped/", auth=AsyncBearerAuth(["notes:read", "profile"]))
 async def async_scoped(request: Any) -> dict[str, Any]:
-    return _describe(request)
+    return _get_only(request)
 
 
 @async_api.get("read-write/", auth=AsyncBearerAuth(["notes:read"]))
@@ -75,6 +86,8 @@ async def async_write(request: Any) -> dict[str, Any]:
     return _describe(request)
 
 
-@async_api.get("other-resource/", auth=AsyncBearerAuth(["notes:read"], resource=OTHER_RESOURCE))
+@async_api.api_operation(
+    GET_OR_POST, "other-resource/", auth=AsyncBearerAuth(["notes:read"], resource=OTHER_RESOURCE)
+)
 async def async_other_resource(request: Any) -> dict[str, Any]:
-    return _describe(request)
+    return _get_only(request)
