@@ -4,7 +4,7 @@ uvicorn (one process, its default asyncio loop, h11) serves
 :mod:`tests.asgi_server`: Django's ASGI handler wrapped in an app that
 measures, inside the server, how long the event loop is held, and notes
 each request's statements. Each test sends 50 requests at once from 50
-connections (httpx2's ``AsyncClient``), each with its own token of its own
+connections (asyncio's streams, one HTTP/1.0 request each), each with its own token of its own
 user; the verified-token cache is off (``tests/settings_asgi.py``), so every
 stateless request checks its signature on the loop.
 
@@ -50,7 +50,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx2
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -70,6 +69,7 @@ NINJA = importlib.util.find_spec("bearer_auth.ninja") is not None
 @dataclass(frozen=True)
 class Server:
     base_url: str
+    port: int
     #: Per user: ``token``, ``sub``, ``jti`` and ``pk`` (tests.asgi_server.setup).
     users: list[dict[str, Any]]
     log: Path
@@ -124,18 +124,43 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     base_url = f"http://127.0.0.1:{port}"
     try:
         wait_for_server(f"{base_url}/_loop/", process, log, timeout=60)
-        yield Server(base_url, users, log)
+        yield Server(base_url, port, users, log)
     finally:
         stop_process_group(process)
 
 
 @dataclass(frozen=True)
+class Answer:
+    status_code: int
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+async def fetch(
+    port: int, path: str, headers: dict[str, str] | None = None, *, method: str = "GET"
+) -> Answer:
+    """One request on a connection of its own (HTTP/1.0: the server closes it after answering)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    fields = {"Host": f"127.0.0.1:{port}", "Content-Length": "0", **(headers or {})}
+    head = [f"{method} {path} HTTP/1.0", *(f"{name}: {value}" for name, value in fields.items())]
+    writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
+    await writer.drain()
+    raw = await asyncio.wait_for(reader.read(), timeout=30)
+    writer.close()
+    await writer.wait_closed()
+    status, _, body = raw.partition(b"\r\n\r\n")
+    return Answer(int(status.split(b" ", 2)[1]), body)
+
+
+@dataclass(frozen=True)
 class Burst:
-    answers: list[httpx2.Response]
+    answers: list[Answer]
     #: ``/_loop/`` after the burst (tests.asgi_server.LoopMonitor.as_dict).
     loop: dict[str, Any]
     #: The answers of ``extra``'s paths.
-    extra: list[httpx2.Response]
+    extra: list[Answer]
 
 
 def burst(server: Server, path: str, *, extra: Sequence[str] = ()) -> Burst:
@@ -145,18 +170,15 @@ def burst(server: Server, path: str, *, extra: Sequence[str] = ()) -> Burst:
     """
 
     async def go() -> Burst:
-        limits = httpx2.Limits(max_connections=CONCURRENT + 1)
-        async with httpx2.AsyncClient(
-            base_url=server.base_url, limits=limits, timeout=30
-        ) as client:
-            warm = await client.get(path, headers=_bearer(server.users[0]))
-            assert warm.status_code == 200, warm.text
-            assert (await client.post("/_loop/")).status_code == 200
-            requests = [client.get(path, headers=_bearer(user)) for user in server.users]
-            first = _bearer(server.users[0])
-            requests += [client.get(other, headers=first) for other in extra]
-            answers = await asyncio.gather(*requests)
-            loop = (await client.get("/_loop/")).json()
+        port = server.port
+        warm = await fetch(port, path, _bearer(server.users[0]))
+        assert warm.status_code == 200, warm.body
+        assert (await fetch(port, "/_loop/", method="POST")).status_code == 200
+        requests = [fetch(port, path, _bearer(user)) for user in server.users]
+        first = _bearer(server.users[0])
+        requests += [fetch(port, other, first) for other in extra]
+        answers = await asyncio.gather(*requests)
+        loop = (await fetch(port, "/_loop/")).json()
         count = len(server.users)
         return Burst(list(answers[:count]), loop, list(answers[count:]))
 
