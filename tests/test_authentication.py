@@ -1,4 +1,9 @@
-"""``BearerTokenAuthentication``: every acceptance and rejection rule, over HTTP."""
+"""``BearerTokenAuthentication``: every acceptance and rejection rule, over HTTP.
+
+Every test that uses ``client`` runs once per adapter of the one check (DRF,
+Django Ninja sync and async, a plain async Django view: ``tests/adapters.py``)
+with the same expected answers.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ from bearer_auth.authentication import BearerToken, BearerTokenAuthentication, C
 from bearer_auth.exceptions import InvalidToken, TokenRevoked
 from bearer_auth.jwt import user_subject
 from bearer_auth.signals import token_rejected
+from tests.adapters import adapter_client  # noqa: F401  (``client``, over every adapter)
 from tests.factories import ApplicationFactory, UserFactory
 from tests.issuing import claims_of, forge, issue_access_token, raw_token, store_live_token
 from tests.security.probes import BARE_CHALLENGE

@@ -34,8 +34,6 @@ from tests.issuing import issue_access_token
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("bench.urls")]
 
-pytest.importorskip("ninja", reason="the frameworks phase's Ninja cases need django-ninja")
-
 IN_PROCESS = [
     "frameworks/ninja-authenticate",
     "frameworks/drf-authenticate",

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from tests.adapters import adapter_client  # noqa: F401  (``client``, over every adapter)
 from tests.issuing import issue_access_token
 from tests.security.probes import BARE_CHALLENGE, RESOURCE_METADATA
 

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from oauth2_provider.models import get_access_token_model
 
 from bearer_auth.jwt import token_checksum
+from tests.adapters import adapter_client  # noqa: F401  (``client``, over every adapter)
 from tests.factories import UserFactory
 from tests.issuing import claims_of, forge, issue_access_token
 from tests.security.probes import RESOURCE_METADATA, SCOPED, assert_invalid_token, call

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from tests.adapters import adapter_client  # noqa: F401  (``client``, over every adapter)
 from tests.security.probes import (
     BARE_CHALLENGE,
     WHOAMI,
