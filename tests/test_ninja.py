@@ -34,7 +34,7 @@ from tests.issuing import claims_of, issue_access_token
 from tests.ninja_views import async_api, sync_api
 from tests.security.probes import BARE_CHALLENGE, RESOURCE_METADATA
 from tests.test_dpop_resource import mint
-from tests.views import OTHER_RESOURCE
+from tests.views import OTHER_RESOURCE, _describe
 
 pytestmark = pytest.mark.django_db
 
@@ -142,6 +142,16 @@ def key_or_bearer(request: Any) -> dict[str, Any]:
 @chained_api.get("two-resources/", auth=[BearerAuth(resource=OTHER_RESOURCE), AsyncBearerAuth()])
 def two_resources(request: Any) -> dict[str, Any]:
     return describe_auth(request)
+
+
+@chained_api.get("sync-operation/", auth=AsyncBearerAuth(["notes:read"]))
+def sync_operation(request: Any) -> dict[str, Any]:
+    return _describe(request)
+
+
+@chained_api.get("async-operation/", auth=BearerAuth(["notes:read"]))
+async def async_operation(request: Any) -> dict[str, Any]:
+    return _describe(request)
 
 
 @chained_api.get("key-only/", auth=KeyAuth())
@@ -431,6 +441,20 @@ def test_an_operation_without_bearer_auth_keeps_ninjas_answer() -> None:
 def test_the_session_still_authenticates_in_a_chain(browser: Client) -> None:
     response = browser.get("/chained/mixed/")
     assert response.status_code == 200, response.content
+
+
+@this_module
+@pytest.mark.parametrize("path", ["sync-operation/", "async-operation/"])
+def test_each_class_serves_the_other_kind_of_operation(path: str, user: Any) -> None:
+    """Ninja runs an async callable in a sync operation and a sync one in an async operation."""
+    reader = issue_access_token(user, scope="notes:read")
+    response = call("/chained/" + path, reader)
+    assert response.status_code == 200, response.content
+    assert response.json() == call(DRF + "read-write/", reader).json()
+    other = issue_access_token(user, scope="notes:write")
+    refused = call("/chained/" + path, other)
+    assert refused.status_code == 403
+    assert answer(refused) == answer(call(DRF + "read-write/", other))
 
 
 # The OpenAPI document.
