@@ -40,6 +40,8 @@ DEPENDENCIES = (
     "pydantic",
     "pydantic_core",
     "asgiref",
+    # bearer_auth.ninja (the ninja extra)
+    "ninja",
 )
 #: Underscore names that are public API: Django's documented ``Model._meta`` and
 #: ``Model._default_manager``.
