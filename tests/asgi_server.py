@@ -61,6 +61,10 @@ from django.db.backends.signals import connection_created  # noqa: E402
 from django.http import HttpRequest, JsonResponse  # noqa: E402
 from django.urls import URLPattern, URLResolver, path  # noqa: E402
 
+from bearer_auth.core import BearerTokenAuthenticator  # noqa: E402
+from bearer_auth.ninja import AsyncBearerAuth, NinjaAPI  # noqa: E402
+from bearer_auth.plain import bearer_required  # noqa: E402
+
 Scope = dict[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -203,16 +207,7 @@ async def unprotected(request: HttpRequest) -> JsonResponse:
 
 
 def _protected_urls() -> list[URLPattern | URLResolver]:
-    """The protected views: plain Django's decorator, and Ninja's operations when it exists.
-
-    Nothing while ``bearer_auth.plain`` is missing: the test's requests then
-    answer 404 and fail.
-    """
-    try:
-        from bearer_auth.core import BearerTokenAuthenticator
-        from bearer_auth.plain import bearer_required
-    except ImportError:
-        return []
+    """The protected views: plain Django's decorator and Ninja's operations."""
 
     class StatelessAuthenticator(BearerTokenAuthenticator):
         """Stateless mode, noting where and how long each check ran (:class:`Seen`)."""
@@ -272,10 +267,6 @@ def _protected_urls() -> list[URLPattern | URLResolver]:
         path("plain-async/strict/", plain_strict),
         path("plain-async/sleepy/", plain_sleepy),
     ]
-    try:
-        from bearer_auth.ninja import AsyncBearerAuth, NinjaAPI
-    except ImportError:
-        return found
     api = NinjaAPI(urls_namespace="asgi-test-ninja")
 
     @api.get("/stateless/", auth=AsyncBearerAuth(authentication_class=StatelessAuthenticator))

@@ -41,7 +41,6 @@ token check's.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import subprocess
 import sys
@@ -63,7 +62,6 @@ CONCURRENT = 50
 LOOP_BOUND_MS = 50.0
 #: What the ``/blocking/`` view must read as at least (it sleeps 200 ms on the loop).
 BLOCKING_MS = 150.0
-NINJA = importlib.util.find_spec("bearer_auth.ninja") is not None
 
 
 @dataclass(frozen=True)
@@ -195,8 +193,8 @@ def _print(label: str, found: Burst, **figures: float) -> None:
     print(f"{label}: {figures} loop {loop}", file=sys.stderr)
 
 
-STATELESS = ["/plain-async/stateless/", *(["/ninja-async/stateless/"] if NINJA else [])]
-STRICT = ["/plain-async/strict/", *(["/ninja-async/strict/"] if NINJA else [])]
+STATELESS = ["/plain-async/stateless/", "/ninja-async/stateless/"]
+STRICT = ["/plain-async/strict/", "/ninja-async/strict/"]
 
 
 def _holds(found: Burst) -> list[dict[str, Any]]:
