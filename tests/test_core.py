@@ -33,6 +33,7 @@ from bearer_auth.core import (
     remember,
 )
 from bearer_auth.exceptions import InvalidToken, TokenRevoked
+from bearer_auth.jwt import user_subject
 from bearer_auth.signals import token_rejected
 from tests.factories import UserFactory
 from tests.issuing import forge, issue_access_token
@@ -87,7 +88,7 @@ def test_stateless_jwt_is_checked_on_the_event_loop(user: Any, stateless: None) 
     assert authenticated is not None
     found_user, bearer = authenticated
     assert isinstance(found_user, ClaimsUser)
-    assert found_user.id == str(user.public_id)
+    assert found_user.id == user_subject(user)
     assert bearer.scopes == {"notes:read"}
     assert authenticator.on_loop == {"get_validated_token": True}
 
