@@ -68,11 +68,11 @@ def protect_bearer_response(response: HttpResponseBase) -> None:
         patch_cache_control(response, private=True, no_store=True)
 
 
-class BearerAuthHeadersMiddleware:
-    """Keep bearer answers out of shared caches and admin pages out of frames; send DPoP nonces.
+class SyncAndAsyncMiddleware:
+    """Django's sync-and-async middleware: async when the handler after it is.
 
-    Sync and async capable: on an async stack (ASGI, async views) it adds no
-    thread hop of its own.
+    On an async stack (ASGI, async views) the subclass's ``__acall__`` runs
+    and Django adds no thread hop for it; on a sync one, ``__call__``.
     """
 
     sync_capable: ClassVar[bool] = True
@@ -90,6 +90,25 @@ class BearerAuthHeadersMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
         if self.is_async:
             return self.__acall__(request)
+        return self.call(request)
+
+    def call(self, request: HttpRequest) -> HttpResponseBase:
+        """Handle ``request`` on a sync stack."""
+        raise NotImplementedError
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        """Handle ``request`` on an async stack."""
+        raise NotImplementedError
+
+
+class BearerAuthHeadersMiddleware(SyncAndAsyncMiddleware):
+    """Keep bearer answers out of shared caches and admin pages out of frames; send DPoP nonces.
+
+    Sync and async capable: on an async stack (ASGI, async views) it adds no
+    thread hop of its own.
+    """
+
+    def call(self, request: HttpRequest) -> HttpResponseBase:
         response = cast(HttpResponseBase, self.get_response(request))
         self.process_response(request, response)
         return response

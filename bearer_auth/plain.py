@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar, cast, overload
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from asgiref.sync import iscoroutinefunction
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponseBase
@@ -43,6 +43,7 @@ from bearer_auth.core import (
     remember,
 )
 from bearer_auth.exceptions import BearerAuthError
+from bearer_auth.middleware import SyncAndAsyncMiddleware
 
 __all__ = ["BearerTokenMiddleware", "bearer_required"]
 
@@ -221,7 +222,7 @@ async def _user(user: Any) -> Any:
     return user
 
 
-class BearerTokenMiddleware:
+class BearerTokenMiddleware(SyncAndAsyncMiddleware):
     """Set ``request.user`` and ``request.auth`` from a ``Bearer`` or ``DPoP`` token.
 
     Put it after ``django.contrib.auth.middleware.AuthenticationMiddleware``
@@ -240,23 +241,10 @@ class BearerTokenMiddleware:
     :attr:`authentication_class` to check tokens with another authenticator.
     """
 
-    sync_capable: ClassVar[bool] = True
-    async_capable: ClassVar[bool] = True
     #: The authenticator of every request; its ``resource`` is the resource checked.
     authentication_class: ClassVar[type[BearerTokenAuthenticator]] = BearerTokenAuthenticator
 
-    def __init__(
-        self,
-        get_response: Callable[[HttpRequest], HttpResponseBase | Awaitable[HttpResponseBase]],
-    ) -> None:
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
-
-    def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
-        if self.is_async:
-            return self.__acall__(request)
+    def call(self, request: HttpRequest) -> HttpResponseBase:
         authenticator = self.authentication_class()
         try:
             outcome = authenticator.authenticate(request)
@@ -264,7 +252,7 @@ class BearerTokenMiddleware:
             _refused(request, authenticator, exc)
         else:
             _accepted(request, authenticator, outcome)
-        return self.get_response(request)
+        return cast(HttpResponseBase, self.get_response(request))
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         authenticator = self.authentication_class()

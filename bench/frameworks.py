@@ -61,7 +61,6 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -74,7 +73,7 @@ from rest_framework.request import Request
 
 from bearer_auth.authentication import BearerTokenAuthentication
 from bench.fixtures import Fixtures
-from bench.http import Target, free_port, gunicorn, wait_until_up, wrk
+from bench.http import Target, free_port, gunicorn, measure, wait_until_up
 from bench.timing import Case
 
 #: Each server's process count (see the module docstring).
@@ -168,32 +167,12 @@ def run_http(
         "gunicorn": lambda: gunicorn(SERVER_MODE, directory=directory, workers=WORKERS),
         "uvicorn": lambda: uvicorn(SERVER_MODE, directory=directory),
     }
-    samples: dict[str, list[float]] = {row.name: [] for row in rows}
     with ExitStack() as stack:
         ports = {
             server: stack.enter_context(servers[server]())
             for server in sorted({row.mode for row in rows})
         }
-        for row in rows:  # warm every server: imports, key cache, connections
-            wrk(ports[row.mode], row, seconds=1)
-        for repeat in range(plan.http_repeats):
-            shift = repeat % len(rows)
-            for row in [*rows[shift:], *rows[:shift]]:
-                samples[row.name].append(wrk(ports[row.mode], row, seconds=plan.http_seconds))
-    return {
-        name: {
-            "name": name,
-            "median": statistics.median(values),
-            "low": min(values),
-            "high": max(values),
-            "queries": None,
-            "repeats": len(values),
-            "batch": None,
-            "samples": values,
-            "unit": "req/s",
-        }
-        for name, values in samples.items()
-    }
+        return measure(rows, ports, plan=plan)
 
 
 @contextmanager

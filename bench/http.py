@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,18 +82,29 @@ def run_http(
 ) -> dict[str, dict[str, Any]]:
     """Measure every ``selected`` target; return requests/s (median, min, max) by name."""
     rows = [row for row in targets(fixtures) if selected(row.name)]
-    samples: dict[str, list[float]] = {row.name: [] for row in rows}
     with ExitStack() as stack:
         ports = {
             mode: stack.enter_context(gunicorn(mode, directory=directory))
             for mode in sorted({row.mode for row in rows})
         }
-        for row in rows:  # warm every worker: imports, key cache, connections
-            wrk(ports[row.mode], row, seconds=1)
-        for repeat in range(plan.http_repeats):
-            shift = repeat % len(rows)
-            for row in [*rows[shift:], *rows[:shift]]:
-                samples[row.name].append(wrk(ports[row.mode], row, seconds=plan.http_seconds))
+        return measure(rows, ports, plan=plan)
+
+
+def measure(
+    rows: list[Target], ports: Mapping[str, int], *, plan: Any
+) -> dict[str, dict[str, Any]]:
+    """wrk each of ``rows`` against ``ports[row.mode]``, rotating their order per repeat.
+
+    Every server is warmed first (imports, key cache, connections); the
+    result is requests/s by name: median, min, max and the samples.
+    """
+    samples: dict[str, list[float]] = {row.name: [] for row in rows}
+    for row in rows:
+        wrk(ports[row.mode], row, seconds=1)
+    for repeat in range(plan.http_repeats):
+        shift = repeat % len(rows)
+        for row in [*rows[shift:], *rows[:shift]]:
+            samples[row.name].append(wrk(ports[row.mode], row, seconds=plan.http_seconds))
     return {
         name: {
             "name": name,
