@@ -64,6 +64,8 @@ class BaseBearerAuth(HttpAuthBase):
     #: one name for the sync and the async class, so a generated client sees
     #: one credential. A subclass that expects other tokens sets its own.
     security_scheme_name: ClassVar[str] = "BearerAuth"
+    #: Whether ``__call__`` is a coroutine function (:class:`AsyncBearerAuth`).
+    asynchronous: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -79,6 +81,8 @@ class BaseBearerAuth(HttpAuthBase):
         self.scopes: tuple[str, ...] = tuple(scopes)
         self.authenticator = authentication_class(resource=resource)
         super().__init__()
+        # Ninja awaits a callable that says so (its ``is_async``).
+        self.is_async = self.asynchronous
 
     def accept(
         self, request: HttpRequest, result: tuple[Any, BearerToken] | None
@@ -115,16 +119,7 @@ class AsyncBearerAuth(BaseBearerAuth):
     (:meth:`~bearer_auth.core.BearerTokenAuthenticator.aauthenticate`).
     """
 
-    def __init__(
-        self,
-        scopes: Iterable[str] = (),
-        *,
-        resource: str | None = None,
-        authentication_class: type[core.BearerTokenAuthenticator] = (core.BearerTokenAuthenticator),
-    ) -> None:
-        super().__init__(scopes, resource=resource, authentication_class=authentication_class)
-        # Ninja awaits a callable that says so (its ``is_async``).
-        self.is_async = True
+    asynchronous = True
 
     async def __call__(self, request: HttpRequest) -> BearerToken | None:
         return self.accept(request, await self.authenticator.aauthenticate(request))
