@@ -131,13 +131,11 @@ def walk_frameworks(record: str) -> None:
         lists = {
             name: await call(client, "GET", prefix, full) for name, prefix in FRAMEWORKS.items()
         }
-        reads = {
-            reader: {
-                maker: await call(client, "GET", f"{prefix}{pk}/", full)
-                for maker, pk in made.items()
-            }
-            for reader, prefix in FRAMEWORKS.items()
-        }
+        reads: dict[str, dict[str, Any]] = {}
+        for reader, prefix in FRAMEWORKS.items():  # loops: Python 3.10 has no nested await
+            reads[reader] = {}
+            for maker, pk in made.items():
+                reads[reader][maker] = await call(client, "GET", f"{prefix}{pk}/", full)
         return {"made": made, "lists": lists, "reads": reads}
 
     async def openapi() -> dict[str, Any]:
