@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import jwt
@@ -36,6 +37,14 @@ from tests.oauth_client import (
     make_application,
     signed_in_browser,
 )
+
+
+@dataclass(frozen=True)
+class IAT_FROM_NOW:
+    """An ``iat`` this many seconds from the moment the test runs."""
+
+    seconds: int
+
 
 pytestmark = pytest.mark.django_db
 
@@ -113,8 +122,8 @@ def test_every_default_algorithm_binds(alg: str) -> None:
         ({"claims": {"htu": "http://testserver/auth/token/refresh/"}}, "another URI"),
         ({"claims": {"htu": "https://testserver/auth/token/"}}, "another URI"),
         ({"claims": {"htm": "GET"}}, "another HTTP method"),
-        ({"claims": {"iat": int(time.time()) - 300}}, "too old"),
-        ({"claims": {"iat": int(time.time()) + 300}}, "in the future"),
+        ({"claims": {"iat": IAT_FROM_NOW(-300)}}, "too old"),
+        ({"claims": {"iat": IAT_FROM_NOW(300)}}, "in the future"),
         ({"claims": {"jti": OMIT}}, "not a valid signed JWT"),
         ({"header": {"typ": "JWT"}}, "typ"),
         ({"header": {"alg": "RS256"}}, "does not fit"),
@@ -127,6 +136,10 @@ def test_a_sign_in_with_a_bad_proof_is_refused_before_the_password(
     change: dict[str, Any], fragment: str, django_assert_num_queries: Any
 ) -> None:
     user = UserFactory()
+    claims = change.get("claims", {})
+    if isinstance(claims.get("iat"), IAT_FROM_NOW):
+        # Seconds from when the test runs, not from when pytest collected it.
+        change = {**change, "claims": {"iat": int(time.time()) + claims["iat"].seconds}}
     proof = ProofKey().proof("POST", TOKEN_URL, **change)
     with django_assert_num_queries(0):
         response = sign_in(user, HTTP_DPOP=proof)
