@@ -83,6 +83,7 @@ if TYPE_CHECKING:
     #: What the authenticator reads: Django's request, or DRF's wrapping one.
     AnyRequest = HttpRequest | Request
 
+# The logger's name from before the core existed: projects' LOGGING keeps working.
 logger = logging.getLogger("bearer_auth.authentication")
 
 _Authenticator = TypeVar("_Authenticator", bound="BearerTokenAuthenticator")
