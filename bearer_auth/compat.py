@@ -38,7 +38,8 @@ def ninja_openapi_schema(
     ``requirement(auth)`` returns ``(scheme name, scopes)`` for an auth
     callable of ``auth=``, or ``None`` to keep Ninja's naming (the class's
     name, no scopes). Ninja names every security scheme after its auth
-    callable's class and always writes ``[]`` for its scopes (a TODO in
+    callable's class and always writes ``[]`` for its scopes (Ninja's
+    source marks scopes as not done yet in
     ``ninja.openapi.schema.OpenAPISchema.operation_security``, its only
     place that sees an operation's auth callables). Its public hook,
     ``NinjaAPI.get_openapi_schema``, returns the finished document, where a

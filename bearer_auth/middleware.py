@@ -22,6 +22,7 @@ directive is added to it unless it has its own ``frame-ancestors``.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any, ClassVar, Final, cast
@@ -68,7 +69,7 @@ def protect_bearer_response(response: HttpResponseBase) -> None:
         patch_cache_control(response, private=True, no_store=True)
 
 
-class SyncAndAsyncMiddleware:
+class SyncAndAsyncMiddleware(ABC):
     """Django's sync-and-async middleware: async when the handler after it is.
 
     On an async stack (ASGI, async views) the subclass's ``__acall__`` runs
@@ -92,13 +93,13 @@ class SyncAndAsyncMiddleware:
             return self.__acall__(request)
         return self.call(request)
 
+    @abstractmethod
     def call(self, request: HttpRequest) -> HttpResponseBase:
         """Handle ``request`` on a sync stack."""
-        raise NotImplementedError
 
+    @abstractmethod
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         """Handle ``request`` on an async stack."""
-        raise NotImplementedError
 
 
 class BearerAuthHeadersMiddleware(SyncAndAsyncMiddleware):

@@ -60,9 +60,6 @@ and ``uvloop``), with the access log off, as gunicorn's is by default.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -72,8 +69,9 @@ from django.test import Client, RequestFactory
 from rest_framework.request import Request
 
 from bearer_auth.authentication import BearerTokenAuthentication
+from bearer_auth.ninja import BearerAuth
 from bench.fixtures import Fixtures
-from bench.http import Target, free_port, gunicorn, measure, wait_until_up
+from bench.http import Target, free_port, gunicorn, measure, served
 from bench.timing import Case
 
 #: Each server's process count (see the module docstring).
@@ -82,21 +80,8 @@ WORKERS: Final = 1
 SERVER_MODE: Final = "stateless"
 
 
-def ninja_available() -> bool:
-    """Whether ``bearer_auth.ninja`` imports (django-ninja is an extra)."""
-    try:
-        import bearer_auth.ninja  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def frameworks_cases(fixtures: Fixtures) -> list[Case]:
-    """Ninja's ``BearerAuth`` and DRF's class on one strict request; both views, both baselines.
-
-    Without django-ninja the Ninja cases are left out (their ratios read
-    "not measured", a miss under ``--check``).
-    """
+    """Ninja's ``BearerAuth`` and DRF's class on one strict request; both views, both baselines."""
     token = fixtures.bearer["RS256"]
     request = RequestFactory().get("/api/", HTTP_AUTHORIZATION=f"Bearer {token}")
     drf_request = Request(request)
@@ -108,15 +93,6 @@ def frameworks_cases(fixtures: Fixtures) -> list[Case]:
     def signed_in(result: Any) -> bool:
         return result is not None and getattr(result[0], "pk", None) == user_pk
 
-    cases = [
-        Case("frameworks/drf-authenticate", lambda: drf.authenticate(drf_request), signed_in),
-        Case("frameworks/drf-view", lambda: client.get("/api/bearer/", headers=headers), _answered),
-        Case("frameworks/drf-none", lambda: client.get("/api/none/"), _answered),
-    ]
-    if not ninja_available():
-        return cases
-    from bearer_auth.ninja import BearerAuth
-
     ninja = BearerAuth()
 
     def ninja_checked(token: Any) -> bool:
@@ -124,7 +100,9 @@ def frameworks_cases(fixtures: Fixtures) -> list[Case]:
 
     return [
         Case("frameworks/ninja-authenticate", lambda: ninja(request), ninja_checked),
-        *cases,
+        Case("frameworks/drf-authenticate", lambda: drf.authenticate(drf_request), signed_in),
+        Case("frameworks/drf-view", lambda: client.get("/api/bearer/", headers=headers), _answered),
+        Case("frameworks/drf-none", lambda: client.get("/api/none/"), _answered),
         Case(
             "frameworks/ninja-view",
             lambda: client.get("/ninja/bearer/", headers=headers),
@@ -142,18 +120,14 @@ def _answered(response: Any) -> bool:
 def targets(fixtures: Fixtures) -> list[Target]:
     """The phase's wrk targets; ``mode`` names the server (``gunicorn`` or ``uvicorn``)."""
     token = fixtures.bearer["RS256"]
-    found = [
+    return [
         Target("frameworks/http-async-uvicorn", "uvicorn", "/plain-async/bearer/", token),
         Target("frameworks/http-sync-gunicorn", "gunicorn", "/plain/bearer/", token),
         Target("frameworks/http-sync-uvicorn", "uvicorn", "/plain/bearer/", token),
         Target("frameworks/http-none-async-uvicorn", "uvicorn", "/plain-async/none/", None),
         Target("frameworks/http-none-gunicorn", "gunicorn", "/plain/none/", None),
+        Target("frameworks/http-ninja-async-uvicorn", "uvicorn", "/ninja/async-bearer/", token),
     ]
-    if ninja_available():
-        found.append(
-            Target("frameworks/http-ninja-async-uvicorn", "uvicorn", "/ninja/async-bearer/", token)
-        )
-    return found
 
 
 def run_http(
@@ -179,39 +153,19 @@ def run_http(
 def uvicorn(mode: str, *, directory: Path) -> Iterator[int]:
     """Serve the benchmark project with uvicorn (one process, ``bench.asgi``); yield its port."""
     port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "BENCH_VERIFY_MODE": mode,
-        "BENCH_VERIFIED_TOKEN_CACHE_SIZE": "",
-        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
-    }
-    log = (directory / f"uvicorn-{mode}.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bench.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-            # Django's ASGI handler serves HTTP only.
-            "--lifespan",
-            "off",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_until_up(port, process.poll)
+    command = [
+        "uvicorn",
+        "bench.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        # Django's ASGI handler serves HTTP only.
+        "--lifespan",
+        "off",
+    ]
+    with served(command, port=port, mode=mode, log=directory / f"uvicorn-{mode}.log"):
         yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()

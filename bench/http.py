@@ -124,7 +124,32 @@ def measure(
 @contextmanager
 def gunicorn(mode: str, *, directory: Path, workers: int = WORKERS) -> Iterator[int]:
     """Serve the benchmark project with ``workers`` gunicorn sync workers in ``mode``: the port."""
+    suffix = "" if workers == WORKERS else f"-{workers}w"
     port = free_port()
+    command = [
+        "gunicorn",
+        "bench.wsgi:application",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "sync",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+    ]
+    with served(command, port=port, mode=mode, log=directory / f"gunicorn-{mode}{suffix}.log"):
+        yield port
+
+
+@contextmanager
+def served(command: list[str], *, port: int, mode: str, log: Path) -> Iterator[None]:
+    """Run ``python -m <command>`` serving the benchmark project in ``mode`` on ``port``.
+
+    ``mode`` is ``strict`` or ``stateless``, ``-verify`` added for the
+    verified-token cache off. Waits until the port answers; the server's
+    output goes to ``log``; stopped on exit.
+    """
     verify_mode, _, verify_every_request = mode.partition("-")
     env = {
         **os.environ,
@@ -133,34 +158,16 @@ def gunicorn(mode: str, *, directory: Path, workers: int = WORKERS) -> Iterator[
         "BENCH_VERIFIED_TOKEN_CACHE_SIZE": "0" if verify_every_request else "",
         "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
     }
-    suffix = "" if workers == WORKERS else f"-{workers}w"
-    log = (directory / f"gunicorn-{mode}{suffix}.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "bench.wsgi:application",
-            "--workers",
-            str(workers),
-            "--worker-class",
-            "sync",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_until_up(port, process.poll)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", *command], env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+        try:
+            wait_until_up(port, process.poll)
+            yield
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
 
 
 def require_wrk() -> None:

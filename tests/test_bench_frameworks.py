@@ -23,7 +23,6 @@ from django.urls import resolve
 
 from bearer_auth.exceptions import InvalidToken
 from bearer_auth.jwt import user_subject
-from bench import frameworks
 from bench.frameworks import frameworks_cases, targets
 from bench.instructions import CALLS, SHORT_CALLS
 from bench.report import FRAMEWORKS, RATIOS, misses
@@ -148,16 +147,6 @@ def _bearer_settings() -> dict[str, Any]:
     from django.conf import settings
 
     return dict(settings.BEARER_AUTH)
-
-
-def test_without_ninja_the_ninja_cases_and_target_are_left_out(
-    fixtures: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(frameworks, "ninja_available", lambda: False)
-    assert [case.name for case in frameworks_cases(fixtures)] == [
-        name for name in IN_PROCESS if "ninja" not in name
-    ]
-    assert "frameworks/http-ninja-async-uvicorn" not in [row.name for row in targets(fixtures)]
 
 
 def _framework_misses(ninja: float, async_rate: float) -> dict[str, Any]:
