@@ -50,10 +50,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.processes import ROOT, child_env, free_port, stop_process_group, wait_for_server
+from tests.test_keys import pem
 
 pytestmark = pytest.mark.slow
 
@@ -78,13 +78,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """uvicorn serving ``tests.asgi_server`` on a fresh SQLite file, and its users' tokens."""
     directory = tmp_path_factory.mktemp("asgi")
     key = directory / "rs256.pem"
-    key.write_bytes(
-        rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    key.write_text(pem(rsa.generate_private_key(public_exponent=65537, key_size=2048)))
     env = child_env(
         directory,
         {"DJANGO_SETTINGS_MODULE": "tests.settings_asgi", "ASGI_TEST_SIGNING_KEY": str(key)},

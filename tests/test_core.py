@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.db import connection, transaction
 from django.test import Client, RequestFactory
@@ -38,6 +37,7 @@ from bearer_auth.signals import token_rejected
 from tests.factories import UserFactory
 from tests.issuing import forge, issue_access_token
 from tests.security.probes import BARE_CHALLENGE
+from tests.test_keys import pem
 
 pytestmark = pytest.mark.django_db
 
@@ -131,16 +131,10 @@ def test_an_unknown_kid_is_read_off_the_loop(user: Any) -> None:
 
 
 def test_settings_keys_need_no_io(user: Any, settings: Any) -> None:
-    private_key = ec.generate_private_key(ec.SECP256R1())
-    pem = private_key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
     settings.BEARER_AUTH = {
         **settings.BEARER_AUTH,
         "VERIFY_MODE": "stateless",
-        "SIGNING_KEYS": [pem],
+        "SIGNING_KEYS": [pem(ec.generate_private_key(ec.SECP256R1()))],
     }
     keys.clear_key_cache()
     token = issue_access_token(user)
